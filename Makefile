@@ -1,0 +1,45 @@
+# collab: `make run` serves the editor locally, `make test` runs every test.
+# `make setup` does every install and build step and nothing else (deploys and CI use it).
+
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMPS := .make
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: setup run test bench worker clean
+
+setup: $(STAMPS)/python $(STAMPS)/node $(STAMPS)/frontend
+
+$(STAMPS)/python: requirements.txt
+	@mkdir -p $(STAMPS)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	@touch $@
+
+$(STAMPS)/node: frontend/package.json frontend/package-lock.json
+	@mkdir -p $(STAMPS)
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(STAMPS)/frontend: $(STAMPS)/node $(shell find frontend/src -type f 2>/dev/null) frontend/build.mjs
+	cd frontend && npm run --silent build
+	@touch $@
+
+run: setup
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py ensure_demo_user
+	$(BIN)/daphne --bind $(HOST) --port $(PORT) --ping-interval 15 --ping-timeout 30 collab.asgi:application
+
+test: setup
+	$(BIN)/python -m pytest
+
+bench: setup
+	$(BIN)/python bench/ot_bench.py
+
+worker: setup
+	$(BIN)/celery -A collab worker --beat --loglevel=info
+
+clean:
+	rm -rf $(VENV) $(STAMPS) frontend/node_modules frontend/dist staticfiles

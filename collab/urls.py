@@ -1,0 +1,10 @@
+"""URL wiring: the admin, Django's auth pages, and the documents app (pages and JSON API)."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("", include("documents.urls")),
+]

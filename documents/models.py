@@ -1,0 +1,147 @@
+"""Documents, their members, the op log and materialized snapshots: data and invariants only."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+RICH_TEXT_URI = "http://sharejs.org/types/rich-text/v1"
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", "Owner"
+    EDITOR = "editor", "Editor"
+    VIEWER = "viewer", "Viewer"
+
+
+class Document(models.Model):
+    """A rich-text document; `version` counts committed ops, `length` is in UTF-16 units."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    title = models.CharField(max_length=200, default="Untitled")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="owned_documents"
+    )
+    # The OT type URI; empty once the document has been deleted (ShareDB's type null).
+    type = models.CharField(max_length=100, default=RICH_TEXT_URI, blank=True)
+    version = models.PositiveBigIntegerField(default=0)
+    length = models.PositiveBigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+        indexes = [models.Index(fields=["owner", "-updated_at"], name="document_owner_updated")]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_deleted(self) -> bool:
+        return not self.type
+
+
+class Membership(models.Model):
+    """A user's role on a document; the owner has one too, so access checks have one path."""
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=10, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["document", "user"], name="membership_unique_user"),
+            models.CheckConstraint(
+                condition=Q(role__in=[r.value for r in Role]), name="membership_valid_role"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.role}) on {self.document}"
+
+
+class OperationKind(models.TextChoices):
+    CREATE = "create", "Create"
+    EDIT = "edit", "Edit"
+    DELETE = "delete", "Delete"
+
+
+class Operation(models.Model):
+    """One committed op: it took the document from `version` to `version + 1`."""
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="operations")
+    version = models.PositiveBigIntegerField()
+    kind = models.CharField(max_length=10, choices=OperationKind.choices, default=OperationKind.EDIT)
+    # The delta's ops for an edit, the initial content for a create, null for a delete.
+    data = models.JSONField(null=True, blank=True)
+    src = models.CharField(max_length=64)
+    seq = models.PositiveBigIntegerField()
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="operations",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["document", "version"]
+        constraints = [
+            models.UniqueConstraint(fields=["document", "version"], name="operation_unique_version"),
+            models.UniqueConstraint(
+                fields=["document", "src", "seq"], name="operation_unique_src_seq"
+            ),
+        ]
+        indexes = [models.Index(fields=["document", "created_at"], name="operation_doc_created")]
+
+    def __str__(self) -> str:
+        return f"{self.document_id} v{self.version} ({self.kind})"
+
+
+class Snapshot(models.Model):
+    """The document's content after `version` ops; a cache of the op log, never the truth."""
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="snapshots")
+    version = models.PositiveBigIntegerField()
+    # Empty type means the document did not exist (or was deleted) at that version.
+    type = models.CharField(max_length=100, default=RICH_TEXT_URI, blank=True)
+    content = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["document", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["document", "version"], name="snapshot_unique_version"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.document_id} @ v{self.version}"
+
+
+class Invite(models.Model):
+    """A shareable link that makes whoever opens it a member with `role`, until revoked."""
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="invites")
+    token = models.CharField(max_length=64, unique=True)
+    role = models.CharField(max_length=10, choices=Role.choices)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="created_invites"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(role__in=[Role.EDITOR.value, Role.VIEWER.value]), name="invite_valid_role"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role} invite to {self.document}"

@@ -1,0 +1,37 @@
+"""Pure-Python operational transformation core for collab's rich text.
+
+A faithful port of quill-delta (``Delta``) and of sharedb's ``rich-text``
+OT type, counting lengths in UTF-16 code units like JavaScript.  No Django
+imports here: this package must stay importable on its own.
+
+Modules:
+
+* ``op`` - op length/kind and JavaScript-equality helpers
+* ``attributes`` - compose/diff/invert/transform of attribute maps
+* ``iterator`` - ``OpIterator`` (chops ops to lengths)
+* ``delta`` - the ``Delta`` class
+* ``fastdiff`` - the ``fast-diff`` text diff used by ``Delta.diff``
+* ``utf16`` - UTF-16 code unit lengths and slicing
+* ``rich_text`` - the OT type as JSON-in/JSON-out functions
+* ``validate`` - validation/normalization of untrusted ops and documents
+* ``errors`` - ``InvalidDelta``
+"""
+
+from __future__ import annotations
+
+from . import rich_text
+from .delta import Delta, EmbedHandler
+from .errors import InvalidDelta
+from .iterator import OpIterator
+from .validate import Limits, validate_document, validate_op
+
+__all__ = [
+    "Delta",
+    "EmbedHandler",
+    "InvalidDelta",
+    "Limits",
+    "OpIterator",
+    "rich_text",
+    "validate_document",
+    "validate_op",
+]

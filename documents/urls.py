@@ -1,0 +1,23 @@
+"""Pages and the JSON API of the documents app."""
+
+from django.urls import path
+
+from . import api, views
+
+urlpatterns = [
+    path("", views.document_list, name="document-list"),
+    path("documents/new/", views.document_create, name="document-create"),
+    path("d/<uuid:document_id>/", views.document_editor, name="document-editor"),
+    path("invite/<str:token>/", views.invite_accept, name="invite-accept"),
+    path("healthz", views.healthz, name="healthz"),
+    path("api/documents/", api.documents, name="api-documents"),
+    path("api/documents/<str:document_id>/", api.document_detail, name="api-document"),
+    path("api/documents/<str:document_id>/members/", api.members, name="api-members"),
+    path(
+        "api/documents/<str:document_id>/members/<str:username>/",
+        api.member_detail,
+        name="api-member",
+    ),
+    path("api/documents/<str:document_id>/invites/", api.invites, name="api-invites"),
+    path("api/documents/<str:document_id>/invites/<str:token>/", api.invite_detail, name="api-invite"),
+]

@@ -1,0 +1,114 @@
+"""Server-rendered pages: the document list, create, the editor, invite links, health."""
+
+import logging
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+from . import selectors, services
+from .errors import CollabError, DocumentNotFound
+from .models import Role
+
+logger = logging.getLogger(__name__)
+
+MAX_SEARCH_LENGTH = 200
+
+
+def _not_found(request: HttpRequest, *, title: str, message: str) -> HttpResponse:
+    """A friendly 404 that does not say whether the thing exists."""
+    return render(request, "documents/not_found.html", {"title": title, "message": message}, status=404)
+
+
+@login_required
+@require_http_methods(["GET"])
+def document_list(request: HttpRequest) -> HttpResponse:
+    """Documents the user owns or that are shared with them, newest first, searchable by title."""
+    query = request.GET.get("q", "").strip()[:MAX_SEARCH_LENGTH]
+    memberships = list(selectors.documents_for_user(user=request.user, search=query))
+    return render(
+        request,
+        "documents/list.html",
+        {
+            "memberships": memberships,
+            "query": query,
+            "owned_count": sum(1 for m in memberships if m.role == Role.OWNER),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def document_create(request: HttpRequest) -> HttpResponse:
+    """Create a document from a title and open it in the editor."""
+    title = request.POST.get("title", "") if request.method == "POST" else ""
+    error = None
+    if request.method == "POST":
+        try:
+            document = services.create_document(owner=request.user, title=title)
+        except CollabError as exc:
+            error = exc.message
+        else:
+            return redirect("document-editor", document_id=document.pk)
+    return render(
+        request, "documents/create.html", {"title": title, "error": error}, status=400 if error else 200
+    )
+
+
+@login_required
+@require_http_methods(["GET"])
+def document_editor(request: HttpRequest, document_id: Any) -> HttpResponse:
+    """The collaborative editor; missing, deleted and forbidden documents all look the same."""
+    try:
+        document, role = selectors.access_document(user=request.user, document_id=document_id)
+    except DocumentNotFound:
+        document = None
+    if document is None or document.is_deleted:
+        return _not_found(
+            request,
+            title="Document not found",
+            message="This document does not exist, was deleted, or has not been shared with you.",
+        )
+    user = request.user
+    config = {
+        "documentId": str(document.pk),
+        "role": role,
+        "userId": user.pk,
+        "userName": user.get_full_name() or user.get_username(),
+        "wsPath": "/ws/",
+        "loginUrl": reverse("login"),
+        "listUrl": reverse("document-list"),
+    }
+    return render(
+        request,
+        "documents/editor.html",
+        {
+            "document": document,
+            "role": role,
+            "is_owner": role == Role.OWNER,
+            "can_edit": role in (Role.OWNER, Role.EDITOR),
+            "editor_config": config,
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET"])
+def invite_accept(request: HttpRequest, token: str) -> HttpResponse:
+    """Join a document through an invite link, then open it."""
+    try:
+        membership = services.accept_invite(user=request.user, token=token)
+    except DocumentNotFound:
+        return _not_found(
+            request,
+            title="This invite link does not work",
+            message="It may have been revoked, or the document was deleted. Ask the owner for a new link.",
+        )
+    return redirect("document-editor", document_id=membership.document_id)
+
+
+def healthz(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("ok", content_type="text/plain")

@@ -1,0 +1,499 @@
+// The collaborative editor page: Quill 2 bound to a sharedb rich-text Doc, with live cursors,
+// a who-is-here list, a connection status pill and reconnects that keep unsent edits.
+import Quill from 'quill';
+import QuillCursors from 'quill-cursors/core';
+import ShareDB from 'sharedb/lib/client';
+import richText from 'rich-text';
+
+import { Heartbeat } from './lib/heartbeat.mjs';
+import { collaboratorsFrom, cursorFromPresence } from './lib/presence.mjs';
+import { ReconnectingSocket } from './lib/socket.mjs';
+import { describeStatus, unsentCount } from './lib/status.mjs';
+
+ShareDB.types.register(richText.type);
+Quill.register('modules/cursors', QuillCursors);
+// sharedb logs every unknown message and warning to the console; keep real errors only.
+ShareDB.logger.setMethods({ info() {}, warn() {} });
+
+const Delta = Quill.import('delta');
+const COLLECTION = 'documents';
+// The `source` we give our own submits, so the 'op' handler can skip them.
+const LOCAL_SOURCE = 'collab-local';
+const PRESENCE_THROTTLE_MS = 80;
+const FORMATS = [
+  'header', 'bold', 'italic', 'underline', 'strike', 'link',
+  'list', 'blockquote', 'code-block',
+];
+
+function readConfig() {
+  const node = document.getElementById('editor-config');
+  return JSON.parse(node.textContent);
+}
+
+function socketUrl(path) {
+  const scheme = window.location.protocol === 'https:' ? 'wss:' : 'ws:';
+  return `${scheme}//${window.location.host}${path}`;
+}
+
+function randomId() {
+  const bytes = new Uint8Array(12);
+  window.crypto.getRandomValues(bytes);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+class Notice {
+  constructor(node) {
+    this.node = node;
+    this.sticky = false;
+    this.timer = null;
+  }
+
+  show(html, { tone = 'info', sticky = false, timeoutMs = 8000 } = {}) {
+    if (this.sticky && !sticky) return;
+    this.sticky = sticky;
+    clearTimeout(this.timer);
+    this.node.className = `notice notice-${tone}`;
+    this.node.innerHTML = '';
+    const text = document.createElement('span');
+    if (html instanceof Node) text.append(html);
+    else text.textContent = html;
+    this.node.append(text);
+    if (!sticky) {
+      const close = document.createElement('button');
+      close.type = 'button';
+      close.className = 'notice-close';
+      close.setAttribute('aria-label', 'Dismiss');
+      close.textContent = '×';
+      close.addEventListener('click', () => this.hide());
+      this.node.append(close);
+      this.timer = setTimeout(() => this.hide(), timeoutMs);
+    }
+    this.node.hidden = false;
+  }
+
+  hide() {
+    if (this.sticky) return;
+    this.node.hidden = true;
+  }
+}
+
+class CollabEditor {
+  constructor(config) {
+    this.config = config;
+    this.role = config.role;
+    this.phase = 'connecting';
+    this.ended = false;
+    this.loaded = false;
+    this.lastRejection = null;
+    this.statusNode = document.getElementById('connection-status');
+    this.peopleNode = document.getElementById('presence-list');
+    this.roleNode = document.getElementById('role-badge');
+    this.notice = new Notice(document.getElementById('editor-notice'));
+    this.cursorsById = new Map();
+    this.remote = {};
+    this.renderQueued = false;
+    this.presenceTimer = null;
+
+    this.quill = new Quill('#editor', {
+      theme: 'snow',
+      formats: FORMATS,
+      placeholder: 'Start writing…',
+      modules: {
+        toolbar: {
+          container: [
+            [{ header: [1, 2, 3, false] }],
+            ['bold', 'italic', 'underline', 'strike'],
+            ['link'],
+            [{ list: 'ordered' }, { list: 'bullet' }],
+            ['blockquote', 'code-block'],
+            ['clean'],
+          ],
+        },
+        history: { userOnly: true, delay: 500, maxStack: 200 },
+        cursors: { hideDelayMs: 4000, hideSpeedMs: 300, transformOnTextChange: false },
+      },
+    });
+    this.quill.disable();
+    this.cursors = this.quill.getModule('cursors');
+    labelToolbar(this.quill);
+
+    this.socket = new ReconnectingSocket(socketUrl(config.wsPath), {
+      onstatus: () => this.renderStatus(),
+      onsessionended: () => this.sessionEnded(),
+    });
+    this.connection = new ShareDB.Connection(this.socket);
+    this.heartbeat = new Heartbeat({
+      ping: () => this.connection.ping(),
+      onDead: () => this.socket.drop('heartbeat'),
+    });
+    this.doc = this.connection.get(COLLECTION, config.documentId);
+
+    this.bindConnection();
+    this.bindDoc();
+    this.bindQuill();
+    this.bindPresence();
+    this.bindWindow();
+    this.renderRole();
+    this.renderStatus();
+    this.statusTicker = setInterval(() => this.renderStatus(), 500);
+  }
+
+  get canEdit() {
+    return this.role === 'editor' || this.role === 'owner';
+  }
+
+  // --- Connection -------------------------------------------------------------------------
+
+  bindConnection() {
+    this.connection.on('receive', (request) => {
+      this.heartbeat.pong();
+      const message = request.data;
+      if (!message || typeof message.a !== 'string') return;
+      if (message.a === 'x-access') {
+        request.data = null;
+        if (message.d === this.config.documentId) this.accessChanged(message.role);
+      } else if (message.a === 'x-session') {
+        request.data = null;
+        this.sessionEnded();
+      } else if (message.a === 'op' && message.error && message.d === this.config.documentId) {
+        this.lastRejection = message.error;
+      }
+    });
+    this.connection.on('pong', () => this.heartbeat.pong());
+    this.connection.on('state', (state) => {
+      if (state === 'connected') this.heartbeat.start();
+      else this.heartbeat.stop();
+      if (state === 'disconnected') this.forgetRemotePresence();
+      this.renderStatus();
+    });
+    this.connection.on('error', (err) => {
+      console.error('collab connection error', err);
+    });
+  }
+
+  accessChanged(role) {
+    if (role === null || role === undefined) {
+      this.end('no-access', 'You no longer have access to this document.');
+      return;
+    }
+    const previous = this.role;
+    this.role = role;
+    this.renderRole();
+    if (!this.loaded) return;
+    if (this.canEdit) {
+      this.quill.enable();
+      if (previous === 'viewer') this.notice.show(`You can now edit this document (${role}).`, { tone: 'ok' });
+    } else {
+      this.quill.disable();
+      this.notice.show('You can now only view this document.', { tone: 'warn' });
+    }
+  }
+
+  sessionEnded() {
+    if (this.phase === 'signed-out') return;
+    const link = document.createElement('a');
+    link.href = `${this.config.loginUrl}?next=${encodeURIComponent(window.location.pathname)}`;
+    link.textContent = 'Sign in again';
+    const message = document.createDocumentFragment();
+    const unsent = unsentCount(this.doc);
+    message.append(
+      unsent
+        ? `You have been signed out; ${unsent} change${unsent === 1 ? ' was' : 's were'} not saved. `
+        : 'You have been signed out. ',
+      link,
+      ' to keep editing.',
+    );
+    this.end('signed-out', message);
+  }
+
+  /** Stop for good: read-only editor, no reconnects, a sticky explanation. */
+  end(phase, message) {
+    if (this.ended) return;
+    this.ended = true;
+    this.phase = phase;
+    this.quill.disable();
+    this.heartbeat.stop();
+    clearTimeout(this.presenceTimer);
+    this.forgetRemotePresence();
+    if (phase === 'signed-out') this.socket.stopForSession();
+    else this.connection.close();
+    this.notice.show(message, { tone: 'bad', sticky: true });
+    this.renderStatus();
+  }
+
+  // --- Document ---------------------------------------------------------------------------
+
+  bindDoc() {
+    // Registered before presence, so remote cursors move after the text they refer to.
+    this.doc.on('op', (op, source) => {
+      if (source) return; // Our own op: Quill already shows it.
+      this.applyRemote(op);
+    });
+    this.doc.on('load', () => {
+      if (!this.loaded) return;
+      // A hard rollback: the server refused an op, and the doc was fetched afresh.
+      this.showDocData();
+      this.quill.history.clear();
+      if (this.doc.type) {
+        const reason = this.lastRejection && this.lastRejection.message;
+        this.notice.show(
+          `Your last change was not accepted${reason ? `: ${reason}` : '.'} The document shows what was saved.`,
+          { tone: 'warn' },
+        );
+      }
+      this.lastRejection = null;
+      if (this.presence && typeof this.presence._requestRemotePresence === 'function') {
+        this.presence._requestRemotePresence();
+      }
+    });
+    this.doc.on('del', () => this.documentDeleted());
+    this.doc.on('nothing pending', () => this.renderStatus());
+    this.doc.on('error', (err) => this.docError(err));
+    this.doc.subscribe((err) => {
+      if (err) {
+        this.docError(err);
+        return;
+      }
+      if (!this.doc.type) {
+        this.documentDeleted();
+        return;
+      }
+      this.showDocData();
+      this.quill.history.clear();
+      this.loaded = true;
+      if (this.canEdit && !this.ended) this.quill.enable();
+      document.body.dataset.editorReady = 'true';
+      this.submitPresenceSoon();
+      this.renderStatus();
+    });
+  }
+
+  showDocData() {
+    if (!this.doc.type) return;
+    const range = this.quill.hasFocus() ? this.quill.getSelection() : null;
+    this.quill.setContents(this.doc.data, 'api');
+    if (range) {
+      const length = this.quill.getLength();
+      const index = Math.min(range.index, length - 1);
+      this.quill.setSelection(index, Math.min(range.length, length - 1 - index), 'silent');
+    }
+  }
+
+  applyRemote(op) {
+    const range = this.quill.hasFocus() ? this.quill.getSelection() : null;
+    this.quill.updateContents(op, 'api');
+    if (range) {
+      // Others' inserts exactly at our caret go after it (the same rule presence uses).
+      const delta = new Delta(op.ops || op);
+      const start = delta.transformPosition(range.index, true);
+      const end = delta.transformPosition(range.index + range.length, true);
+      this.quill.setSelection(start, end - start, 'silent');
+    }
+    this.renderStatus();
+  }
+
+  documentDeleted() {
+    this.end('deleted', 'This document has been deleted.');
+  }
+
+  docError(err) {
+    const code = err && err.code;
+    if (code === 'ERR_DOC_NOT_FOUND') {
+      this.end('no-access', 'This document is not available to you any more.');
+    } else if (code === 'ERR_SUBMIT_TRANSFORM_OPS_NOT_FOUND') {
+      this.end('error', 'The document changed too much while you were away. Reload the page.');
+    } else if (code === 'ERR_PENDING_OP_REMOVED_BY_OP_SUBMIT_REJECTED') {
+      // Reported through 'load'.
+    } else {
+      console.error('collab document error', err);
+      this.notice.show(`Something went wrong: ${(err && err.message) || err}`, { tone: 'warn' });
+    }
+  }
+
+  // --- Quill ------------------------------------------------------------------------------
+
+  bindQuill() {
+    this.quill.on('text-change', (delta, _old, source) => {
+      if (source !== 'user') return;
+      if (!this.canEdit || this.ended || !this.doc.type) return;
+      this.doc.submitOp(delta.ops, { source: LOCAL_SOURCE }, (err) => {
+        if (err) this.docError(err);
+        this.renderStatus();
+      });
+      this.submitPresenceSoon();
+      this.renderStatus();
+    });
+    this.quill.on('selection-change', (range, _old, source) => {
+      if (range && source !== 'silent') this.submitPresenceSoon();
+    });
+  }
+
+  // --- Presence ---------------------------------------------------------------------------
+
+  bindPresence() {
+    this.presence = this.connection.getDocPresence(COLLECTION, this.config.documentId);
+    this.presence.subscribe((err) => {
+      if (err) console.warn('presence subscribe failed', err);
+    });
+    this.presence.on('receive', (id, value) => {
+      if (value) this.remote[id] = value;
+      else delete this.remote[id];
+      this.queueRender();
+    });
+    this.presence.on('error', (err) => console.warn('presence error', err));
+    this.localPresence = this.presence.create(randomId());
+  }
+
+  submitPresenceSoon() {
+    if (this.presenceTimer !== null && this.presenceTimer !== undefined) return;
+    this.presenceTimer = setTimeout(() => {
+      this.presenceTimer = null;
+      if (!this.loaded || this.ended || !this.doc.type) return;
+      const range = this.quill.getSelection() || this.lastRange || { index: 0, length: 0 };
+      this.lastRange = range;
+      this.localPresence.submit({ index: range.index, length: range.length }, (err) => {
+        if (err && err.code !== 'ERR_DOC_IN_HARD_ROLLBACK') console.warn('presence submit failed', err);
+      });
+    }, PRESENCE_THROTTLE_MS);
+  }
+
+  forgetRemotePresence() {
+    this.remote = {};
+    this.queueRender();
+  }
+
+  queueRender() {
+    if (this.renderQueued) return;
+    this.renderQueued = true;
+    window.requestAnimationFrame(() => {
+      this.renderQueued = false;
+      this.renderCursors();
+      this.renderPeople();
+    });
+  }
+
+  renderCursors() {
+    const seen = new Set();
+    const length = this.quill.getLength();
+    for (const [id, value] of Object.entries(this.remote)) {
+      const cursor = cursorFromPresence(id, value);
+      if (!cursor) continue;
+      seen.add(cursor.id);
+      const known = this.cursorsById.get(cursor.id);
+      if (!known || known.name !== cursor.name || known.color !== cursor.color) {
+        if (known) this.cursors.removeCursor(cursor.id);
+        this.cursors.createCursor(cursor.id, cursor.name, cursor.color);
+      }
+      const index = Math.min(cursor.range.index, length - 1);
+      const range = { index, length: Math.min(cursor.range.length, length - 1 - index) };
+      if (!known || known.range.index !== range.index || known.range.length !== range.length) {
+        this.cursors.moveCursor(cursor.id, range);
+      }
+      this.cursorsById.set(cursor.id, { ...cursor, range });
+    }
+    for (const id of [...this.cursorsById.keys()]) {
+      if (!seen.has(id)) {
+        this.cursors.removeCursor(id);
+        this.cursorsById.delete(id);
+      }
+    }
+  }
+
+  renderPeople() {
+    const people = collaboratorsFrom(this.remote, { userId: this.config.userId, name: this.config.userName });
+    const list = this.peopleNode;
+    list.innerHTML = '';
+    for (const person of people) {
+      const item = document.createElement('li');
+      item.className = 'avatar' + (person.self ? ' avatar-self' : '');
+      item.style.setProperty('--avatar-color', person.color);
+      item.textContent = person.initials;
+      const label = person.self ? `${person.name} (you)` : person.name;
+      item.title = label;
+      item.setAttribute('aria-label', label);
+      item.dataset.userId = String(person.userId);
+      list.append(item);
+    }
+    const count = people.length;
+    list.setAttribute('aria-label', count === 1 ? 'Only you are here' : `${count} people here`);
+  }
+
+  // --- Status -----------------------------------------------------------------------------
+
+  renderStatus() {
+    if (!this.statusNode) return;
+    const unsent = unsentCount(this.doc);
+    let phase = this.phase;
+    if (!this.ended) {
+      const socketStatus = this.socket.status();
+      if (!navigator.onLine || socketStatus === 'paused') phase = 'offline';
+      else if (this.connection.state === 'connected') phase = this.loaded ? 'connected' : 'connecting';
+      else if (socketStatus === 'waiting') phase = 'reconnecting';
+      else phase = this.loaded ? 'reconnecting' : 'connecting';
+      this.phase = phase;
+    }
+    const retry = phase === 'reconnecting' ? this.socket.retryInMs() : null;
+    const { text, tone } = describeStatus({ phase, unsent, retryInMs: retry, online: navigator.onLine || this.ended });
+    if (this.statusNode.textContent !== text) this.statusNode.textContent = text;
+    this.statusNode.dataset.tone = tone;
+    this.statusNode.dataset.phase = phase;
+    this.statusNode.dataset.unsent = String(unsent);
+  }
+
+  renderRole() {
+    if (!this.roleNode) return;
+    const labels = { owner: 'Owner', editor: 'Can edit', viewer: 'View only' };
+    this.roleNode.textContent = labels[this.role] || this.role;
+    this.roleNode.dataset.role = this.role;
+    document.body.dataset.role = this.role;
+  }
+
+  // --- Window -----------------------------------------------------------------------------
+
+  bindWindow() {
+    window.addEventListener('offline', () => {
+      this.socket.pause();
+      this.renderStatus();
+    });
+    window.addEventListener('online', () => {
+      this.socket.resume();
+      this.renderStatus();
+    });
+    window.addEventListener('beforeunload', (event) => {
+      if (unsentCount(this.doc) > 0 && this.phase !== 'signed-out' && this.phase !== 'deleted') {
+        event.preventDefault();
+        event.returnValue = '';
+      }
+    });
+    const retry = this.statusNode;
+    retry.addEventListener('click', () => {
+      if (this.phase === 'reconnecting') this.socket.resume();
+    });
+  }
+}
+
+function labelToolbar(quill) {
+  // Quill's buttons carry only icons; give them names for screen readers and tooltips.
+  const names = {
+    'ql-bold': 'Bold', 'ql-italic': 'Italic', 'ql-underline': 'Underline', 'ql-strike': 'Strikethrough',
+    'ql-link': 'Link', 'ql-blockquote': 'Quote', 'ql-code-block': 'Code block', 'ql-clean': 'Clear formatting',
+  };
+  const toolbar = quill.getModule('toolbar').container;
+  toolbar.setAttribute('role', 'toolbar');
+  toolbar.setAttribute('aria-label', 'Formatting');
+  for (const button of toolbar.querySelectorAll('button')) {
+    let label = null;
+    for (const cls of button.classList) if (names[cls]) label = names[cls];
+    if (button.classList.contains('ql-list')) label = button.value === 'ordered' ? 'Numbered list' : 'Bulleted list';
+    if (label) {
+      button.setAttribute('aria-label', label);
+      button.title = label;
+    }
+  }
+  const header = toolbar.querySelector('.ql-header.ql-picker .ql-picker-label');
+  if (header) header.setAttribute('aria-label', 'Text style');
+}
+
+const editor = new CollabEditor(readConfig());
+// A handle for debugging in the console and for the browser tests.
+window.collab = editor;

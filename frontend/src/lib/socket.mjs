@@ -1,0 +1,200 @@
+// A WebSocket that reconnects with jittered backoff, shaped the way sharedb's Connection expects a
+// socket (readyState, send, close, on* handlers). sharedb keeps its pending ops across our
+// reconnects, so offline edits are resent exactly once when the new socket opens.
+import { backoffDelay, BASE_DELAY_MS, MAX_DELAY_MS } from './backoff.mjs';
+
+export const CONNECTING = 0;
+export const OPEN = 1;
+export const CLOSED = 3;
+// The server closes with this code when the session is not (or no longer) signed in.
+export const CLOSE_SESSION_ENDED = 4401;
+// A connection that stays open this long is stable: the backoff starts again from the bottom.
+export const STABLE_AFTER_MS = 5_000;
+
+export class ReconnectingSocket {
+  constructor(url, options = {}) {
+    this.url = url;
+    this.WebSocketImpl = options.WebSocketImpl || globalThis.WebSocket;
+    this.baseMs = options.baseMs ?? BASE_DELAY_MS;
+    this.capMs = options.capMs ?? MAX_DELAY_MS;
+    this.stableAfterMs = options.stableAfterMs ?? STABLE_AFTER_MS;
+    this.random = options.random || Math.random;
+    this.timers = options.timers || globalThis;
+    this.now = options.now || (() => Date.now());
+    // Hooks for the page (sharedb owns the on* handlers).
+    this.onstatus = options.onstatus || null;
+    this.onsessionended = options.onsessionended || null;
+
+    this.onopen = null;
+    this.onclose = null;
+    this.onmessage = null;
+    this.onerror = null;
+
+    this.ws = null;
+    this.attempt = 0;
+    this.retryAt = null;
+    this.retryTimer = null;
+    this.stableTimer = null;
+    this.stopped = false;
+    this.paused = false;
+    this.readyState = CONNECTING;
+    this._open();
+  }
+
+  send(data) {
+    if (this.ws && this.ws.readyState === OPEN) this.ws.send(data);
+  }
+
+  /** Close for good (sharedb calls this from Connection.close). */
+  close() {
+    this._stop('closed');
+  }
+
+  /** Stop because the server ended the session: no more reconnects. */
+  stopForSession() {
+    this._stop('stopped');
+    if (this.onsessionended) this.onsessionended();
+  }
+
+  /** Drop the current socket at once (a dead link, a failed heartbeat) and retry with backoff. */
+  drop(reason = 'dropped') {
+    if (this.stopped || !this.ws) return;
+    const ws = this._detach();
+    try {
+      ws.close(4000, reason);
+    } catch (_err) {
+      // Already closing: nothing to do.
+    }
+    this._closed({ code: 4000, reason, wasClean: false });
+  }
+
+  /** The browser is offline: drop the socket and wait for resume(). */
+  pause() {
+    if (this.stopped) return;
+    this.paused = true;
+    this._clearRetry();
+    if (this.ws) this.drop('offline');
+    else this._emitStatus();
+  }
+
+  /** Connect now (back online, or the user clicked "retry"), with a fresh backoff. */
+  resume() {
+    if (this.stopped) return;
+    this.paused = false;
+    this.attempt = 0;
+    if (this.ws) return;
+    this._clearRetry();
+    this._open();
+  }
+
+  /** Milliseconds until the next attempt, or null when none is scheduled. */
+  retryInMs() {
+    return this.retryAt === null ? null : Math.max(0, this.retryAt - this.now());
+  }
+
+  status() {
+    if (this.stopped) return 'stopped';
+    if (this.paused) return 'paused';
+    if (this.ws && this.ws.readyState === OPEN) return 'open';
+    if (this.ws) return 'connecting';
+    return 'waiting';
+  }
+
+  // --- internals ------------------------------------------------------------------------
+
+  _open() {
+    this.retryAt = null;
+    this.retryTimer = null;
+    let ws;
+    try {
+      ws = new this.WebSocketImpl(this.url);
+    } catch (err) {
+      this._closed({ code: 1006, reason: String(err), wasClean: false });
+      return;
+    }
+    this.ws = ws;
+    this.readyState = CONNECTING;
+    ws.onopen = () => {
+      if (ws !== this.ws) return;
+      this.readyState = OPEN;
+      this.stableTimer = this.timers.setTimeout(() => {
+        this.stableTimer = null;
+        this.attempt = 0;
+      }, this.stableAfterMs);
+      this._emitStatus();
+      if (this.onopen) this.onopen({ type: 'open' });
+    };
+    ws.onmessage = (event) => {
+      if (ws !== this.ws) return;
+      if (this.onmessage) this.onmessage(event);
+    };
+    ws.onerror = (event) => {
+      if (ws !== this.ws) return;
+      if (this.onerror) this.onerror(event);
+    };
+    ws.onclose = (event) => {
+      if (ws !== this.ws) return;
+      this._detach();
+      if (event && event.code === CLOSE_SESSION_ENDED) {
+        this.stopForSession();
+        return;
+      }
+      this._closed(event);
+    };
+    this._emitStatus();
+  }
+
+  _detach() {
+    const ws = this.ws;
+    this.ws = null;
+    if (ws) ws.onopen = ws.onmessage = ws.onerror = ws.onclose = null;
+    if (this.stableTimer !== null) {
+      this.timers.clearTimeout(this.stableTimer);
+      this.stableTimer = null;
+    }
+    return ws;
+  }
+
+  _closed(event) {
+    this.readyState = CLOSED;
+    if (!this.stopped && !this.paused) this._schedule();
+    if (this.onclose) this.onclose(event || { type: 'close' });
+    this._emitStatus();
+  }
+
+  _schedule() {
+    this._clearRetry();
+    const delay = backoffDelay(this.attempt, { baseMs: this.baseMs, capMs: this.capMs, random: this.random });
+    this.attempt += 1;
+    this.retryAt = this.now() + delay;
+    this.retryTimer = this.timers.setTimeout(() => this._open(), delay);
+  }
+
+  _clearRetry() {
+    if (this.retryTimer !== null) this.timers.clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    this.retryAt = null;
+  }
+
+  _stop(how) {
+    if (this.stopped) return;
+    this.stopped = true;
+    this._clearRetry();
+    const ws = this._detach();
+    if (ws) {
+      try {
+        ws.close(1000, how);
+      } catch (_err) {
+        // Ignore: we are leaving anyway.
+      }
+    }
+    this.readyState = CLOSED;
+    // sharedb maps the strings 'closed' and 'stopped' to its terminal states.
+    if (this.onclose) this.onclose(how);
+    this._emitStatus();
+  }
+
+  _emitStatus() {
+    if (this.onstatus) this.onstatus(this.status());
+  }
+}

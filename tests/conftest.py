@@ -1,0 +1,163 @@
+"""Shared fixtures: real daphne server processes, and a clean PostgreSQL + Redis cluster.
+
+`live_server_url` runs one daphne against the test database pytest-django made (SQLite file or
+PostgreSQL, with Redis as the channel layer when REDIS_URL is set). `cluster` always uses the
+real PostgreSQL and Redis, with a database of its own, so multi-process tests run the same way in
+every configuration.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = Path(os.environ.get("COLLAB_TEST_ARTIFACTS", ROOT / "artifacts"))
+POSTGRES_URL = os.environ.get("COLLAB_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("COLLAB_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ServerProcess:
+    """A daphne process serving collab.asgi on a free local port."""
+
+    def __init__(self, env: dict[str, str], name: str = "daphne") -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.name = name
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        self.log_path = ARTIFACTS / f"{name}-{self.port}.log"
+        origins = f"http://127.0.0.1:{self.port},http://localhost:{self.port}"
+        self.env = {
+            **os.environ,
+            "DEBUG": "1",
+            "PYTHONUNBUFFERED": "1",
+            "CSRF_TRUSTED_ORIGINS": origins,
+            "WS_ALLOWED_ORIGINS": origins,
+            **env,
+        }
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> "ServerProcess":
+        log = open(self.log_path, "wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "daphne", "--bind", "127.0.0.1", "--port", str(self.port),
+             "--ping-interval", "5", "--ping-timeout", "10", "collab.asgi:application"],
+            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited: {self.log_path.read_text()[-3000:]}")
+            try:
+                urllib.request.urlopen(self.url + "/healthz", timeout=1).read()
+                return self
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError(f"{self.name} did not start: {self.log_path.read_text()[-3000:]}")
+
+    def stop(self, kill: bool = False) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.kill() if kill else self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def database_url_for_test_db() -> dict[str, str]:
+    """Environment that points a child process at the database the tests are using."""
+    db = settings.DATABASES["default"]
+    if db["ENGINE"].endswith("sqlite3"):
+        return {"SQLITE_PATH": str(db["NAME"]), "DATABASE_URL": ""}
+    user = db.get("USER") or "postgres"
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    return {
+        "DATABASE_URL": f"postgres://{user}{password}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
+    }
+
+
+@pytest.fixture
+def live_server_url(transactional_db: Any) -> Iterator[str]:
+    """One real daphne sharing the test database (and Redis, when configured)."""
+    server = ServerProcess({**database_url_for_test_db(), "REDIS_URL": settings.REDIS_URL}).start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
+
+
+class Cluster:
+    """A private PostgreSQL database, migrated, plus the real Redis; starts daphne processes."""
+
+    def __init__(self) -> None:
+        import psycopg
+
+        self.name = f"collab_it_{uuid.uuid4().hex[:10]}"
+        base = POSTGRES_URL.rsplit("/", 1)[0]
+        self.database_url = f"{base}/{self.name}"
+        self.admin_url = POSTGRES_URL
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{self.name}"')
+        self.redis_url = REDIS_URL
+        self.env = {"DATABASE_URL": self.database_url, "REDIS_URL": self.redis_url}
+        self.servers: list[ServerProcess] = []
+        self.manage("migrate", "--noinput", "-v", "0")
+
+    def manage(self, *args: str, input_text: str | None = None) -> str:
+        result = subprocess.run(
+            [sys.executable, "manage.py", *args], cwd=ROOT, env={**os.environ, "DEBUG": "1", **self.env},
+            input=input_text, capture_output=True, text=True, timeout=120,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"manage.py {' '.join(args)} failed: {result.stderr[-3000:]}")
+        return result.stdout
+
+    def shell(self, code: str) -> str:
+        return self.manage("shell", "-c", code)
+
+    def start_server(self, name: str = "daphne") -> ServerProcess:
+        server = ServerProcess(self.env, name=name).start()
+        self.servers.append(server)
+        return server
+
+    def close(self) -> None:
+        import psycopg
+
+        for server in self.servers:
+            server.stop()
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def cluster() -> Iterator[Cluster]:
+    cluster = Cluster()
+    try:
+        yield cluster
+    finally:
+        cluster.close()

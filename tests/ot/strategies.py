@@ -1,0 +1,188 @@
+"""Hypothesis strategies: documents and concurrent ops valid against them."""
+
+from __future__ import annotations
+
+import os
+import random
+from typing import Any, Dict, List, Optional, Tuple
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+
+from documents.ot import Delta, rich_text, utf16
+
+Op = Dict[str, Any]
+
+# ------------------------------------------------------------ settings
+
+#: Total differential cases per fuzz test is roughly OT_FUZZ_EXAMPLES; each
+#: Hypothesis example carries a batch of BATCH cases sent in one oracle call.
+FUZZ_CASES = int(os.environ.get("OT_FUZZ_EXAMPLES", "2000"))
+BATCH = 50
+_SEED = os.environ.get("OT_FUZZ_SEED")
+
+FUZZ = settings(
+    max_examples=max(1, FUZZ_CASES // BATCH),
+    derandomize=_SEED is None,
+    database=None,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example],
+)
+"""Derandomized by default (failures reproduce on every run); set
+OT_FUZZ_SEED=<int> to explore other inputs (use with ``@seed``)."""
+
+SEED: Optional[int] = int(_SEED) if _SEED is not None else None
+
+# ------------------------------------------------------------ text
+
+_CHARS = [
+    "a", "b", "c", "x", " ", "\n", "é", "ß",
+    "e\u0301",  # combining acute
+    "中", "文", "字",
+    "😀", "👍🏽", "👨‍👩‍👧", "🇫🇷", "𝄞",
+    "\ud83d",  # lone high surrogate (can appear after JS-style slicing)
+    "\ude00",  # lone low surrogate
+    "\t", "1",
+]
+
+text_chunks = st.lists(st.sampled_from(_CHARS), min_size=1, max_size=8).map(
+    lambda parts: utf16.from_units(utf16.to_units("".join(parts)))
+)
+"""Non-empty canonical strings mixing ASCII, combining marks, CJK, emoji."""
+
+diff_texts = st.lists(st.sampled_from(["a", "b", "c", "ab", " ", "\n", "😀", "😁", "\ud83d", "中", "\x00"]), max_size=14).map(
+    lambda parts: utf16.to_units("".join(parts))
+)
+"""Unit strings (one char per UTF-16 unit) for raw fast-diff comparisons."""
+
+# ------------------------------------------------------------ attributes
+
+_ATTR_VALUES: Dict[str, List[Any]] = {
+    "bold": [True],
+    "italic": [True],
+    "header": [1, 2, 3],
+    "color": ["red", "#00f"],
+    "link": ["https://example.com/😀"],
+    "size": [1, True],  # True vs 1 must not compare equal
+}
+
+
+@st.composite
+def attribute_maps(draw: Any, allow_null: bool = False, max_size: int = 3) -> Optional[Dict[str, Any]]:
+    if draw(st.integers(0, 2)) == 0:
+        return None
+    keys = draw(st.lists(st.sampled_from(sorted(_ATTR_VALUES)), min_size=1, max_size=max_size, unique=True))
+    result = {}
+    for key in keys:
+        values = list(_ATTR_VALUES[key]) + ([None] if allow_null else [])
+        result[key] = draw(st.sampled_from(values))
+    return result
+
+
+embeds = st.sampled_from(
+    [
+        {"image": "x.png"},
+        {"image": "y.png"},
+        {"formula": "e=mc^2"},
+        {"video": {"src": "v.mp4", "width": 320}},
+    ]
+)
+
+
+def _with_attributes(op: Op, attributes: Optional[Dict[str, Any]]) -> Op:
+    if attributes:
+        op["attributes"] = attributes
+    return op
+
+
+# ------------------------------------------------------------ documents
+
+
+@st.composite
+def documents(draw: Any, max_ops: int = 6, canonical: bool = True) -> List[Op]:
+    """Insert-only deltas; canonical (pushed through Delta) by default."""
+    count = draw(st.integers(0, max_ops))
+    ops: List[Op] = []
+    for _ in range(count):
+        insert: Any = draw(embeds) if draw(st.integers(0, 5)) == 0 else draw(text_chunks)
+        ops.append(_with_attributes({"insert": insert}, draw(attribute_maps())))
+    if draw(st.booleans()):
+        ops.append({"insert": "\n"})
+    if not canonical:
+        return ops
+    delta = Delta()
+    for op in ops:
+        delta.insert(op["insert"], op.get("attributes"))
+    return delta.ops
+
+
+@st.composite
+def ops_for(draw: Any, doc_length: int, max_steps: int = 6, canonical_only: bool = False) -> List[Op]:
+    """A change valid against a document of ``doc_length`` units.
+
+    Mostly canonical (built with Delta.insert/retain/delete); sometimes a
+    raw, non-canonical op list (adjacent mergeable ops, delete before
+    insert, trailing retain) to check that both sides agree on those too.
+    """
+    raw = not canonical_only and draw(st.integers(0, 4)) == 0
+    remaining = doc_length
+    ops: List[Op] = []
+    for _ in range(draw(st.integers(0, max_steps))):
+        kind = draw(st.sampled_from(["retain", "retain", "delete", "insert", "insert"]))
+        if kind != "insert" and remaining == 0:
+            kind = "insert"
+        if kind == "insert":
+            insert: Any = draw(embeds) if draw(st.integers(0, 6)) == 0 else draw(text_chunks)
+            ops.append(_with_attributes({"insert": insert}, draw(attribute_maps())))
+            continue
+        count = draw(st.integers(1, min(remaining, 8)))
+        remaining -= count
+        if kind == "delete":
+            ops.append({"delete": count})
+        else:
+            ops.append(_with_attributes({"retain": count}, draw(attribute_maps(allow_null=True))))
+    if raw:
+        return ops
+    delta = Delta()
+    for op in ops:
+        if "insert" in op:
+            delta.insert(op["insert"], op.get("attributes"))
+        elif "delete" in op:
+            delta.delete(op["delete"])
+        else:
+            delta.retain(op["retain"], op.get("attributes"))
+    return delta.chop().ops
+
+
+@st.composite
+def doc_and_op(draw: Any) -> Tuple[List[Op], List[Op]]:
+    doc = draw(documents())
+    return doc, draw(ops_for(rich_text.length(doc)))
+
+
+@st.composite
+def doc_and_two_concurrent_ops(draw: Any) -> Tuple[List[Op], List[Op], List[Op]]:
+    doc = draw(documents())
+    size = rich_text.length(doc)
+    return doc, draw(ops_for(size)), draw(ops_for(size))
+
+
+@st.composite
+def doc_and_sequential_ops(draw: Any) -> Tuple[List[Op], List[Op], List[Op]]:
+    """``(doc, a, b)`` with ``a`` valid on ``doc`` and ``b`` valid on ``doc`` + ``a``."""
+    doc = draw(documents())
+    a = draw(ops_for(rich_text.length(doc)))
+    b = draw(ops_for(rich_text.length(doc) + rich_text.change_length(a)))
+    return doc, a, b
+
+
+def batches(strategy: Any) -> Any:
+    """A fixed-size batch of examples (one oracle round trip per batch)."""
+    return st.lists(strategy, min_size=BATCH, max_size=BATCH)
+
+
+def shuffled(items: List[Any], seed: int) -> List[Any]:
+    copy = list(items)
+    random.Random(seed).shuffle(copy)
+    return copy
