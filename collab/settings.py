@@ -112,14 +112,17 @@ if DATABASE_URL:
     DATABASES = {
         "default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
     }
+    # One test database per test run, so two runs on one server never drop each other's.
+    DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"}
 else:
     _sqlite_path = Path(os.environ.get("SQLITE_PATH", BASE_DIR / "db.sqlite3"))
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": _sqlite_path,
-            # A file, not memory, so that server processes started by tests share it.
-            "TEST": {"NAME": _sqlite_path.with_name("test-" + _sqlite_path.name)},
+            # A file, not memory, so that server processes started by tests share it (they are
+            # given its path); one per test run, so concurrent runs in one checkout stay apart.
+            "TEST": {"NAME": _sqlite_path.with_name(f"test-{os.getpid()}-{_sqlite_path.name}")},
             "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
         }
     }
@@ -170,6 +173,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "documents.tasks.snapshot_idle_documents",
         "schedule": env_int("COLLAB_IDLE_SNAPSHOT_SECONDS", 300),
     },
+    "compact-old-operations": {
+        "task": "documents.tasks.compact_old_operations",
+        "schedule": 24 * 3600,
+    },
 }
 
 # --- Collaboration limits ---------------------------------------------------------------------
@@ -191,6 +198,9 @@ COLLAB_MAX_SUBSCRIPTIONS = env_int("COLLAB_MAX_SUBSCRIPTIONS", 100)
 COLLAB_SYNC_INTERVAL_SECONDS = float(os.environ.get("COLLAB_SYNC_INTERVAL_SECONDS", "10"))
 # A Celery snapshot is taken once this many ops have accumulated since the last one.
 COLLAB_SNAPSHOT_EVERY = env_int("COLLAB_SNAPSHOT_EVERY", 100)
+# Ops older than this many days are folded into snapshots (0 keeps every op forever). It is also
+# the guaranteed reconnect window: a client offline for longer must reload the document.
+COLLAB_OP_RETENTION_DAYS = env_int("COLLAB_OP_RETENTION_DAYS", 0)
 
 # --- Auth, static files, security -------------------------------------------------------------
 

@@ -112,6 +112,8 @@ class Snapshot(models.Model):
     # Empty type means the document did not exist (or was deleted) at that version.
     type = models.CharField(max_length=100, default=RICH_TEXT_URI, blank=True)
     content = models.JSONField(null=True, blank=True)
+    # The same text with only an {"author": user id} attribute on each insert: who wrote what.
+    authorship = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -24,6 +24,7 @@ class OpRecord:
     data: Any
     src: str
     seq: int
+    author_id: int | None = None
 
     @classmethod
     def from_model(cls, op: Operation) -> "OpRecord":
@@ -34,6 +35,7 @@ class OpRecord:
             data=op.data,
             src=op.src,
             seq=op.seq,
+            author_id=op.author_id,
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -44,6 +46,7 @@ class OpRecord:
             "data": self.data,
             "src": self.src,
             "seq": self.seq,
+            "author_id": self.author_id,
         }
 
     @classmethod
@@ -58,6 +61,8 @@ class SnapshotData:
     version: int
     type: str
     content: list[dict[str, Any]] | None
+    # Who wrote what: the content with only {"author": id} attributes (None if not asked for).
+    authorship: list[dict[str, Any]] | None = None
 
 
 def parse_document_id(document_id: Any) -> uuid.UUID:
@@ -116,42 +121,134 @@ def operations_between(*, document_id: Any, start: int, end: int) -> list[OpReco
     ops = list(
         Operation.objects.filter(document_id=document_id, version__gte=start, version__lt=end)
         .order_by("version")
-        .only("document_id", "version", "kind", "data", "src", "seq")
+        .only("document_id", "version", "kind", "data", "src", "seq", "author_id")
     )
     if len(ops) != end - start or (ops and ops[0].version != start):
         raise OpsNotFound()
     return [OpRecord.from_model(op) for op in ops]
 
 
+def authored(ops: list[dict[str, Any]], author_id: int | None) -> list[dict[str, Any]]:
+    """An op's effect on authorship: its inserts attributed to the author, formats dropped."""
+    result: list[dict[str, Any]] = []
+    for op in ops:
+        if "insert" in op:
+            result.append({"insert": op["insert"], "attributes": {"author": author_id}})
+        elif "retain" in op:
+            result.append({"retain": op["retain"]})
+        else:
+            result.append(op)
+    return result
+
+
 def apply_record(state: SnapshotData, record: OpRecord) -> SnapshotData:
-    """Advance a snapshot by one committed op."""
+    """Advance a snapshot (and its authorship, when tracked) by one committed op."""
+    track = state.authorship is not None
     if record.kind == OperationKind.CREATE:
-        return SnapshotData(record.version + 1, rich_text.URI, rich_text.create(record.data))
+        content = rich_text.create(record.data)
+        authorship = authored(content, record.author_id) if track else None
+        return SnapshotData(record.version + 1, rich_text.URI, content, authorship)
     if record.kind == OperationKind.DELETE:
-        return SnapshotData(record.version + 1, "", None)
-    content = rich_text.apply(state.content or [], record.data) if state.type else None
-    return SnapshotData(record.version + 1, state.type, content)
+        return SnapshotData(record.version + 1, "", None, [] if track else None)
+    if not state.type:
+        return SnapshotData(record.version + 1, state.type, None, state.authorship)
+    content = rich_text.apply(state.content or [], record.data)
+    authorship = (
+        rich_text.compose(state.authorship or [], authored(record.data, record.author_id)) if track else None
+    )
+    return SnapshotData(record.version + 1, state.type, content, authorship)
 
 
-def snapshot_at(*, document: Document, version: int | None = None) -> SnapshotData:
+def snapshot_at(*, document: Document, version: int | None = None, with_authorship: bool = False) -> SnapshotData:
     """The document at `version` (default: now) from the nearest stored snapshot plus later ops."""
     target = document.version if version is None else version
     if target > document.version:
         raise VersionNewer()
-    base = (
-        Snapshot.objects.filter(document=document, version__lte=target)
-        .order_by("-version")
-        .only("version", "type", "content")
-        .first()
-    )
-    state = (
-        SnapshotData(base.version, base.type, base.content)
-        if base is not None
-        else SnapshotData(0, "", None)
-    )
+    snapshots = Snapshot.objects.filter(document=document, version__lte=target)
+    if with_authorship:
+        snapshots = snapshots.filter(authorship__isnull=False)
+    base = snapshots.order_by("-version").only("version", "type", "content", "authorship").first()
+    if base is not None:
+        state = SnapshotData(base.version, base.type, base.content, base.authorship if with_authorship else None)
+    else:
+        state = SnapshotData(0, "", None, [] if with_authorship else None)
     for record in operations_between(document_id=document.pk, start=state.version, end=target):
         state = apply_record(state, record)
     return state
+
+
+def history_sessions(
+    *, document: Document, before_version: int | None = None, limit: int = 50, gap_seconds: int = 300,
+    max_scan: int = 5000,
+) -> tuple[list[dict[str, Any]], int | None]:
+    """Revisions grouped into editing sessions, newest first, and a cursor for the next page.
+
+    A session is a run of ops by one author with no pause longer than `gap_seconds`. Ops are
+    streamed from the database newest first and at most `max_scan` are read per page, so a long
+    history is never loaded at once.
+    """
+    end = document.version if before_version is None else min(before_version, document.version)
+    rows = (
+        Operation.objects.filter(document=document, version__lt=end)
+        .order_by("-version")
+        .values_list("version", "kind", "data", "author_id", "author__username", "created_at")
+    )
+    sessions: list[dict[str, Any]] = []
+    current: dict[str, Any] | None = None
+    scanned = 0
+    next_cursor: int | None = None
+    for version, kind, data, author_id, username, created_at in rows.iterator(chunk_size=500):
+        if scanned >= max_scan or (len(sessions) >= limit and current is None):
+            next_cursor = version + 1
+            break
+        scanned += 1
+        inserted = deleted = 0
+        if kind == OperationKind.EDIT:
+            for op in data or []:
+                if "insert" in op:
+                    inserted += rich_text.length([op])
+                elif "delete" in op:
+                    deleted += op["delete"]
+        elif kind == OperationKind.CREATE:
+            inserted = rich_text.length(data or [])
+        same = (
+            current is not None
+            and current["author"]["id"] == author_id
+            and (current["start"] - created_at).total_seconds() <= gap_seconds
+            and kind == OperationKind.EDIT
+            and current["kinds"] == {OperationKind.EDIT}
+        )
+        if not same:
+            if current is not None:
+                sessions.append(current)
+                if len(sessions) >= limit:
+                    current = None
+                    next_cursor = version + 1
+                    break
+            current = {
+                "author": {"id": author_id, "username": username},
+                "start": created_at,
+                "end": created_at,
+                "from_version": version,
+                "to_version": version + 1,
+                "ops": 0,
+                "inserted": 0,
+                "deleted": 0,
+                "kinds": set(),
+            }
+        assert current is not None
+        current["start"] = created_at
+        current["from_version"] = version
+        current["ops"] += 1
+        current["inserted"] += inserted
+        current["deleted"] += deleted
+        current["kinds"].add(kind)
+    if current is not None:
+        sessions.append(current)
+    for session in sessions:
+        kinds = session.pop("kinds")
+        session["kind"] = next(iter(kinds)) if len(kinds) == 1 else OperationKind.EDIT
+    return sessions, next_cursor
 
 
 def version_at_time(*, document: Document, timestamp: datetime | None) -> int:

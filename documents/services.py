@@ -191,8 +191,8 @@ def _submit_once(
         if document.version % settings.COLLAB_SNAPSHOT_EVERY == 0:
             from .tasks import take_snapshot
 
-            document_pk = str(document.pk)
-            transaction.on_commit(lambda: take_snapshot.delay(document_pk))
+            document_pk, snapshot_version = str(document.pk), document.version
+            transaction.on_commit(lambda: take_snapshot.delay(document_pk, snapshot_version))
         return SubmitResult(version=operation.version, missing=missing)
 
 
@@ -375,14 +375,18 @@ def take_snapshot(*, document_id: Any, version: int | None = None) -> Snapshot |
     document = Document.objects.filter(pk=document_id).first()
     if document is None:
         return None
-    state = snapshot_at(document=document, version=version)
+    state = snapshot_at(document=document, version=version, with_authorship=True)
     existing = Snapshot.objects.filter(document=document, version=state.version).first()
     if existing is not None:
         return existing
     try:
         with transaction.atomic():
             return Snapshot.objects.create(
-                document=document, version=state.version, type=state.type, content=state.content
+                document=document,
+                version=state.version,
+                type=state.type,
+                content=state.content,
+                authorship=state.authorship,
             )
     except IntegrityError:
         return Snapshot.objects.filter(document=document, version=state.version).first()
@@ -406,3 +410,31 @@ __all__ = [
     "submit_operation",
     "take_snapshot",
 ]
+
+
+# --- Retention --------------------------------------------------------------------------------
+
+
+def compact_document(*, document_id: Any, cutoff: Any) -> int:
+    """Fold ops committed before `cutoff` into a snapshot and delete them; return how many went.
+
+    Only ops older than the retention window go, so every op a reconnecting client inside the
+    window may resend is still there to de-duplicate it, and to transform it and catch it up.
+    """
+    document = Document.objects.filter(pk=document_id).first()
+    if document is None:
+        return 0
+    keep_from = (
+        Operation.objects.filter(document=document, created_at__gte=cutoff)
+        .order_by("version")
+        .values_list("version", flat=True)
+        .first()
+    )
+    if keep_from is None:
+        keep_from = document.version
+    if keep_from == 0 or not Operation.objects.filter(document=document, version__lt=keep_from).exists():
+        return 0
+    take_snapshot(document_id=document.pk, version=keep_from)
+    deleted, _ = Operation.objects.filter(document=document, version__lt=keep_from).delete()
+    logger.info("compacted %s ops of %s below v%s", deleted, document.pk, keep_from)
+    return deleted

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 from django.db import OperationalError
-from django.db.models import F
+from django.db.models import F, Q
 
 from . import services
 from .models import Document
@@ -22,7 +22,9 @@ def snapshot_idle_documents(limit: int = 500) -> int:
 
     stale = (
         Document.objects.annotate(last_snapshot=Max("snapshots__version"))
-        .exclude(last_snapshot=F("version"))
+        # Spelled out: exclude(last_snapshot=F("version")) also drops the never-snapshotted
+        # documents, since NULL = version is not true in SQL.
+        .filter(Q(last_snapshot__isnull=True) | Q(last_snapshot__lt=F("version")))
         .values_list("pk", flat=True)[:limit]
     )
     count = 0
@@ -30,6 +32,24 @@ def snapshot_idle_documents(limit: int = 500) -> int:
         take_snapshot.delay(str(document_id))
         count += 1
     return count
+
+
+@shared_task(acks_late=True)
+def compact_old_operations() -> int:
+    """Apply the retention policy (COLLAB_OP_RETENTION_DAYS; 0 keeps every op)."""
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    from .models import Operation
+
+    days = settings.COLLAB_OP_RETENTION_DAYS
+    if days <= 0:
+        return 0
+    cutoff = timezone.now() - timedelta(days=days)
+    document_ids = Operation.objects.filter(created_at__lt=cutoff).values_list("document_id", flat=True).distinct()
+    return sum(services.compact_document(document_id=pk, cutoff=cutoff) for pk in document_ids)
 
 
 @shared_task

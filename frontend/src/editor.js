@@ -421,7 +421,8 @@ class CollabEditor {
   // --- Status -----------------------------------------------------------------------------
 
   renderStatus() {
-    if (!this.statusNode) return;
+    // The socket reports its first status while it is still being constructed.
+    if (!this.statusNode || !this.socket || !this.connection) return;
     const unsent = unsentCount(this.doc);
     let phase = this.phase;
     if (!this.ended) {

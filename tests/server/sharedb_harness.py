@@ -255,3 +255,59 @@ def assert_clean(result: dict[str, Any], clients: list[str] | None = None, *, al
             assert not server_closes, f"{name}'s socket was closed by the server: {server_closes}"
     warnings = [e for e in result.get("log") or [] if e["level"] in ("warn", "error")]
     assert not warnings, f"sharedb client warnings: {warnings[:5]}"
+
+
+def check_converged(cluster: Any, doc_id: str, result: dict[str, Any], clients: list[str] | None = None) -> dict[str, Any]:
+    """I1-I5 after a `settle` step: clients, the fresh fetch, snapshot_at() and a replay of the op
+    log agree; the history checks hold; every acked token is there exactly once."""
+    fresh = next(step["fresh"] for step in reversed(result["steps"]) if step["do"] == "settle")
+    db = db_state(cluster, doc_id)
+    log = op_log(cluster, doc_id)
+    assert db["version"] == fresh["version"] == len(log), (db["version"], fresh["version"], len(log))
+    assert canonical(db["content"]) == canonical(db["replay_content"]), "snapshot_at() != replay of the op log"
+    assert canonical(fresh["data"]["ops"]) == canonical(db["content"]), (
+        f"fresh fetch and database differ:\n{fresh['text']!r}\n{text_of(db['content'])!r}"
+    )
+    names = clients or list(result["clients"])
+    for name in names:
+        client = result["clients"][name]
+        assert client["version"] == db["version"], f"{name} at v{client['version']}, db at v{db['version']}"
+        assert canonical(client["data"]["ops"]) == canonical(db["content"]), (
+            f"{name} diverged:\n{client['text']!r}\n{text_of(db['content'])!r}"
+        )
+    counts = check_history(result, log, names)
+    counts["tokens"] = check_tokens(result, text_of(db["content"]), names)
+    return {"db": db, "log": log, "text": text_of(db["content"]), **counts}
+
+
+def history_entry(result: dict[str, Any], client: str, seq: int) -> dict[str, Any]:
+    return next(e for e in result["clients"][client]["history"] if e["seq"] == seq)
+
+
+def step_result(result: dict[str, Any], index: int) -> dict[str, Any]:
+    return result["steps"][index]
+
+
+def assert_server_logs_clean(cluster: Any) -> None:
+    """No tracebacks, errors or channel-layer drops in any daphne log of the cluster."""
+    for server in cluster.servers:
+        log = server.log()
+        bad = [
+            line for line in log.splitlines()
+            if "Traceback" in line or " ERROR " in line or "CRITICAL" in line or "over capacity" in line
+        ]
+        assert not bad, f"{server.name} logged problems:\n" + "\n".join(bad[:20]) + f"\n...\n{log[-3000:]}"
+
+
+def ack_latencies(result: dict[str, Any]) -> dict[str, float]:
+    """p50/p99/max of send-to-ack time over every acked wire op (ms)."""
+    samples = sorted(
+        e["acked_ms"] - e["sent_ms"]
+        for c in result["clients"].values()
+        for e in c["history"]
+        if e["acked_ms"] is not None
+    )
+    if not samples:
+        return {"p50": 0.0, "p99": 0.0, "max": 0.0}
+    pick = lambda q: float(samples[min(len(samples) - 1, int(q * len(samples)))])  # noqa: E731
+    return {"p50": pick(0.5), "p99": pick(0.99), "max": float(samples[-1])}

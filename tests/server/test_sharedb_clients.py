@@ -13,7 +13,9 @@ from typing import Any
 import pytest
 
 from .sharedb_harness import (
+    ack_latencies,
     assert_clean,
+    assert_server_logs_clean,
     canonical,
     check_history,
     check_tokens,
@@ -98,8 +100,11 @@ def test_many_sharedb_clients_on_two_processes_converge_exactly_once(cluster: An
     assert any(ord(ch) > 0xFFFF for ch in text_of(db["content"])), "no astral-plane characters in the text"
     # Both processes carried edits from both users' tabs.
     assert {s for c in result["clients"].values() for s in c["servers"]} == {0, 1}
+    assert_server_logs_clean(cluster)
+    latency = ack_latencies(result)
     print(
-        f"\n{len(clients)} clients, {submits} submitOp calls, {counts['acked_ops']} acked wire ops, "
+        f"\nack latency ms p50={latency['p50']:.0f} p99={latency['p99']:.0f} max={latency['max']:.0f}; "
+        f"{len(clients)} clients, {submits} submitOp calls, {counts['acked_ops']} acked wire ops, "
         f"{tokens} tokens, final v{db['version']}, {len(text_of(db['content']))} chars, "
         f"driver {result['elapsed_ms']} ms, test {time.monotonic() - started:.1f} s\n{summary(result)}"
     )

@@ -44,6 +44,7 @@ sharedb.types.register(richText.type);
 const T0 = Date.now();
 const now = () => Date.now() - T0;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const tick = () => new Promise((resolve) => setImmediate(resolve));
 
 // sharedb logs "Invalid version from server" and the like through its logger; keep them.
 const LOG = [];
@@ -169,6 +170,10 @@ class FaultSocket {
       message = JSON.parse(data);
     } catch (e) { /* never happens: sharedb sends JSON */ }
     this.client.onFrameOut(message);
+    if (message && this.client.shouldDropOut(message)) {
+      this.client.droppedOut.push({t: now(), frame: message});
+      return; // lost on the way: the server never sees it
+    }
     this.sent++;
     this.unflushed++;
     this.ws.send(data, () => {
@@ -213,6 +218,8 @@ class Client {
     this.closes = [];
     this.dropped = [];
     this.dropRule = null;
+    this.dropOutRule = null;
+    this.droppedOut = [];
     this.framesIn = {};
     this.framesOut = {};
     this.errorFrames = [];
@@ -279,6 +286,18 @@ class Client {
     if (rule.count != null) {
       rule.count--;
       if (rule.count <= 0) this.dropRule = null;
+    }
+    return true;
+  }
+
+  shouldDropOut(message) {
+    const rule = this.dropOutRule;
+    if (!rule) return false;
+    const match = rule.kind === 'all' || (rule.kind === 'ops' && message.a === 'op');
+    if (!match) return false;
+    if (rule.count != null) {
+      rule.count--;
+      if (rule.count <= 0) this.dropOutRule = null;
     }
     return true;
   }
@@ -400,6 +419,7 @@ class Client {
       rollbacks: this.rollbacks,
       closes: this.closes,
       dropped: this.dropped,
+      dropped_out: this.droppedOut,
       frames_in: this.framesIn,
       frames_out: this.framesOut,
       presence_events: this.presenceEvents,
@@ -620,9 +640,11 @@ const STEPS = {
   async kill(ctx, step) {
     const client = ctx.clients[step.client];
     if (step.after_flush) await waitFor(() => client.socket.unflushed === 0, 2000, 'flush');
+    // Read these first: on disconnect sharedb moves the in-flight op back to the pending queue.
+    const inflight = client.doc.inflightOp ? client.doc.inflightOp.seq : null;
+    const pending = client.doc.pendingOps.length;
     client.socket.kill();
-    return {t: now(), inflight: client.doc.inflightOp ? client.doc.inflightOp.seq : null,
-      pending: client.doc.pendingOps.length};
+    return {t: now(), inflight, pending};
   },
 
   /** Close the connection for good (the Connection's own close). */
@@ -635,6 +657,7 @@ const STEPS = {
   async submit(ctx, step) {
     const client = ctx.clients[step.client];
     const entry = client.submit(step.op, step.label);
+    await tick();
     if (step.wait) await waitFor(() => entry.acked || entry.error, step.timeout_ms || 10000, 'ack of ' + step.label);
     return {inflight: client.doc.inflightOp ? client.doc.inflightOp.seq : null, pending: client.doc.pendingOps.length};
   },
@@ -648,6 +671,8 @@ const STEPS = {
     if (index > 0) op.push({retain: index});
     op.push(step.attributes ? {insert: step.text, attributes: step.attributes} : {insert: step.text});
     const entry = client.submit(op, step.label || step.text);
+    if (/^\[[^\]]*\]$/.test(step.text)) entry.token = step.text; // checked by the I5 token count
+    await tick(); // sharedb flushes on nextTick: let this op go out (or join the pending queue) now
     if (step.wait) await waitFor(() => entry.acked || entry.error, step.timeout_ms || 10000, 'ack of ' + step.text);
     return {index, inflight: client.doc.inflightOp ? client.doc.inflightOp.seq : null,
       pending: client.doc.pendingOps.length, version: client.doc.version};
@@ -657,6 +682,13 @@ const STEPS = {
   async drop(ctx, step) {
     const client = ctx.clients[step.client];
     client.dropRule = step.kind ? {kind: step.kind, count: step.count == null ? null : step.count, seq: step.seq} : null;
+    return {};
+  },
+
+  /** Start losing outgoing frames ("ops" or "all"; null stops): the server never receives them. */
+  async dropOut(ctx, step) {
+    const client = ctx.clients[step.client];
+    client.dropOutRule = step.kind ? {kind: step.kind, count: step.count == null ? null : step.count} : null;
     return {};
   },
 
@@ -765,7 +797,8 @@ const STEPS = {
     ctx.raw[step.name] = raw;
     const opened = await raw.opened;
     if (opened && step.handshake !== false) {
-      raw.send({a: 'hs', id: step.hs_id === undefined ? null : step.hs_id, protocol: 1, protocolMinor: 2});
+      const hsId = step.hs_id_of ? ctx.clients[step.hs_id_of].src : (step.hs_id === undefined ? null : step.hs_id);
+      raw.send({a: 'hs', id: hsId, protocol: 1, protocolMinor: 2});
       const hs = await raw.waitFrame({a: 'hs'}, 5000);
       raw.src = hs.id;
       return {opened, hs};

@@ -1,0 +1,98 @@
+"""Snapshot tasks on a real Celery worker, over the real Redis broker and result backend.
+
+The worker runs in a thread of this process (celery.contrib.testing), so it sees the test
+database; `transactional_db` makes the rows it reads committed. The Celery app is one made for
+this test (Django's CELERY_* settings, then a real Redis broker/backend and a private queue), so
+the rest of the suite keeps the configured app untouched, eager or not.
+"""
+
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from celery import Celery, current_app
+from celery.backends.redis import RedisBackend
+from celery.contrib.testing.worker import start_worker
+from celery.result import AsyncResult, EagerResult
+from django.conf import settings
+from django.contrib.auth import get_user_model
+
+import documents.tasks  # noqa: F401  (registers the shared tasks with every app)
+from documents import services
+from documents.models import Snapshot
+from tests.conftest import REDIS_URL
+
+pytestmark = pytest.mark.integration
+
+FIRST = [{"insert": "Draft ✍️\n"}]
+SECOND = [{"insert": "Final", "attributes": {"bold": True}}, {"insert": " 🎉\n"}]
+
+
+@pytest.fixture
+def redis_worker(transactional_db: Any) -> Iterator[Celery]:
+    redis_url = settings.REDIS_URL or REDIS_URL
+    previous = current_app._get_current_object()
+    app = Celery("collab-worker-test")
+    app.config_from_object("django.conf:settings", namespace="CELERY")
+    app.conf.update(
+        broker_url=redis_url,
+        result_backend=redis_url,
+        task_always_eager=False,
+        # A queue nobody else consumes, so a worker started elsewhere cannot take these tasks.
+        task_default_queue=f"collab-test-{uuid.uuid4().hex}",
+    )
+    try:
+        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=20, loglevel="WARNING"):
+            yield app
+    finally:
+        # start_worker makes its app the process default; give the suite its own back.
+        previous.set_current()
+        previous.set_default()
+        app.close()
+
+
+def test_take_snapshot_on_a_real_worker(redis_worker: Celery) -> None:
+    owner = get_user_model().objects.create_user(username="snapper", password=None)
+    document = services.create_document(owner=owner, title="Snap", content=FIRST)
+    services.replace_content(user=owner, document_id=document.pk, content=SECOND)
+    document.refresh_from_db()
+    assert document.version == 2
+    assert not Snapshot.objects.filter(document=document).exists()
+
+    result = redis_worker.send_task("documents.tasks.take_snapshot", args=[str(document.pk)])
+    assert isinstance(result, AsyncResult) and not isinstance(result, EagerResult)
+    assert isinstance(result.backend, RedisBackend)
+    assert result.get(timeout=30) == 2
+    snapshot = Snapshot.objects.get(document=document)
+    assert (snapshot.version, snapshot.type, snapshot.content) == (2, "http://sharejs.org/types/rich-text/v1", SECOND)
+
+    # Idempotent: a second run (a redelivery under acks_late) adds nothing.
+    assert redis_worker.send_task("documents.tasks.take_snapshot", args=[str(document.pk)]).get(timeout=30) == 2
+    assert Snapshot.objects.filter(document=document).count() == 1
+
+    # An explicit older version, and a document that is gone, are handled too.
+    assert redis_worker.send_task("documents.tasks.take_snapshot", args=[str(document.pk), 1]).get(timeout=30) == 1
+    assert Snapshot.objects.get(document=document, version=1).content == FIRST
+    assert redis_worker.send_task("documents.tasks.take_snapshot", args=[str(uuid.uuid4())]).get(timeout=30) is None
+
+
+def test_snapshot_idle_documents_fans_out_on_the_worker(redis_worker: Celery) -> None:
+    owner = get_user_model().objects.create_user(username="idler", password=None)
+    documents = [services.create_document(owner=owner, title=f"Doc {i}", content=FIRST) for i in range(3)]
+    services.take_snapshot(document_id=documents[0].pk)
+
+    queued = redis_worker.send_task("documents.tasks.snapshot_idle_documents").get(timeout=30)
+    assert queued == 2
+    # The fanned-out take_snapshot tasks run on the same worker; wait for their rows.
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and Snapshot.objects.count() < 3:
+        time.sleep(0.1)
+    assert sorted(Snapshot.objects.values_list("document__title", "version")) == [
+        ("Doc 0", 1), ("Doc 1", 1), ("Doc 2", 1)
+    ]
+
+
+def test_ping_on_a_real_worker(redis_worker: Celery) -> None:
+    assert redis_worker.send_task("documents.tasks.ping", args=["x"]).get(timeout=30) == "pong:x"
