@@ -9,9 +9,9 @@ may not see answers exactly like one that does not exist.
 import json
 import logging
 from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.views.csrf import csrf_failure as django_csrf_failure
@@ -95,10 +95,14 @@ def _endpoint(**handlers: Handler) -> Callable[..., HttpResponse]:
 
 def _json_body(request: HttpRequest) -> dict[str, Any]:
     """The request's JSON object; an empty body counts as `{}`."""
-    if not request.body:
+    try:
+        body = request.body
+    except RequestDataTooBig:
+        raise MessageBadlyFormed("The request body is too large.") from None
+    if not body:
         return {}
     try:
-        data = json.loads(request.body)
+        data = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise MessageBadlyFormed("The request body is not valid JSON.") from None
     if not isinstance(data, dict):

@@ -127,6 +127,16 @@ def _transform_presence(
 
 
 @database_sync_to_async
+def _record_visits(user: Any, channel_name: str, document_ids: list[str]) -> None:
+    services.record_visits(user=user, channel_name=channel_name, document_ids=document_ids)
+
+
+@database_sync_to_async
+def _end_visits(channel_name: str, document_ids: list[str] | None = None) -> None:
+    services.end_visits(channel_name=channel_name, document_ids=document_ids)
+
+
+@database_sync_to_async
 def _current_versions(document_ids: list[str]) -> dict[str, int]:
     rows = Document.objects.filter(pk__in=document_ids).values_list("pk", "version")
     return {str(pk): version for pk, version in rows}
@@ -161,6 +171,8 @@ class ShareDBConsumer(AsyncWebsocketConsumer):
         if self.user is None or not self.user.is_authenticated or not hasattr(self, "src"):
             return
         try:
+            if self.subscribed:
+                await _end_visits(self.channel_name)
             for (document_id, presence_id), pv in list(self.local_presence.items()):
                 await self._clear_presence(document_id, presence_id, pv)
             for document_id in list(self.joined):
@@ -250,6 +262,7 @@ class ShareDBConsumer(AsyncWebsocketConsumer):
                 state = await _read_snapshot(self.user, document_id)
                 if subscribe:
                     self.subscribed[document_id] = state.version
+                    await _record_visits(self.user, self.channel_name, [document_id])
                 return protocol.snapshot_data(state)
             ops, head = await _read_ops(self.user, document_id, version)
         except CollabError:
@@ -261,6 +274,7 @@ class ShareDBConsumer(AsyncWebsocketConsumer):
             await self._send(protocol.op_message(record))
         if subscribe:
             self.subscribed[document_id] = max(sent, head)
+            await _record_visits(self.user, self.channel_name, [document_id])
         return None
 
     def _check_collection_doc(self, document_id: str) -> None:
@@ -268,7 +282,8 @@ class ShareDBConsumer(AsyncWebsocketConsumer):
 
     async def handle_u(self, message: dict[str, Any]) -> None:
         document_id = protocol.parse_doc_ref(message)
-        self.subscribed.pop(document_id, None)
+        if self.subscribed.pop(document_id, None) is not None:
+            await _end_visits(self.channel_name, [document_id])
         await self._leave_if_unused(document_id)
         await self._send({"a": "u", "c": message["c"], "d": document_id})
 
@@ -305,7 +320,8 @@ class ShareDBConsumer(AsyncWebsocketConsumer):
     async def handle_bu(self, message: dict[str, Any]) -> None:
         requests = protocol.parse_bulk(message)
         for document_id in requests:
-            self.subscribed.pop(document_id, None)
+            if self.subscribed.pop(document_id, None) is not None:
+                await _end_visits(self.channel_name, [document_id])
             await self._leave_if_unused(document_id)
         await self._send({"a": "bu", "c": message["c"], "b": message["b"]})
 
@@ -470,7 +486,8 @@ class ShareDBConsumer(AsyncWebsocketConsumer):
         await self._send({"a": "x-access", "c": protocol.COLLECTION, "d": document_id, "role": role})
 
     async def _lose_access(self, document_id: str) -> None:
-        self.subscribed.pop(document_id, None)
+        if self.subscribed.pop(document_id, None) is not None:
+            await _end_visits(self.channel_name, [document_id])
         self.presence_channels.discard(document_id)
         for (doc, presence_id), pv in list(self.local_presence.items()):
             if doc == document_id:
@@ -501,6 +518,7 @@ class ShareDBConsumer(AsyncWebsocketConsumer):
             return
         if not self.subscribed:
             return
+        await _record_visits(self.user, self.channel_name, list(self.subscribed))
         heads = await _current_versions(list(self.subscribed))
         for document_id, sent in list(self.subscribed.items()):
             head = heads.get(document_id)

@@ -147,3 +147,21 @@ class Invite(models.Model):
 
     def __str__(self) -> str:
         return f"{self.role} invite to {self.document}"
+
+
+class Visitor(models.Model):
+    """An open connection subscribed to a document, for "who is here now"; refreshed while alive."""
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="visitors")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="visits")
+    channel_name = models.CharField(max_length=200)
+    last_seen = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["document", "channel_name"], name="visitor_unique_connection"),
+        ]
+        indexes = [models.Index(fields=["document", "last_seen"], name="visitor_doc_seen")]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.document}"

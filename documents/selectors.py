@@ -8,7 +8,7 @@ from typing import Any
 from django.db.models import QuerySet
 
 from .errors import DocumentNotFound, OpsNotFound, PermissionDenied, VersionNewer
-from .models import Document, Membership, Operation, OperationKind, Role, Snapshot
+from .models import Document, Membership, Operation, OperationKind, Role, Snapshot, Visitor
 from .ot import rich_text
 
 ROLE_RANK = {Role.VIEWER: 1, Role.EDITOR: 2, Role.OWNER: 3}
@@ -262,3 +262,27 @@ def version_at_time(*, document: Document, timestamp: datetime | None) -> int:
         .first()
     )
     return 0 if last is None else last + 1
+
+
+def visitors_of(*, document_ids: list[Any], within_seconds: float) -> dict[str, list[dict[str, Any]]]:
+    """Users with a live connection to each document (seen within `within_seconds`)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    since = timezone.now() - timedelta(seconds=within_seconds)
+    rows = (
+        Visitor.objects.filter(document_id__in=document_ids, last_seen__gte=since)
+        .values_list("document_id", "user_id", "user__username", "user__first_name", "user__last_name")
+        .distinct()
+    )
+    result: dict[str, list[dict[str, Any]]] = {}
+    seen: set[tuple[str, int]] = set()
+    for document_id, user_id, username, first, last in rows:
+        key = (str(document_id), user_id)
+        if key in seen:
+            continue
+        seen.add(key)
+        name = f"{first} {last}".strip() or username
+        result.setdefault(str(document_id), []).append({"id": user_id, "username": username, "name": name})
+    return result

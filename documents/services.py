@@ -30,7 +30,7 @@ from .errors import (
     ValidationFailed,
     VersionNewer,
 )
-from .models import RICH_TEXT_URI, Document, Invite, Membership, Operation, OperationKind, Role, Snapshot
+from .models import RICH_TEXT_URI, Document, Invite, Membership, Operation, OperationKind, Role, Snapshot, Visitor
 from .ot import InvalidDelta, Limits, rich_text, validate_document, validate_op
 from .selectors import OpRecord, access_document, apply_record, operations_between, role_allows
 from .selectors import snapshot_at
@@ -438,3 +438,24 @@ def compact_document(*, document_id: Any, cutoff: Any) -> int:
     deleted, _ = Operation.objects.filter(document=document, version__lt=keep_from).delete()
     logger.info("compacted %s ops of %s below v%s", deleted, document.pk, keep_from)
     return deleted
+
+
+# --- Visitors ("who is here now") -------------------------------------------------------------
+
+
+def record_visits(*, user: Any, channel_name: str, document_ids: list[str]) -> None:
+    """Mark this connection as present in these documents now (called on subscribe and each tick)."""
+    now = timezone.now()
+    for document_id in document_ids:
+        Visitor.objects.update_or_create(
+            document_id=document_id,
+            channel_name=channel_name,
+            defaults={"user": user, "last_seen": now},
+        )
+
+
+def end_visits(*, channel_name: str, document_ids: list[str] | None = None) -> None:
+    visits = Visitor.objects.filter(channel_name=channel_name)
+    if document_ids is not None:
+        visits = visits.filter(document_id__in=document_ids)
+    visits.delete()

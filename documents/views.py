@@ -7,6 +7,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.timesince import timesince
 from django.views.decorators.http import require_http_methods
 
 from . import selectors, services
@@ -29,6 +31,12 @@ def document_list(request: HttpRequest) -> HttpResponse:
     """Documents the user owns or that are shared with them, newest first, searchable by title."""
     query = request.GET.get("q", "").strip()[:MAX_SEARCH_LENGTH]
     memberships = list(selectors.documents_for_user(user=request.user, search=query))
+    now = timezone.now()
+    for membership in memberships:
+        edited = membership.document.updated_at
+        membership.edited_label = (
+            "just now" if (now - edited).total_seconds() < 60 else f"{timesince(edited, now, depth=1)} ago"
+        )
     return render(
         request,
         "documents/list.html",

@@ -20,6 +20,8 @@ const COLLECTION = 'documents';
 // The `source` we give our own submits, so the 'op' handler can skip them.
 const LOCAL_SOURCE = 'collab-local';
 const PRESENCE_THROTTLE_MS = 80;
+// How long a collaborator's name stays up after their cursor moves (hovering shows it too).
+const FLAG_VISIBLE_MS = 2500;
 const FORMATS = [
   'header', 'bold', 'italic', 'underline', 'strike', 'link',
   'list', 'blockquote', 'code-block',
@@ -90,7 +92,9 @@ class CollabEditor {
     this.roleNode = document.getElementById('role-badge');
     this.notice = new Notice(document.getElementById('editor-notice'));
     this.cursorsById = new Map();
+    this.flagTimers = new Map();
     this.remote = {};
+    this.livePresenceIds = new Set();
     this.renderQueued = false;
     this.presenceTimer = null;
 
@@ -110,7 +114,7 @@ class CollabEditor {
           ],
         },
         history: { userOnly: true, delay: 500, maxStack: 200 },
-        cursors: { hideDelayMs: 4000, hideSpeedMs: 300, transformOnTextChange: false },
+        cursors: { hideDelayMs: 500, hideSpeedMs: 300, transformOnTextChange: false },
       },
     });
     this.quill.disable();
@@ -133,6 +137,7 @@ class CollabEditor {
     this.bindQuill();
     this.bindPresence();
     this.bindWindow();
+    this.renderPeople();
     this.renderRole();
     this.renderStatus();
     this.statusTicker = setInterval(() => this.renderStatus(), 500);
@@ -157,13 +162,18 @@ class CollabEditor {
         this.sessionEnded();
       } else if (message.a === 'op' && message.error && message.d === this.config.documentId) {
         this.lastRejection = message.error;
+      } else if (message.a === 'p' && message.d === this.config.documentId && !message.error) {
+        // Who is really here: sharedb re-emits presences it already holds whenever an op moves
+        // them, even for people who left while we were disconnected.
+        if (message.p) this.livePresenceIds.add(message.id);
+        else this.livePresenceIds.delete(message.id);
       }
     });
     this.connection.on('pong', () => this.heartbeat.pong());
     this.connection.on('state', (state) => {
       if (state === 'connected') this.heartbeat.start();
       else this.heartbeat.stop();
-      if (state === 'disconnected') this.forgetRemotePresence();
+      if (state !== 'connected') this.forgetRemotePresence();
       this.renderStatus();
     });
     this.connection.on('error', (err) => {
@@ -336,7 +346,7 @@ class CollabEditor {
       if (err) console.warn('presence subscribe failed', err);
     });
     this.presence.on('receive', (id, value) => {
-      if (value) this.remote[id] = value;
+      if (value && this.livePresenceIds.has(id)) this.remote[id] = value;
       else delete this.remote[id];
       this.queueRender();
     });
@@ -359,6 +369,7 @@ class CollabEditor {
 
   forgetRemotePresence() {
     this.remote = {};
+    this.livePresenceIds.clear();
     this.queueRender();
   }
 
@@ -388,6 +399,7 @@ class CollabEditor {
       const range = { index, length: Math.min(cursor.range.length, length - 1 - index) };
       if (!known || known.range.index !== range.index || known.range.length !== range.length) {
         this.cursors.moveCursor(cursor.id, range);
+        this.flashFlag(cursor.id);
       }
       this.cursorsById.set(cursor.id, { ...cursor, range });
     }
@@ -395,8 +407,23 @@ class CollabEditor {
       if (!seen.has(id)) {
         this.cursors.removeCursor(id);
         this.cursorsById.delete(id);
+        clearTimeout(this.flagTimers.get(id));
+        this.flagTimers.delete(id);
       }
     }
+  }
+
+  /** Show a moving cursor's name for a moment, as people expect from shared editors. */
+  flashFlag(id) {
+    this.cursors.toggleFlag(id, true);
+    clearTimeout(this.flagTimers.get(id));
+    this.flagTimers.set(
+      id,
+      setTimeout(() => {
+        this.flagTimers.delete(id);
+        if (this.cursorsById.has(id)) this.cursors.toggleFlag(id, false);
+      }, FLAG_VISIBLE_MS),
+    );
   }
 
   renderPeople() {

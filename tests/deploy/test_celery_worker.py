@@ -44,7 +44,9 @@ def redis_worker(transactional_db: Any) -> Iterator[Celery]:
         task_default_queue=f"collab-test-{uuid.uuid4().hex}",
     )
     try:
-        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=20, loglevel="WARNING"):
+        with start_worker(
+            app, pool="solo", perform_ping_check=False, shutdown_timeout=20, loglevel="WARNING"
+        ):
             yield app
     finally:
         # start_worker makes its app the process default; give the suite its own back.
@@ -66,16 +68,28 @@ def test_take_snapshot_on_a_real_worker(redis_worker: Celery) -> None:
     assert isinstance(result.backend, RedisBackend)
     assert result.get(timeout=30) == 2
     snapshot = Snapshot.objects.get(document=document)
-    assert (snapshot.version, snapshot.type, snapshot.content) == (2, "http://sharejs.org/types/rich-text/v1", SECOND)
+    assert (snapshot.version, snapshot.type, snapshot.content) == (
+        2,
+        "http://sharejs.org/types/rich-text/v1",
+        SECOND,
+    )
 
     # Idempotent: a second run (a redelivery under acks_late) adds nothing.
-    assert redis_worker.send_task("documents.tasks.take_snapshot", args=[str(document.pk)]).get(timeout=30) == 2
+    assert (
+        redis_worker.send_task("documents.tasks.take_snapshot", args=[str(document.pk)]).get(timeout=30) == 2
+    )
     assert Snapshot.objects.filter(document=document).count() == 1
 
     # An explicit older version, and a document that is gone, are handled too.
-    assert redis_worker.send_task("documents.tasks.take_snapshot", args=[str(document.pk), 1]).get(timeout=30) == 1
+    assert (
+        redis_worker.send_task("documents.tasks.take_snapshot", args=[str(document.pk), 1]).get(timeout=30)
+        == 1
+    )
     assert Snapshot.objects.get(document=document, version=1).content == FIRST
-    assert redis_worker.send_task("documents.tasks.take_snapshot", args=[str(uuid.uuid4())]).get(timeout=30) is None
+    assert (
+        redis_worker.send_task("documents.tasks.take_snapshot", args=[str(uuid.uuid4())]).get(timeout=30)
+        is None
+    )
 
 
 def test_snapshot_idle_documents_fans_out_on_the_worker(redis_worker: Celery) -> None:
@@ -90,7 +104,9 @@ def test_snapshot_idle_documents_fans_out_on_the_worker(redis_worker: Celery) ->
     while time.monotonic() < deadline and Snapshot.objects.count() < 3:
         time.sleep(0.1)
     assert sorted(Snapshot.objects.values_list("document__title", "version")) == [
-        ("Doc 0", 1), ("Doc 1", 1), ("Doc 2", 1)
+        ("Doc 0", 1),
+        ("Doc 1", 1),
+        ("Doc 2", 1),
     ]
 
 

@@ -18,7 +18,6 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import psycopg
 import pytest
@@ -115,7 +114,13 @@ class Stack:
             conn.execute(f'CREATE DATABASE "{self.db_name}"')
         # The release phase, exactly as the Procfile states it (the platform runs it through a shell).
         release = subprocess.run(
-            PROCFILE["release"], shell=True, cwd=ROOT, env=self.env, capture_output=True, text=True, timeout=300
+            PROCFILE["release"],
+            shell=True,
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
         self.release_output = release.stdout + release.stderr
         assert release.returncode == 0, self.release_output[-3000:]
@@ -126,7 +131,11 @@ class Stack:
         log = open(self.log_path, "wb")
         self.process = subprocess.Popen(
             [str(VENV_BIN / "honcho"), "start", "--no-colour", "-f", "Procfile", "web", "worker"],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -206,8 +215,12 @@ def test_procfile_declares_the_three_process_types() -> None:
     assert PROCFILE["release"] == "python manage.py migrate --noinput"
     web = PROCFILE["web"].split()
     assert web[0] == "daphne" and web[-1] == "collab.asgi:application"
-    for flag, value in [("--bind", "0.0.0.0"), ("--port", "$PORT"), ("--ping-interval", "15"),
-                        ("--ping-timeout", "30")]:
+    for flag, value in [
+        ("--bind", "0.0.0.0"),
+        ("--port", "$PORT"),
+        ("--ping-interval", "15"),
+        ("--ping-timeout", "30"),
+    ]:
         assert web[web.index(flag) + 1] == value
     assert "--proxy-headers" in web
     worker = PROCFILE["worker"]
@@ -218,7 +231,9 @@ def test_procfile_declares_the_three_process_types() -> None:
 def test_release_phase_migrated_the_fresh_database(stack: Stack) -> None:
     assert "Applying documents.0001_initial... OK" in stack.release_output
     with psycopg.connect(stack.database_url) as conn:
-        tables = {row[0] for row in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+        tables = {
+            row[0] for row in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        }
     assert {"documents_document", "documents_operation", "django_session"} <= tables
     assert "No migrations to apply." in stack.manage("migrate", "--noinput")
 
@@ -240,8 +255,13 @@ def test_static_files_are_served_from_the_manifest(stack: Stack) -> None:
 
 
 async def test_websocket_handshake_with_a_session(stack: Stack) -> None:
-    async with connect(stack.ws_url, origin=stack.origin, additional_headers={"Cookie": stack.session_cookie()},
-                       proxy=None, open_timeout=10) as ws:  # type: ignore[arg-type]
+    async with connect(
+        stack.ws_url,
+        origin=stack.origin,
+        additional_headers={"Cookie": stack.session_cookie()},
+        proxy=None,
+        open_timeout=10,
+    ) as ws:  # type: ignore[arg-type]
         await ws.send(json.dumps({"a": "hs", "id": None, "protocol": 1, "protocolMinor": 2}))
         reply = json.loads(await asyncio.wait_for(ws.recv(), 10))
     assert reply["a"] == "hs" and reply["protocol"] == 1

@@ -15,7 +15,10 @@ django.setup()
 from django.conf import settings
 from django.test import Client
 client = Client(HTTP_HOST="collab.example.com")
-out = {"session_cookie_secure": settings.SESSION_COOKIE_SECURE, "csrf_cookie_secure": settings.CSRF_COOKIE_SECURE}
+out = {
+    "session_cookie_secure": settings.SESSION_COOKIE_SECURE,
+    "csrf_cookie_secure": settings.CSRF_COOKIE_SECURE,
+}
 for name, extra in [("plain", {}), ("forwarded_https", {"HTTP_X_FORWARDED_PROTO": "https"})]:
     response = client.get("/healthz", **extra)
     out[name] = {
@@ -35,7 +38,9 @@ def probe(env: dict[str, str]) -> dict[str, Any]:
 
 
 def test_check_deploy_passes_without_warnings(frontend_dist: Path) -> None:
-    result = run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], production_env())
+    result = run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], production_env()
+    )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     assert "System check identified no issues (0 silenced)." in output

@@ -156,6 +156,11 @@ def run_driver(scenario: dict[str, Any], *, timeout: float = 60) -> dict[str, An
         )
     result = json.loads(lines[-1])
     result["stderr"] = proc.stderr
+    dump = os.environ.get("COLLAB_SHAREDB_DUMP")  # a directory: keep every driver result for debugging
+    if dump:
+        Path(dump).mkdir(parents=True, exist_ok=True)
+        name = f"sharedb-{os.getpid()}-{len(list(Path(dump).iterdir()))}.json"
+        (Path(dump) / name).write_text(json.dumps({"scenario": scenario, "result": result}))
     return result
 
 
@@ -306,6 +311,26 @@ def ack_latencies(result: dict[str, Any]) -> dict[str, float]:
         for c in result["clients"].values()
         for e in c["history"]
         if e["acked_ms"] is not None
+    )
+    if not samples:
+        return {"p50": 0.0, "p99": 0.0, "max": 0.0}
+    pick = lambda q: float(samples[min(len(samples) - 1, int(q * len(samples)))])  # noqa: E731
+    return {"p50": pick(0.5), "p99": pick(0.99), "max": float(samples[-1])}
+
+
+def broadcast_latencies(result: dict[str, Any]) -> dict[str, float]:
+    """p50/p99/max of (remote client applied op v) - (author saw the ack of v), in ms."""
+    acked_at = {
+        e["ack_v"]: e["acked_ms"]
+        for c in result["clients"].values()
+        for e in c["history"]
+        if e["acked_ms"] is not None
+    }
+    samples = sorted(
+        t - acked_at[v]
+        for c in result["clients"].values()
+        for v, t in c.get("remote_applied", [])
+        if v in acked_at
     )
     if not samples:
         return {"p50": 0.0, "p99": 0.0, "max": 0.0}

@@ -30,7 +30,9 @@ def people(db: Any) -> dict[str, Any]:
     people = {}
     for name in ("olga", "ed", "vera", "nina"):
         # No password: tests sign in with force_login, and hashing one per user is slow.
-        people[name] = user_model.objects.create_user(username=name, email=f"{name}@example.com", password=None)
+        people[name] = user_model.objects.create_user(
+            username=name, email=f"{name}@example.com", password=None
+        )
     people["olga"].first_name, people["olga"].last_name = "Olga", "Owner"
     people["olga"].save()
     return people
@@ -99,8 +101,12 @@ ENDPOINTS = [
 
 
 @pytest.mark.parametrize(("method", "path"), ENDPOINTS)
-def test_anonymous_gets_401_json_not_a_redirect(client: Client, doc: Document, method: str, path: str) -> None:
-    response = send(client, method, path.format(id=doc.pk), {"title": "x", "role": "viewer", "username": "nina"})
+def test_anonymous_gets_401_json_not_a_redirect(
+    client: Client, doc: Document, method: str, path: str
+) -> None:
+    response = send(
+        client, method, path.format(id=doc.pk), {"title": "x", "role": "viewer", "username": "nina"}
+    )
     assert response.status_code == 401
     assert error_code(response) == "ERR_NOT_AUTHENTICATED"
     assert Document.objects.count() == 1 and Membership.objects.count() == 3
@@ -156,7 +162,9 @@ def test_csrf_refuses_unsafe_requests_without_the_header(people: dict[str, Any],
         assert error_code(response) == "ERR_CSRF_FAILED"
     # A wrong token is no better than none.
     response = client.post(
-        "/api/documents/", data=json.dumps({"title": "Forged"}), content_type="application/json",
+        "/api/documents/",
+        data=json.dumps({"title": "Forged"}),
+        content_type="application/json",
         headers={"X-CSRFToken": "x" * 32},
     )
     assert response.status_code == 403
@@ -171,11 +179,15 @@ def test_csrf_accepts_the_header_from_the_cookie(people: dict[str, Any], doc: Do
     token = (client.get("/api/documents/"), client.cookies["csrftoken"].value)[1]
     headers = {"X-CSRFToken": token}
     created = client.post(
-        "/api/documents/", data=json.dumps({"title": "Real"}), content_type="application/json", headers=headers
+        "/api/documents/",
+        data=json.dumps({"title": "Real"}),
+        content_type="application/json",
+        headers=headers,
     )
     assert created.status_code == 201
-    renamed = client.patch(doc_url(doc), data=json.dumps({"title": "Renamed"}), content_type="application/json",
-                           headers=headers)
+    renamed = client.patch(
+        doc_url(doc), data=json.dumps({"title": "Renamed"}), content_type="application/json", headers=headers
+    )
     assert renamed.status_code == 200 and renamed.json()["title"] == "Renamed"
     assert client.delete(doc_url(created.json()["id"]), headers=headers).status_code == 204
 
@@ -273,12 +285,23 @@ def test_create_validation_errors_are_400(as_user: Any, people: dict[str, Any], 
     assert not Document.objects.exists()
 
 
+def test_oversized_body_is_400(as_user: Any, settings: Any) -> None:
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    response = send(
+        as_user("olga"), "POST", "/api/documents/", {"title": "t", "content": [{"insert": "x" * 2000 + "\n"}]}
+    )
+    assert response.status_code == 400 and error_code(response) == "ERR_MESSAGE_BADLY_FORMED"
+    assert not Document.objects.exists()
+
+
 def test_title_of_exactly_the_maximum_length_is_fine(as_user: Any) -> None:
     response = send(as_user("olga"), "POST", "/api/documents/", {"title": "x" * 200})
     assert response.status_code == 201 and response.json()["title"] == "x" * 200
 
 
-def test_get_gives_each_member_role_version_and_content(as_user: Any, people: dict[str, Any], doc: Document) -> None:
+def test_get_gives_each_member_role_version_and_content(
+    as_user: Any, people: dict[str, Any], doc: Document
+) -> None:
     services.replace_content(user=people["ed"], document_id=doc.pk, content=RICH_CONTENT)
     for name, role in [("olga", "owner"), ("ed", "editor"), ("vera", "viewer")]:
         response = as_user(name).get(doc_url(doc))
@@ -327,9 +350,7 @@ def test_rename_by_owner_and_editor_not_viewer(as_user: Any, doc: Document) -> N
     assert doc.title == "Editor's name"
 
 
-@pytest.mark.parametrize(
-    "body", [{}, {"title": "x" * 201}, {"title": ["a list"]}, {"name": "wrong field"}]
-)
+@pytest.mark.parametrize("body", [{}, {"title": "x" * 201}, {"title": ["a list"]}, {"name": "wrong field"}])
 def test_rename_validation(as_user: Any, doc: Document, body: dict[str, Any]) -> None:
     response = send(as_user("olga"), "PATCH", doc_url(doc), body)
     assert response.status_code == 400 and error_code(response) == "ERR_VALIDATION"
@@ -377,16 +398,33 @@ def members_of(client: Client, document: Document) -> dict[str, dict[str, Any]]:
 def test_every_member_sees_the_member_list(as_user: Any, doc: Document) -> None:
     for name in ("olga", "ed", "vera"):
         members = members_of(as_user(name), doc)
-        assert {u: m["role"] for u, m in members.items()} == {"olga": "owner", "ed": "editor", "vera": "viewer"}
-        assert members["olga"] == {"username": "olga", "name": "Olga Owner", "email": "olga@example.com",
-                                   "role": "owner"}
+        assert {u: m["role"] for u, m in members.items()} == {
+            "olga": "owner",
+            "ed": "editor",
+            "vera": "viewer",
+        }
+        assert members["olga"] == {
+            "username": "olga",
+            "name": "Olga Owner",
+            "email": "olga@example.com",
+            "role": "owner",
+        }
 
 
-def test_owner_adds_a_member_by_username_or_email(as_user: Any, people: dict[str, Any], doc: Document) -> None:
+def test_owner_adds_a_member_by_username_or_email(
+    as_user: Any, people: dict[str, Any], doc: Document
+) -> None:
     olga = as_user("olga")
-    response = send(olga, "POST", doc_url(doc, "members/"), {"username": "NINA@example.com", "role": "viewer"})
+    response = send(
+        olga, "POST", doc_url(doc, "members/"), {"username": "NINA@example.com", "role": "viewer"}
+    )
     assert response.status_code == 201
-    assert response.json() == {"username": "nina", "name": "nina", "email": "nina@example.com", "role": "viewer"}
+    assert response.json() == {
+        "username": "nina",
+        "name": "nina",
+        "email": "nina@example.com",
+        "role": "viewer",
+    }
     assert listed(as_user("nina"))[str(doc.pk)]["role"] == "viewer"
     assert as_user("nina").get(doc_url(doc)).status_code == 200
 
@@ -426,7 +464,12 @@ def test_add_member_validation(as_user: Any, doc: Document, body: dict[str, Any]
 def test_owner_changes_a_role(as_user: Any, doc: Document) -> None:
     response = send(as_user("olga"), "PATCH", doc_url(doc, "members/vera/"), {"role": "editor"})
     assert response.status_code == 200
-    assert response.json() == {"username": "vera", "name": "vera", "email": "vera@example.com", "role": "editor"}
+    assert response.json() == {
+        "username": "vera",
+        "name": "vera",
+        "email": "vera@example.com",
+        "role": "editor",
+    }
     assert listed(as_user("vera"))[str(doc.pk)]["role"] == "editor"
     assert send(as_user("vera"), "PATCH", doc_url(doc), {"title": "Now I edit"}).status_code == 200
 
@@ -445,7 +488,9 @@ def test_role_changes_that_are_refused(as_user: Any, doc: Document) -> None:
         response = send(client, "PATCH", doc_url(doc, suffix), body)
         assert (response.status_code, error_code(response)) == (status, code), (suffix, body)
     assert {m.user.username: m.role for m in doc.memberships.select_related("user")} == {
-        "olga": "owner", "ed": "editor", "vera": "viewer"
+        "olga": "owner",
+        "ed": "editor",
+        "vera": "viewer",
     }
 
 

@@ -504,3 +504,29 @@ async def test_ping_pong(cookies: dict[str, str]) -> None:
     await client.send({"a": "pp"})
     assert await client.recv() == {"a": "pp"}
     await client.disconnect()
+
+
+async def test_a_changed_password_ends_the_socket_at_the_next_tick(cookies: dict[str, str], users: Any, settings: Any) -> None:
+    settings.COLLAB_SYNC_INTERVAL_SECONDS = 0.2
+    client = ProtocolClient(cookies["ed"])
+    await client.handshake()
+
+    def change_password() -> None:
+        users["ed"].set_password("a new secret")
+        users["ed"].save()
+
+    await database_sync_to_async(change_password)()
+    assert (await client.recv(timeout=3)) == {"a": "x-session", "reason": "signed-out"}
+    assert await client.close_code() == 4401
+
+
+async def test_visitors_are_listed_while_connected(cookies: dict[str, str], document: Any) -> None:
+    doc_id = str(document.pk)
+    visitors = database_sync_to_async(selectors.visitors_of)
+    ed = ProtocolClient(cookies["ed"])
+    await ed.handshake()
+    await ed.subscribe(doc_id)
+    listed = await visitors(document_ids=[doc_id], within_seconds=60)
+    assert [v["username"] for v in listed[doc_id]] == ["ed"]
+    await ed.disconnect()
+    assert await visitors(document_ids=[doc_id], within_seconds=60) == {}

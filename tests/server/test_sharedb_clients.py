@@ -15,6 +15,7 @@ import pytest
 from .sharedb_harness import (
     ack_latencies,
     assert_clean,
+    broadcast_latencies,
     assert_server_logs_clean,
     canonical,
     check_history,
@@ -102,9 +103,14 @@ def test_many_sharedb_clients_on_two_processes_converge_exactly_once(cluster: An
     assert {s for c in result["clients"].values() for s in c["servers"]} == {0, 1}
     assert_server_logs_clean(cluster)
     latency = ack_latencies(result)
+    spread = broadcast_latencies(result)
     print(
         f"\nack latency ms p50={latency['p50']:.0f} p99={latency['p99']:.0f} max={latency['max']:.0f}; "
+        f"broadcast (remote apply - author ack) ms p50={spread['p50']:.0f} p99={spread['p99']:.0f} "
+        f"max={spread['max']:.0f}; "
         f"{len(clients)} clients, {submits} submitOp calls, {counts['acked_ops']} acked wire ops, "
         f"{tokens} tokens, final v{db['version']}, {len(text_of(db['content']))} chars, "
-        f"driver {result['elapsed_ms']} ms, test {time.monotonic() - started:.1f} s\n{summary(result)}"
+        f"driver {result['elapsed_ms']} ms (settle {result['steps'][-1]['ms']} ms: acks {result['steps'][-1]['all_acked_ms']} ms, "
+        f"{result['steps'][-1]['fetch_rounds']} fetch rounds), "
+        f"test {time.monotonic() - started:.1f} s\n{summary(result)}"
     )

@@ -231,6 +231,7 @@ class Client {
     this.prRequests = 0;
     this.servers = [];
     this.tokens = [];
+    this.remoteApplied = [];
   }
 
   get src() {
@@ -344,6 +345,10 @@ class Client {
       return origHard.call(this, err);
     };
     doc.on('error', (err) => client.errors.push({t: now(), where: 'doc', error: errorInfo(err)}));
+    // [version, ms] for every remote op applied (the op took the doc from version to version+1).
+    doc.on('op', (op, source) => {
+      if (!source) client.remoteApplied.push([doc.version - 1, now()]);
+    });
   }
 
   /** Open a Connection on `serverIndex` and subscribe to the document. */
@@ -413,6 +418,7 @@ class Client {
       history: Array.from(this.history.values()).sort((a, b) => a.seq - b.seq),
       submits: this.submits,
       tokens: this.tokens,
+      remote_applied: this.remoteApplied,
       errors: this.errors,
       socket_errors: this.socketErrors,
       error_frames: this.errorFrames,
@@ -495,10 +501,15 @@ function randomAction(client, rng, options) {
     client.submit(op, 'delete');
     return;
   }
-  // Formatting a random range (never the final newline).
+  // Formatting a random range (never the final newline). Like a browser selection, the range
+  // never splits a surrogate pair (see the report: the server refuses such composed ops).
   if (text.length < 2) return;
-  const start = rng.int(0, text.length - 2);
-  const length = rng.int(1, Math.min(12, text.length - 1 - start));
+  const isLow = (i) => i > 0 && i < text.length && (text.charCodeAt(i) & 0xFC00) === 0xDC00;
+  let start = rng.int(0, text.length - 2);
+  let end = start + rng.int(1, Math.min(12, text.length - 1 - start));
+  if (isLow(start)) start--;
+  if (isLow(end)) end++;
+  const length = end - start;
   const attributes = rng.pick([{bold: true}, {italic: true}, {bold: null}, {color: '#cc0000'}, {italic: null}]);
   const op = [];
   if (start > 0) op.push({retain: start});
@@ -555,11 +566,15 @@ async function settle(ctx, step) {
   const names = step.clients || Object.keys(ctx.clients).filter((n) => ctx.clients[n].doc);
   const timeoutMs = step.timeout_ms || 20000;
   const deadline = Date.now() + timeoutMs;
+  const started = now();
   await waitFor(() => names.every((n) => !ctx.clients[n].pending()), timeoutMs,
     'every client to have its ops acked (pending: ' + names.filter((n) => ctx.clients[n].pending()).join(',') + ')');
+  const ackedAt = now();
   const freshName = step.fresh_client || names[0];
   let fresh = null;
+  let rounds = 0;
   for (;;) {
+    rounds++;
     fresh = await fetchFresh(ctx, freshName, step.fresh_server || 0, 10000);
     const behind = names.filter((n) => ctx.clients[n].doc.version !== fresh.version);
     if (behind.length === 0 && names.every((n) => !ctx.clients[n].pending())) break;
@@ -569,7 +584,7 @@ async function settle(ctx, step) {
     }
     await sleep(200);
   }
-  return {fresh};
+  return {fresh, all_acked_ms: ackedAt - started, fetch_rounds: rounds};
 }
 
 // --- Raw sockets (for hostile frames) -----------------------------------------------------------

@@ -1,0 +1,99 @@
+"""Sharing from the dialog: members by name or email, roles that change live, invite links."""
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from documents import services
+from documents.models import Membership
+
+from .conftest import db, wait_until
+
+pytestmark = pytest.mark.browser
+
+
+def test_sharing_from_the_dialog_lets_the_other_user_in(make_user: Any, open_tab: Any, artifacts_dir: Path) -> None:
+    alice = make_user("alice", "Alice Archer")
+    bob = make_user("bob", "Bob Baker")
+    carol = make_user("carol", "Carol Clark")
+    dave = make_user("dave", "Dave Dunn")
+    document = db(services.create_document, owner=alice, title="Plans", content=[{"insert": "Secret plans\n"}])
+
+    owner = open_tab(alice)
+    guest = open_tab(bob)
+
+    # Before sharing, Bob gets the same friendly 404 as for a document that does not exist.
+    response = guest.goto(f"/d/{document.pk}/")
+    assert response is not None and response.status == 404
+    assert guest.page.locator("h1").inner_text() == "Document not found"
+
+    owner.open_editor(document.pk)
+    page = owner.page
+    page.get_by_role("button", name="Share").click()
+    dialog = page.locator("#share-dialog")
+    dialog.wait_for(state="visible")
+    # The owner is listed; the input has focus so the keyboard can go straight on.
+    dialog.locator("[data-member='alice']").wait_for()
+    assert page.evaluate("document.activeElement.id") == "share-identifier"
+    page.keyboard.type("bob@example.com")
+    dialog.locator("#share-role").select_option("editor")
+    dialog.get_by_role("button", name="Add").click()
+    dialog.locator("[data-member='bob']").wait_for()
+    assert "can now edit" in dialog.locator("#share-status").inner_text()
+    # An unknown user is reported, not silently ignored.
+    page.fill("#share-identifier", "nobody-here")
+    dialog.get_by_role("button", name="Add").click()
+    dialog.locator("#share-error").wait_for(state="visible")
+    assert "nobody-here" in dialog.locator("#share-error").inner_text()
+
+    # Bob can now open and edit it.
+    guest.open_editor(document.pk)
+    assert guest.page.locator("#role-badge").inner_text() == "Can edit"
+    guest.page.locator(".ql-editor p").first.click()
+    guest.page.keyboard.press("End")
+    guest.page.keyboard.type(" (Bob agrees)")
+    wait_until(lambda: owner.text() == "Secret plans (Bob agrees)\n", message="Bob's edit at Alice", tab=owner)
+
+    # Alice makes Bob a viewer: his open editor turns read-only at once.
+    dialog.locator("select[data-member-role='bob']").select_option("viewer")
+    guest.page.locator("#editor-notice", has_text="only view").wait_for(timeout=10_000)
+    assert guest.page.locator(".ql-editor").get_attribute("contenteditable") == "false"
+    assert db(lambda: Membership.objects.get(document=document, user=bob).role) == "viewer"
+
+    # An invite link: Carol follows it and lands in the editor as a viewer.
+    dialog.locator("#invite-role").select_option("viewer")
+    dialog.get_by_role("button", name="Create link").click()
+    link_field = dialog.locator(".invite-url").first
+    link_field.wait_for()
+    link = link_field.input_value()
+    assert "/invite/" in link
+    page.screenshot(path=str(artifacts_dir / "browser-share-dialog.png"))
+
+    visitor = open_tab(carol)
+    visitor.page.goto(link)
+    visitor.page.wait_for_selector("body[data-editor-ready='true']")
+    assert visitor.page.url.endswith(f"/d/{document.pk}/")
+    assert visitor.page.locator("#role-badge").inner_text() == "View only"
+    assert visitor.text() == "Secret plans (Bob agrees)\n"
+
+    # Revoked, the link stops working for anyone new.
+    dialog.locator(f"[data-invite-revoke]").first.click()
+    dialog.locator(".invite-url").wait_for(state="detached")
+    late = open_tab(dave)
+    response = late.page.goto(link)
+    assert response is not None and response.status == 404
+    assert "does not work" in late.page.locator("h1").inner_text()
+    late.screenshot(artifacts_dir / "browser-invite-revoked.png")
+
+    # Removing Bob takes his access away live.
+    dialog.locator("[data-member-remove='bob']").click()
+    dialog.locator("[data-member='bob']").wait_for(state="detached")
+    guest.page.locator("#editor-notice", has_text="no longer have access").wait_for(timeout=15_000)
+    assert guest.page.locator("#connection-status").inner_text() == "No access"
+    guest.screenshot(artifacts_dir / "browser-access-removed.png")
+
+    # Escape closes the dialog and focus is back on the page.
+    page.keyboard.press("Escape")
+    dialog.wait_for(state="hidden")
+    assert owner.errors == [] and visitor.errors == []
