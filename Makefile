@@ -39,7 +39,7 @@ bench: setup
 	$(BIN)/python bench/ot_bench.py
 
 worker: setup
-	$(BIN)/celery -A collab worker --beat --loglevel=info
+	$(BIN)/celery -A collab worker --beat --schedule /tmp/collab-celerybeat-schedule --loglevel=info
 
 clean:
 	rm -rf $(VENV) $(STAMPS) frontend/node_modules frontend/dist staticfiles

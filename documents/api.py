@@ -11,14 +11,23 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.views.csrf import csrf_failure as django_csrf_failure
 from django.views.decorators.csrf import ensure_csrf_cookie
 
-from . import selectors, services
-from .errors import CollabError, DocumentNotFound, MessageBadlyFormed, ValidationFailed
+from . import convert, selectors, services
+from .errors import (
+    CollabError,
+    CsrfFailed,
+    DocumentNotFound,
+    MessageBadlyFormed,
+    MethodNotAllowed,
+    NotAuthenticated,
+    ValidationFailed,
+)
 from .models import Document, Invite, Membership, Role
 
 logger = logging.getLogger(__name__)
@@ -27,30 +36,6 @@ logger = logging.getLogger(__name__)
 API_PREFIX = "/api/"
 
 Handler = Callable[..., HttpResponse]
-
-
-class NotAuthenticated(CollabError):
-    """The request has no signed-in session."""
-
-    code = "ERR_NOT_AUTHENTICATED"
-    http_status = 401
-    default_message = "Sign in to use the API."
-
-
-class MethodNotAllowed(CollabError):
-    """The endpoint does not answer this HTTP method."""
-
-    code = "ERR_METHOD_NOT_ALLOWED"
-    http_status = 405
-    default_message = "This method is not allowed here."
-
-
-class CsrfFailed(CollabError):
-    """The unsafe request lacks a valid CSRF token (or comes from an untrusted origin)."""
-
-    code = "ERR_CSRF_FAILED"
-    http_status = 403
-    default_message = "CSRF verification failed; send the csrftoken cookie's value as X-CSRFToken."
 
 
 # --- Plumbing ---------------------------------------------------------------------------------
@@ -162,9 +147,19 @@ def _invite_json(request: HttpRequest, invite: Invite) -> dict[str, Any]:
 
 
 def _list_documents(request: HttpRequest) -> HttpResponse:
-    search = request.GET.get("q", "").strip()
-    memberships = selectors.documents_for_user(user=request.user, search=search)
-    return JsonResponse({"documents": [_document_json(m.document, m.role) for m in memberships]})
+    search = request.GET.get("q", "").strip()[:200]
+    memberships = list(selectors.documents_for_user(user=request.user, search=search)[:500])
+    here = selectors.visitors_of(
+        document_ids=[m.document_id for m in memberships], within_seconds=selectors.visitor_ttl()
+    )
+    return JsonResponse(
+        {
+            "documents": [
+                {**_document_json(m.document, m.role), "editing_now": here.get(str(m.document_id), [])}
+                for m in memberships
+            ]
+        }
+    )
 
 
 def _create_document(request: HttpRequest) -> HttpResponse:
@@ -255,7 +250,92 @@ def _revoke_invite(request: HttpRequest, document_id: str, token: str) -> HttpRe
     return HttpResponse(status=204)
 
 
+# --- History, restore, export and import -------------------------------------------------------
+
+
+def _int_param(request: HttpRequest, name: str, default: int | None, *, maximum: int) -> int | None:
+    value = request.GET.get(name)
+    if value is None or value == "":
+        return default
+    if not value.isdigit() or int(value) > maximum:
+        raise ValidationFailed(f"{name} must be a whole number up to {maximum}.")
+    return int(value)
+
+
+def _history(request: HttpRequest, document_id: str) -> HttpResponse:
+    document, _role = _visible_document(request, document_id)
+    before = _int_param(request, "before", None, maximum=2**53)
+    limit = _int_param(request, "limit", 50, maximum=200) or 50
+    sessions, next_before = selectors.history_sessions(document=document, before_version=before, limit=limit)
+    return JsonResponse({"version": document.version, "sessions": sessions, "next_before": next_before})
+
+
+def _version(request: HttpRequest, document_id: str, version: int) -> HttpResponse:
+    """The document at a version, with who wrote each part of it."""
+    document, _role = _visible_document(request, document_id)
+    state = selectors.snapshot_at(document=document, version=version, with_authorship=True)
+    author_ids = {
+        op["attributes"]["author"] for op in state.authorship or [] if (op.get("attributes") or {}).get("author")
+    }
+    authors = {
+        str(user.pk): {"username": user.get_username(), "name": _display_name(user)}
+        for user in get_user_model().objects.filter(pk__in=author_ids)
+    }
+    return JsonResponse(
+        {"version": state.version, "content": state.content, "authorship": state.authorship, "authors": authors}
+    )
+
+
+def _restore(request: HttpRequest, document_id: str) -> HttpResponse:
+    _visible_document(request, document_id)
+    version = _json_body(request).get("version")
+    result = services.restore_version(user=request.user, document_id=document_id, version=version)
+    return JsonResponse({"version": result.version + 1})
+
+
+def _export(request: HttpRequest, document_id: str, fmt: str) -> HttpResponse:
+    document, _role = _visible_document(request, document_id)
+    if fmt not in convert.EXPORTERS:
+        raise DocumentNotFound("Export as html, md or txt.")
+    content_type, extension = convert.EXPORTERS[fmt]
+    state = selectors.snapshot_at(document=document)
+    body = convert.export(state.content or [], fmt, title=document.title)
+    response = HttpResponse(body, content_type=content_type)
+    filename = "".join(c if c.isalnum() or c in " -_" else "_" for c in document.title).strip() or "document"
+    response["Content-Disposition"] = f'attachment; filename="{filename[:80]}.{extension}"'
+    response["Content-Security-Policy"] = "default-src 'none'; img-src https: http: data:; style-src 'unsafe-inline'"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+MAX_IMPORT_BYTES = 2 * 1024 * 1024
+
+
+def _import(request: HttpRequest) -> HttpResponse:
+    upload = request.FILES.get("file")
+    if upload is None:
+        raise ValidationFailed("Attach a .md, .html or .txt file as 'file'.")
+    if upload.size is None or upload.size > MAX_IMPORT_BYTES:
+        raise ValidationFailed(f"The file must be at most {MAX_IMPORT_BYTES // 1024 // 1024} MB.")
+    try:
+        text = upload.read().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ValidationFailed("The file must be UTF-8 text.") from None
+    try:
+        content = convert.import_file(upload.name or "", text)
+    except ValueError as exc:
+        raise ValidationFailed(str(exc)) from None
+    title = request.POST.get("title") or (upload.name or "Imported").rsplit(".", 1)[0]
+    document = services.create_document(owner=request.user, title=title, content=content)
+    return JsonResponse(_document_json(document, Role.OWNER.value), status=201)
+
+
 documents = _endpoint(GET=_list_documents, POST=_create_document)
+history = _endpoint(GET=_history)
+version = _endpoint(GET=_version)
+restore = _endpoint(POST=_restore)
+export = _endpoint(GET=_export)
+import_document = _endpoint(POST=_import)
 document_detail = _endpoint(GET=_get_document, PATCH=_rename_document, DELETE=_delete_document)
 members = _endpoint(GET=_list_members, POST=_add_member)
 member_detail = _endpoint(PATCH=_change_member, DELETE=_remove_member)

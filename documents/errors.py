@@ -135,3 +135,27 @@ class ValidationFailed(CollabError):
 
     code = "ERR_VALIDATION"
     default_message = "The request is not valid."
+
+
+class NotAuthenticated(CollabError):
+    """The request has no signed-in session."""
+
+    code = "ERR_NOT_AUTHENTICATED"
+    http_status = 401
+    default_message = "Sign in to use the API."
+
+
+class MethodNotAllowed(CollabError):
+    """The endpoint does not answer this HTTP method."""
+
+    code = "ERR_METHOD_NOT_ALLOWED"
+    http_status = 405
+    default_message = "This method is not allowed here."
+
+
+class CsrfFailed(CollabError):
+    """The unsafe request lacks a valid CSRF token (or comes from an untrusted origin)."""
+
+    code = "ERR_CSRF_FAILED"
+    http_status = 403
+    default_message = "CSRF verification failed; send the csrftoken cookie's value as X-CSRFToken."

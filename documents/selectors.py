@@ -286,3 +286,10 @@ def visitors_of(*, document_ids: list[Any], within_seconds: float) -> dict[str, 
         name = f"{first} {last}".strip() or username
         result.setdefault(str(document_id), []).append({"id": user_id, "username": username, "name": name})
     return result
+
+
+def visitor_ttl() -> float:
+    """How long a connection counts as present without a refresh: a few sync ticks."""
+    from django.conf import settings
+
+    return 3 * float(settings.COLLAB_SYNC_INTERVAL_SECONDS) + 5

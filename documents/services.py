@@ -262,6 +262,17 @@ def replace_content(*, user: Any, document_id: Any, content: Any) -> SubmitResul
     )
 
 
+def restore_version(*, user: Any, document_id: Any, version: Any) -> SubmitResult:
+    """Go back to an earlier version with one ordinary op, so it shows in history and live."""
+    document, _role = access_document(user=user, document_id=document_id, min_role=Role.EDITOR)
+    if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= document.version:
+        raise ValidationFailed("Choose a version between 1 and the current one.")
+    old = snapshot_at(document=document, version=version)
+    if not old.type:
+        raise ValidationFailed("The document did not exist at that version.")
+    return replace_content(user=user, document_id=document_id, content=old.content)
+
+
 # --- Members ----------------------------------------------------------------------------------
 
 
@@ -403,6 +414,7 @@ __all__ = [
     "create_document",
     "delete_document",
     "remove_member",
+    "restore_version",
     "rename_document",
     "replace_content",
     "server_submit",

@@ -11,6 +11,7 @@ urlpatterns = [
     path("invite/<str:token>/", views.invite_accept, name="invite-accept"),
     path("healthz", views.healthz, name="healthz"),
     path("api/documents/", api.documents, name="api-documents"),
+    path("api/documents/import/", api.import_document, name="api-import"),
     path("api/documents/<str:document_id>/", api.document_detail, name="api-document"),
     path("api/documents/<str:document_id>/members/", api.members, name="api-members"),
     path(
@@ -19,5 +20,9 @@ urlpatterns = [
         name="api-member",
     ),
     path("api/documents/<str:document_id>/invites/", api.invites, name="api-invites"),
+    path("api/documents/<str:document_id>/history/", api.history, name="api-history"),
+    path("api/documents/<str:document_id>/versions/<int:version>/", api.version, name="api-version"),
+    path("api/documents/<str:document_id>/restore/", api.restore, name="api-restore"),
+    path("api/documents/<str:document_id>/export/<str:fmt>/", api.export, name="api-export"),
     path("api/documents/<str:document_id>/invites/<str:token>/", api.invite_detail, name="api-invite"),
 ]

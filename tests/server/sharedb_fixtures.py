@@ -5,8 +5,6 @@ Each test makes its own users and document, so tests stay independent.
 
 import itertools
 from collections.abc import Iterator
-from typing import Any
-
 import pytest
 
 from tests.conftest import Cluster
@@ -37,4 +35,4 @@ def logs_of(servers: TwoServers) -> str:
     return "\n".join(server.log()[-4000:] for server in servers.cluster.servers)
 
 
-__all__ = ["TwoServers", "two_servers", "logs_of", "Any"]
+__all__ = ["TwoServers", "logs_of", "two_servers"]

@@ -174,7 +174,8 @@ def summary(result: dict[str, Any]) -> str:
     for name, client in (result.get("clients") or {}).items():
         lines.append(
             f"  {name}: v{client['version']} state={client['state']} pending={client['pending']} "
-            f"ops={len(client['history'])} errors={client['errors'][:3]} err_frames={client['error_frames'][:2]} "
+            f"ops={len(client['history'])} errors={client['errors'][:3]} "
+            f"err_frames={client['error_frames'][:2]} "
             f"rollbacks={client['rollbacks'][:2]} closes={client['closes'][:3]}"
         )
     warnings = [entry for entry in result.get("log") or [] if entry["level"] != "info"]
@@ -195,7 +196,9 @@ def text_of(ops: list[dict[str, Any]] | None) -> str:
     return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
 
 
-def check_history(result: dict[str, Any], log: list[dict[str, Any]], clients: list[str] | None = None) -> dict[str, int]:
+def check_history(
+    result: dict[str, Any], log: list[dict[str, Any]], clients: list[str] | None = None
+) -> dict[str, int]:
     """I1, I2, I4 and ack versions: every acked (src, seq) is in the op log exactly once, at the
     version its ack named; versions are contiguous; each src's ops commit in seq order."""
     versions = [row["version"] for row in log]
@@ -248,7 +251,9 @@ def check_tokens(result: dict[str, Any], text: str, clients: list[str] | None = 
     return total
 
 
-def assert_clean(result: dict[str, Any], clients: list[str] | None = None, *, allow_closes: bool = False) -> None:
+def assert_clean(
+    result: dict[str, Any], clients: list[str] | None = None, *, allow_closes: bool = False
+) -> None:
     """No error frames, no rollbacks, no connection/doc errors, no 'Invalid version' fetches."""
     for name in clients or list(result["clients"]):
         client = result["clients"][name]
@@ -262,14 +267,16 @@ def assert_clean(result: dict[str, Any], clients: list[str] | None = None, *, al
     assert not warnings, f"sharedb client warnings: {warnings[:5]}"
 
 
-def check_converged(cluster: Any, doc_id: str, result: dict[str, Any], clients: list[str] | None = None) -> dict[str, Any]:
+def check_converged(
+    cluster: Any, doc_id: str, result: dict[str, Any], clients: list[str] | None = None
+) -> dict[str, Any]:
     """I1-I5 after a `settle` step: clients, the fresh fetch, snapshot_at() and a replay of the op
     log agree; the history checks hold; every acked token is there exactly once."""
     fresh = next(step["fresh"] for step in reversed(result["steps"]) if step["do"] == "settle")
     db = db_state(cluster, doc_id)
     log = op_log(cluster, doc_id)
     assert db["version"] == fresh["version"] == len(log), (db["version"], fresh["version"], len(log))
-    assert canonical(db["content"]) == canonical(db["replay_content"]), "snapshot_at() != replay of the op log"
+    assert canonical(db["content"]) == canonical(db["replay_content"]), "snapshot_at() != op log replay"
     assert canonical(fresh["data"]["ops"]) == canonical(db["content"]), (
         f"fresh fetch and database differ:\n{fresh['text']!r}\n{text_of(db['content'])!r}"
     )

@@ -207,7 +207,7 @@ def test_list_shows_each_member_their_role(as_user: Any, doc: Document) -> None:
         documents = listed(as_user(name))
         assert list(documents) == [str(doc.pk)]
         item = documents[str(doc.pk)]
-        assert set(item) == DOCUMENT_FIELDS
+        assert set(item) == DOCUMENT_FIELDS | {"editing_now"}
         assert item["role"] == role
         assert item["title"] == "Plan"
         assert item["owner"] == {"username": "olga", "name": "Olga Owner"}

@@ -64,7 +64,7 @@ def test_cursors_travel_between_processes_transform_and_clear(two_servers: TwoSe
         {
             "doc": setup["doc"],
             "servers": servers_spec(two_servers.first, two_servers.second),
-            "clients": {"A": {"cookie": cookies[ana]}, "B": {"cookie": cookies[ben]}, "C": {"cookie": cookies[cy]}},
+            "clients": {name: {"cookie": cookies[u]} for name, u in (("A", ana), ("B", ben), ("C", cy))},
             "steps": steps,
         },
         timeout=40,

@@ -342,6 +342,8 @@ class Client {
     const origHard = doc._hardRollback;
     doc._hardRollback = function(err) {
       client.rollbacks.push({t: now(), error: errorInfo(err), inflight: this.inflightOp && this.inflightOp.seq});
+      const entry = this.inflightOp && client.history.get(this.inflightOp.seq);
+      if (entry && !entry.error) entry.error = errorInfo(err);
       return origHard.call(this, err);
     };
     doc.on('error', (err) => client.errors.push({t: now(), where: 'doc', error: errorInfo(err)}));
