@@ -59,13 +59,23 @@ class TokenBucket:
 # --- Database calls (services and selectors, run in a thread) ---------------------------------
 
 
-@database_sync_to_async
+def in_thread(func: Any) -> Any:
+    """Run a database call in the thread pool, so one connection's query never waits for another's.
+
+    Channels' default runs every such call of a process in one shared thread; each connection
+    still awaits its own calls in order, so per-connection ordering is unchanged.
+    """
+    return database_sync_to_async(func, thread_sensitive=False)
+
+
+
+@in_thread
 def _read_snapshot(user: Any, document_id: str, version: int | None = None) -> SnapshotData:
     document, _role = selectors.access_document(user=user, document_id=document_id)
     return selectors.snapshot_at(document=document, version=version)
 
 
-@database_sync_to_async
+@in_thread
 def _read_ops(user: Any, document_id: str, start: int) -> tuple[list[OpRecord], int]:
     """Ops from `start` to now, and the current version."""
     document, _role = selectors.access_document(user=user, document_id=document_id)
@@ -75,7 +85,7 @@ def _read_ops(user: Any, document_id: str, start: int) -> tuple[list[OpRecord], 
     return ops, document.version
 
 
-@database_sync_to_async
+@in_thread
 def _read_snapshot_at_time(user: Any, document_id: str, timestamp_ms: int | None) -> SnapshotData:
     from datetime import UTC, datetime
 
@@ -85,13 +95,13 @@ def _read_snapshot_at_time(user: Any, document_id: str, timestamp_ms: int | None
     return selectors.snapshot_at(document=document, version=version)
 
 
-@database_sync_to_async
+@in_thread
 def _check_access(user: Any, document_id: str) -> str:
     _document, role = selectors.access_document(user=user, document_id=document_id)
     return role
 
 
-@database_sync_to_async
+@in_thread
 def _submit(user: Any, submit: protocol.Submit, src: str) -> services.SubmitResult:
     return services.submit_operation(
         user=user,
@@ -104,7 +114,7 @@ def _submit(user: Any, submit: protocol.Submit, src: str) -> services.SubmitResu
     )
 
 
-@database_sync_to_async
+@in_thread
 def _transform_presence(
     user: Any, presence: protocol.Presence, own_src: str
 ) -> tuple[int, dict[str, Any] | None]:
@@ -126,17 +136,17 @@ def _transform_presence(
     return document.version, value
 
 
-@database_sync_to_async
+@in_thread
 def _record_visits(user: Any, channel_name: str, document_ids: list[str]) -> None:
     services.record_visits(user=user, channel_name=channel_name, document_ids=document_ids)
 
 
-@database_sync_to_async
+@in_thread
 def _end_visits(channel_name: str, document_ids: list[str] | None = None) -> None:
     services.end_visits(channel_name=channel_name, document_ids=document_ids)
 
 
-@database_sync_to_async
+@in_thread
 def _current_versions(document_ids: list[str]) -> dict[str, int]:
     rows = Document.objects.filter(pk__in=document_ids).values_list("pk", "version")
     return {str(pk): version for pk, version in rows}

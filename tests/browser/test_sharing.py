@@ -78,7 +78,7 @@ def test_sharing_from_the_dialog_lets_the_other_user_in(make_user: Any, open_tab
     assert visitor.text() == "Secret plans (Bob agrees)\n"
 
     # Revoked, the link stops working for anyone new.
-    dialog.locator(f"[data-invite-revoke]").first.click()
+    dialog.locator("[data-invite-revoke]").first.click()
     dialog.locator(".invite-url").wait_for(state="detached")
     late = open_tab(dave)
     response = late.page.goto(link)
@@ -93,7 +93,16 @@ def test_sharing_from_the_dialog_lets_the_other_user_in(make_user: Any, open_tab
     assert guest.page.locator("#connection-status").inner_text() == "No access"
     guest.screenshot(artifacts_dir / "browser-access-removed.png")
 
-    # Escape closes the dialog and focus is back on the page.
+    # Escape closes the dialog.
     page.keyboard.press("Escape")
     dialog.wait_for(state="hidden")
+
+    # The owner deletes the document from the editor; Carol, still in it, is told at once.
+    page.locator("button[data-action=delete]").click()
+    page.locator("#delete-dialog [data-confirm]").click()
+    page.wait_for_url(owner.base_url + "/")
+    visitor.page.locator("#editor-notice", has_text="has been deleted").wait_for(timeout=10_000)
+    assert visitor.page.locator("#connection-status").inner_text() == "Document deleted"
+    assert visitor.page.locator(".ql-editor").get_attribute("contenteditable") == "false"
+    visitor.screenshot(artifacts_dir / "browser-document-deleted.png")
     assert owner.errors == [] and visitor.errors == []

@@ -15,12 +15,16 @@ from .sharedb_fixtures import TwoServers, two_servers  # noqa: F401  (fixture)
 from .sharedb_harness import (
     assert_clean,
     assert_server_logs_clean,
+    canonical,
     check_converged,
+    db_state,
     history_entry,
+    op_log,
     require_ok,
     run_driver,
     servers_spec,
     setup_document,
+    text_of,
 )
 
 pytestmark = pytest.mark.integration
@@ -225,4 +229,39 @@ def test_another_user_cannot_reuse_a_victims_src(two_servers: TwoServers) -> Non
     assert state["text"].count("[V.real]") == 1 and "EVIL" not in state["text"], state["text"]
     foreign = [r for r in state["log"] if r["src"] != victim_src and not r["src"].startswith("server-")]
     assert not foreign, foreign
+    assert_server_logs_clean(two_servers.cluster)
+
+
+def test_the_same_ops_resent_concurrently_to_both_processes_commit_once(two_servers: TwoServers) -> None:
+    """F6: a client that reconnected to process 1 while process 0 still handles its op. The same
+    20 ops (one src, seqs 1..20, all based on the same stale version) go to both processes at
+    once: each commits exactly once, and every copy is acked (never an error) at that version."""
+    setup, cookies = make_doc(two_servers, "ana")
+    count = 20
+    steps = [
+        {"do": "rawConnect", "name": "first", "client": "A", "server": 0},
+        {"do": "rawConnect", "name": "second", "client": "A", "server": 1, "hs_id_of_raw": "first"},  # 1
+        {"do": "rawBurst", "names": ["first", "second"], "src_of": "first", "v": setup["version"],
+         "count": count},  # 2
+        {"do": "fetchFresh", "client": "A", "server": 1},  # 3
+    ]
+    result = run_driver(scenario(two_servers, setup, {"A": {"cookie": cookies["ana"]}}, steps), timeout=30)
+    require_ok(result)
+    burst = result["steps"][2]
+    assert result["steps"][1]["hs"]["id"] == burst["src"], "the same user could not keep its own id"
+    log = op_log(two_servers.cluster, setup["doc"])
+    committed = {row["seq"]: row["version"] for row in log if row["src"] == burst["src"]}
+    assert sorted(committed) == burst["seqs"], committed
+    assert len([row for row in log if row["src"] == burst["src"]]) == count
+    for replies in burst["replies"]:
+        assert not [f for f in replies if f.get("error")], [f for f in replies if f.get("error")]
+        assert {f["seq"]: f["v"] for f in replies} == committed, (replies, committed)
+    assert [row["version"] for row in log] == list(range(len(log)))
+    db = db_state(two_servers.cluster, setup["doc"])
+    fresh = result["steps"][3]
+    assert fresh["version"] == db["version"] == len(log)
+    assert canonical(fresh["data"]["ops"]) == canonical(db["content"]) == canonical(db["replay_content"])
+    text = text_of(db["content"])
+    for seq in burst["seqs"]:
+        assert text.count(f"[dup.{seq}]") == 1, text
     assert_server_logs_clean(two_servers.cluster)

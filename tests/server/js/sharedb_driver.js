@@ -814,7 +814,9 @@ const STEPS = {
     ctx.raw[step.name] = raw;
     const opened = await raw.opened;
     if (opened && step.handshake !== false) {
-      const hsId = step.hs_id_of ? ctx.clients[step.hs_id_of].src : (step.hs_id === undefined ? null : step.hs_id);
+      let hsId = step.hs_id === undefined ? null : step.hs_id;
+      if (step.hs_id_of) hsId = ctx.clients[step.hs_id_of].src;
+      if (step.hs_id_of_raw) hsId = ctx.raw[step.hs_id_of_raw].src;
       raw.send({a: 'hs', id: hsId, protocol: 1, protocolMinor: 2});
       const hs = await raw.waitFrame({a: 'hs'}, 5000);
       raw.src = hs.id;
@@ -843,6 +845,29 @@ const STEPS = {
     raw.send(frame);
     const reply = await raw.waitFrame({a: 'op', seq: frame.seq}, step.timeout_ms || 5000, from);
     return {frame, reply};
+  },
+
+  /**
+   * The same op frames (src of raw socket `src_of`, seqs first_seq.., base version v) sent over
+   * every raw socket in `names`, back to back; waits for an ack or error per frame per socket.
+   */
+  async rawBurst(ctx, step) {
+    const raws = step.names.map((n) => ctx.raw[n]);
+    const src = ctx.raw[step.src_of].src;
+    const starts = raws.map((r) => r.frames.length);
+    const seqs = [];
+    for (let i = 0; i < step.count; i++) {
+      const seq = (step.first_seq || 1) + i;
+      seqs.push(seq);
+      const frame = {a: 'op', c: ctx.scenario.collection, d: ctx.scenario.doc, v: step.v, src, seq, x: {},
+        op: [{insert: '[' + (step.prefix || 'dup') + '.' + seq + ']'}]};
+      for (const raw of raws) raw.send(frame);
+    }
+    const replies = () => raws.map((r, k) => r.frames.slice(starts[k]).filter(
+      (f) => f.a === 'op' && f.src === src && seqs.includes(f.seq) && (isAck(f) || f.error)));
+    await waitFor(() => replies().every((list) => list.length >= seqs.length), step.timeout_ms || 15000,
+      'replies to every duplicated op');
+    return {src, seqs, replies: replies()};
   },
 
   async rawWait(ctx, step) {
