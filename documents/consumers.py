@@ -5,6 +5,7 @@ handled one at a time, so replies (catch-up ops, then the ack) go out in order.
 """
 
 import asyncio
+from importlib import import_module
 import json
 import logging
 import time
@@ -522,7 +523,10 @@ class ShareDBConsumer(AsyncWebsocketConsumer):
 
     async def connection_tick(self, event: dict[str, Any]) -> None:
         """Heal dropped broadcasts (even a dropped last op) and notice an ended session."""
-        user = await get_user(self.scope)
+        # A fresh session object: the scope's one caches what it read at connect.
+        session_key = getattr(self.scope.get("session"), "session_key", None)
+        session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+        user = await get_user({"session": session})
         if not user.is_authenticated or user.pk != self.user.pk:
             await self.session_end({})
             return

@@ -31,8 +31,15 @@ def document_list(request: HttpRequest) -> HttpResponse:
     """Documents the user owns or that are shared with them, newest first, searchable by title."""
     query = request.GET.get("q", "").strip()[:MAX_SEARCH_LENGTH]
     memberships = list(selectors.documents_for_user(user=request.user, search=query))
+    here = selectors.visitors_of(
+        document_ids=[m.document_id for m in memberships], within_seconds=selectors.visitor_ttl()
+    )
     now = timezone.now()
     for membership in memberships:
+        membership.editing_now = [
+            "You" if visitor["id"] == request.user.pk else visitor["name"]
+            for visitor in here.get(str(membership.document_id), [])
+        ]
         edited = membership.document.updated_at
         membership.edited_label = (
             "just now" if (now - edited).total_seconds() < 60 else f"{timesince(edited, now, depth=1)} ago"

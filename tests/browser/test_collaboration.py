@@ -136,6 +136,12 @@ def test_each_sees_the_others_named_caret(shared_doc: dict[str, Any], open_tab: 
     )
     assert bob_colour == bob_self_colour
 
+    # The document list says who has it open right now.
+    listing = open_tab(shared_doc["alice"])
+    listing.goto("/")
+    assert "Bob Baker" in listing.page.locator("[data-editing-now]").inner_text()
+    listing.screenshot(artifacts_dir / "browser-list-open-now.png")
+
     # Flags show the name while the caret moves.
     bob.page.keyboard.type("Bob was here ")
     alice_sees.locator(".ql-cursor-flag").wait_for(state="visible", timeout=10_000)

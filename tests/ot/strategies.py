@@ -15,22 +15,20 @@ Op = Dict[str, Any]
 
 # ------------------------------------------------------------ settings
 
-#: Total differential cases per fuzz test is roughly OT_FUZZ_EXAMPLES; each
-#: Hypothesis example carries a batch of BATCH cases sent in one oracle call.
-FUZZ_CASES = int(os.environ.get("OT_FUZZ_EXAMPLES", "2000"))
-BATCH = 50
+#: Hypothesis examples per differential test (each yields several cases).
+FUZZ_EXAMPLES = int(os.environ.get("OT_FUZZ_EXAMPLES", "400"))
 _SEED = os.environ.get("OT_FUZZ_SEED")
 
 FUZZ = settings(
-    max_examples=max(1, FUZZ_CASES // BATCH),
+    max_examples=max(1, FUZZ_EXAMPLES),
     derandomize=_SEED is None,
     database=None,
     deadline=None,
     print_blob=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example],
 )
-"""Derandomized by default (failures reproduce on every run); set
-OT_FUZZ_SEED=<int> to explore other inputs (use with ``@seed``)."""
+"""Derandomized by default so failures reproduce on every run; set
+OT_FUZZ_SEED=<int> to explore other inputs (the seed is printed)."""
 
 SEED: Optional[int] = int(_SEED) if _SEED is not None else None
 
@@ -175,11 +173,6 @@ def doc_and_sequential_ops(draw: Any) -> Tuple[List[Op], List[Op], List[Op]]:
     a = draw(ops_for(rich_text.length(doc)))
     b = draw(ops_for(rich_text.length(doc) + rich_text.change_length(a)))
     return doc, a, b
-
-
-def batches(strategy: Any) -> Any:
-    """A fixed-size batch of examples (one oracle round trip per batch)."""
-    return st.lists(strategy, min_size=BATCH, max_size=BATCH)
 
 
 def shuffled(items: List[Any], seed: int) -> List[Any]:

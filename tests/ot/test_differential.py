@@ -8,10 +8,10 @@ inputs.  Size: OT_FUZZ_EXAMPLES (default 2000) cases per test.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Tuple
+from typing import Any, Callable, Dict, List, Tuple
 
 import pytest
-from hypothesis import given
+from hypothesis import given, seed
 from hypothesis import strategies as st
 
 from documents.ot import Delta, rich_text, utf16
@@ -20,8 +20,8 @@ from documents.ot import fastdiff
 from .oracle import Oracle, assert_same, canon
 from .strategies import (
     FUZZ,
+    SEED,
     attribute_maps,
-    batches,
     doc_and_op,
     doc_and_sequential_ops,
     doc_and_two_concurrent_ops,
@@ -41,6 +41,31 @@ def check(oracle: Oracle, cases: List[Case], python: List[Any]) -> None:
         assert_same(py, js, case)
 
 
+def differential(oracle: Oracle, strategy: Any, make: Callable[..., Tuple[List[Case], List[Any]]]) -> None:
+    """Generate inputs with Hypothesis, then check all their cases in JS at once.
+
+    ``make(inputs)`` returns ``(cases, python_results)`` and may assert
+    Python-only properties (those shrink normally).  The JavaScript
+    comparison runs afterwards as one pipelined batch, so the oracle is not
+    the bottleneck; a mismatch reports the exact case JSON.
+    """
+    cases: List[Case] = []
+    python: List[Any] = []
+
+    @FUZZ
+    @given(strategy)
+    def collect(inputs: Any) -> None:
+        new_cases, new_python = make(inputs)
+        cases.extend(new_cases)
+        python.extend(new_python)
+
+    if SEED is not None:
+        print(f"OT_FUZZ_SEED={SEED}")
+        collect = seed(SEED)(collect)
+    collect()
+    check(oracle, cases, python)
+
+
 def _apply(doc: List[Any], op: List[Any]) -> List[Any]:
     return rich_text.apply(doc, op)
 
@@ -48,12 +73,11 @@ def _apply(doc: List[Any], op: List[Any]) -> List[Any]:
 # ------------------------------------------------------------------ compose
 
 
-@FUZZ
-@given(batches(doc_and_sequential_ops()))
-def test_compose_and_apply(oracle: Oracle, batch: List[Tuple[Any, Any, Any]]) -> None:
-    cases: List[Case] = []
-    python: List[Any] = []
-    for doc, a, b in batch:
+def test_compose_and_apply(oracle: Oracle) -> None:
+    def make(inputs: Any) -> Tuple[List[Case], List[Any]]:
+        doc, a, b = inputs
+        cases: List[Case] = []
+        python: List[Any] = []
         cases += [
             {"cmd": "compose", "a": a, "b": b},
             {"cmd": "apply", "snapshot": doc, "op": a},
@@ -62,7 +86,9 @@ def test_compose_and_apply(oracle: Oracle, batch: List[Tuple[Any, Any, Any]]) ->
         python += [rich_text.compose(a, b), rich_text.apply(doc, a), Delta(a).compose(Delta(b)).ops]
         # compose law: (doc . a) . b == doc . (a . b)
         assert canon(_apply(_apply(doc, a), b)) == canon(_apply(doc, rich_text.compose(a, b)))
-    check(oracle, cases, python)
+        return cases, python
+
+    differential(oracle, doc_and_sequential_ops(), make)
 
 
 # ------------------------------------------------------------------ transform
@@ -79,12 +105,11 @@ def transform_inputs(draw: Any) -> Tuple[Any, Any, Any, int, Dict[str, Any]]:
     return doc, a, b, index, presence
 
 
-@FUZZ
-@given(batches(transform_inputs()))
-def test_transform(oracle: Oracle, batch: List[Any]) -> None:
-    cases: List[Case] = []
-    python: List[Any] = []
-    for doc, a, b, index, presence in batch:
+def test_transform(oracle: Oracle) -> None:
+    def make(inputs: Any) -> Tuple[List[Case], List[Any]]:
+        doc, a, b, index, presence = inputs
+        cases: List[Case] = []
+        python: List[Any] = []
         for side in ("left", "right"):
             cases.append({"cmd": "transform", "a": a, "b": b, "side": side})
             python.append(rich_text.transform(a, b, side))
@@ -102,24 +127,27 @@ def test_transform(oracle: Oracle, batch: List[Any]) -> None:
         left = _apply(_apply(doc, b), rich_text.transform(a, b, "left"))
         right = _apply(_apply(doc, a), rich_text.transform(b, a, "right"))
         assert canon(left) == canon(right), (doc, a, b)
-    check(oracle, cases, python)
+        return cases, python
+
+    differential(oracle, transform_inputs(), make)
 
 
 # ------------------------------------------------------------------ invert
 
 
-@FUZZ
-@given(batches(doc_and_op()))
-def test_invert(oracle: Oracle, batch: List[Any]) -> None:
-    cases: List[Case] = []
-    python: List[Any] = []
-    for doc, op in batch:
+def test_invert(oracle: Oracle) -> None:
+    def make(inputs: Any) -> Tuple[List[Case], List[Any]]:
+        doc, op = inputs
+        cases: List[Case] = []
+        python: List[Any] = []
         inverted = rich_text.invert(op, doc)
         for lib in ("4", "5"):
             cases.append({"cmd": "invert", "op": op, "base": doc, "lib": lib})
             python.append(inverted)
         assert canon(_apply(_apply(doc, op), inverted)) == canon(_apply(doc, [])), (doc, op)
-    check(oracle, cases, python)
+        return cases, python
+
+    differential(oracle, doc_and_op(), make)
 
 
 # ------------------------------------------------------------------ diff
@@ -133,31 +161,33 @@ def diff_inputs(draw: Any) -> Tuple[Any, Any]:
     return draw(documents()), draw(documents())
 
 
-@FUZZ
-@given(batches(diff_inputs()))
-def test_diff(oracle: Oracle, batch: List[Any]) -> None:
-    cases: List[Case] = []
-    python: List[Any] = []
-    for doc1, doc2 in batch:
+def test_diff(oracle: Oracle) -> None:
+    def make(inputs: Any) -> Tuple[List[Case], List[Any]]:
+        doc1, doc2 = inputs
+        cases: List[Case] = []
+        python: List[Any] = []
         result = rich_text.diff(doc1, doc2)
         cases.append({"cmd": "diff", "a": doc1, "b": doc2})
         python.append(result)
         cases.append({"cmd": "delta", "lib": "5", "method": "diff", "ops": doc1, "args": [{"$delta": doc2}]})
         python.append(Delta(doc1).diff(Delta(doc2), cleanup=True).ops)
         assert canon(_apply(doc1, result)) == canon(_apply(doc2, [])), (doc1, doc2)
-    check(oracle, cases, python)
+        return cases, python
+
+    differential(oracle, diff_inputs(), make)
 
 
-@FUZZ
-@given(batches(st.tuples(diff_texts, diff_texts)))
-def test_fast_diff_raw(oracle: Oracle, batch: List[Tuple[str, str]]) -> None:
-    cases: List[Case] = []
-    python: List[Any] = []
-    for a, b in batch:
+def test_fast_diff_raw(oracle: Oracle) -> None:
+    def make(inputs: Any) -> Tuple[List[Case], List[Any]]:
+        a, b = inputs
+        cases: List[Case] = []
+        python: List[Any] = []
         for lib, cleanup in (("1.2", False), ("1.3", False), ("1.3", True)):
             cases.append({"cmd": "fastdiff", "lib": lib, "a": utf16.from_units(a), "b": utf16.from_units(b), "cleanup": cleanup})
             python.append([[op, utf16.from_units(text)] for op, text in fastdiff.diff(a, b, cleanup)])
-    check(oracle, cases, python)
+        return cases, python
+
+    differential(oracle, st.tuples(diff_texts, diff_texts), make)
 
 
 # ------------------------------------------------------------------ Delta API
@@ -193,12 +223,11 @@ def _build(steps: List[List[Any]]) -> Delta:
     return delta
 
 
-@FUZZ
-@given(batches(st.tuples(push_steps(), doc_and_op(), st.integers(0, 12), st.integers(0, 14), documents())))
-def test_delta_methods(oracle: Oracle, batch: List[Any]) -> None:
-    cases: List[Case] = []
-    python: List[Any] = []
-    for steps, (doc, op), start, end, other in batch:
+def test_delta_methods(oracle: Oracle) -> None:
+    def make(inputs: Any) -> Tuple[List[Case], List[Any]]:
+        steps, (doc, op), start, end, other = inputs
+        cases: List[Case] = []
+        python: List[Any] = []
         cases.append({"cmd": "build", "lib": "4", "steps": steps})
         python.append(_build(steps).ops)
         cases.append({"cmd": "build", "lib": "5", "steps": steps})
@@ -216,7 +245,9 @@ def test_delta_methods(oracle: Oracle, batch: List[Any]) -> None:
             python.append(Delta(ops).concat(Delta(other)).ops)
             cases.append({"cmd": "delta", "lib": "4", "method": "concat", "ops": other, "args": [{"$delta": ops}]})
             python.append(Delta(other).concat(Delta(ops)).ops)
-    check(oracle, cases, python)
+        return cases, python
+
+    differential(oracle, st.tuples(push_steps(), doc_and_op(), st.integers(0, 12), st.integers(0, 14), documents()), make)
 
 
 # ------------------------------------------------------------------ embed-retains (quill-delta 5)
@@ -270,12 +301,11 @@ def embed_retain_inputs(draw: Any) -> Tuple[Any, Any, Any]:
     return doc, edit(), edit()
 
 
-@FUZZ
-@given(batches(embed_retain_inputs()))
-def test_embed_retains(oracle: Oracle, nested_delta_embed: Any, batch: List[Any]) -> None:
-    cases: List[Case] = []
-    python: List[Any] = []
-    for doc, a, b in batch:
+def test_embed_retains(oracle: Oracle, nested_delta_embed: Any) -> None:
+    def make(inputs: Any) -> Tuple[List[Case], List[Any]]:
+        doc, a, b = inputs
+        cases: List[Case] = []
+        python: List[Any] = []
         cases.append({"cmd": "delta", "lib": "5", "method": "compose", "ops": doc, "args": [{"$delta": a}]})
         python.append(Delta(doc).compose(Delta(a)).ops)
         cases.append({"cmd": "delta", "lib": "5", "method": "compose", "ops": a, "args": [{"$delta": b}]})
@@ -285,7 +315,9 @@ def test_embed_retains(oracle: Oracle, nested_delta_embed: Any, batch: List[Any]
             python.append(Delta(a).transform(Delta(b), priority).ops)
         cases.append({"cmd": "invert", "lib": "5", "op": a, "base": doc})
         python.append(Delta(a).invert(Delta(doc)).ops)
-    check(oracle, cases, python)
+        return cases, python
+
+    differential(oracle, embed_retain_inputs(), make)
 
 
 # ------------------------------------------------------------------ trivial type functions

@@ -530,3 +530,15 @@ async def test_visitors_are_listed_while_connected(cookies: dict[str, str], docu
     assert [v["username"] for v in listed[doc_id]] == ["ed"]
     await ed.disconnect()
     assert await visitors(document_ids=[doc_id], within_seconds=60) == {}
+
+
+async def test_a_deleted_session_ends_the_socket_at_the_next_tick(cookies: dict[str, str], settings: Any) -> None:
+    from django.contrib.sessions.models import Session
+
+    settings.COLLAB_SYNC_INTERVAL_SECONDS = 0.2
+    client = ProtocolClient(cookies["ed"])
+    await client.handshake()
+    session_key = cookies["ed"].split("=", 1)[1]
+    await database_sync_to_async(Session.objects.filter(session_key=session_key).delete)()
+    assert (await client.recv(timeout=3)) == {"a": "x-session", "reason": "signed-out"}
+    assert await client.close_code() == 4401
