@@ -123,7 +123,13 @@ else:
             # A file, not memory, so that server processes started by tests share it (they are
             # given its path); one per test run, so concurrent runs in one checkout stay apart.
             "TEST": {"NAME": _sqlite_path.with_name(f"test-{os.getpid()}-{_sqlite_path.name}")},
-            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
+            # WAL lets readers work while a commit is in progress; IMMEDIATE takes the write lock
+            # up front, so concurrent submits queue instead of failing mid-transaction.
+            "OPTIONS": {
+                "timeout": 20,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
         }
     }
 

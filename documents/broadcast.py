@@ -4,6 +4,7 @@ The layer is best-effort (channels-redis drops messages for full channels), so e
 its version and consumers repair gaps from the op log; nothing here is a source of truth.
 """
 
+import json
 import logging
 from typing import Any
 
@@ -36,7 +37,9 @@ def _send_sync(group: str, event: dict[str, Any]) -> None:
 
 def publish_op(record: OpRecord) -> None:
     """Tell every subscriber of the document about a committed op (call after commit)."""
-    _send_sync(document_group(record.document_id), {"type": "doc.op", "record": record.as_dict()})
+    # As JSON text: the layer's msgpack cannot carry half of a surrogate pair, which an op may hold.
+    payload = json.dumps(record.as_dict(), ensure_ascii=True)
+    _send_sync(document_group(record.document_id), {"type": "doc.op", "record": payload})
 
 
 def publish_access_changed_on_commit(*, document_id: Any, user_id: Any) -> None:

@@ -376,7 +376,7 @@ class ShareDBConsumer(AsyncWebsocketConsumer):
 
     async def doc_op(self, event: dict[str, Any]) -> None:
         """A committed op from the channel layer; repair any gap from the op log first."""
-        record = OpRecord.from_dict(event["record"])
+        record = OpRecord.from_dict(json.loads(event["record"]))
         document_id = record.document_id
         sent = self.subscribed.get(document_id)
         if sent is None or record.version < sent:

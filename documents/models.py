@@ -1,12 +1,40 @@
 """Documents, their members, the op log and materialized snapshots: data and invariants only."""
 
+import json
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
 RICH_TEXT_URI = "http://sharejs.org/types/rich-text/v1"
+
+
+class DeltaField(models.TextField):
+    """JSON stored as ASCII text.
+
+    A rich-text document may hold half of a surrogate pair in one op (JavaScript strings can
+    split an emoji between two formats). PostgreSQL's jsonb refuses such strings; escaped JSON
+    text keeps them exactly, on every database.
+    """
+
+    def from_db_value(self, value: Any, expression: Any, connection: Any) -> Any:
+        return None if value is None else json.loads(value)
+
+    def to_python(self, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                return json.loads(value)
+            except ValueError:
+                return value
+        return value
+
+    def get_prep_value(self, value: Any) -> Any:
+        return None if value is None else json.dumps(value, ensure_ascii=True, separators=(",", ":"))
+
+    def value_to_string(self, obj: Any) -> str:
+        return str(self.get_prep_value(self.value_from_object(obj)))
 
 
 class Role(models.TextChoices):
@@ -78,7 +106,7 @@ class Operation(models.Model):
     version = models.PositiveBigIntegerField()
     kind = models.CharField(max_length=10, choices=OperationKind.choices, default=OperationKind.EDIT)
     # The delta's ops for an edit, the initial content for a create, null for a delete.
-    data = models.JSONField(null=True, blank=True)
+    data = DeltaField(null=True, blank=True)
     src = models.CharField(max_length=64)
     seq = models.PositiveBigIntegerField()
     author = models.ForeignKey(
@@ -111,9 +139,9 @@ class Snapshot(models.Model):
     version = models.PositiveBigIntegerField()
     # Empty type means the document did not exist (or was deleted) at that version.
     type = models.CharField(max_length=100, default=RICH_TEXT_URI, blank=True)
-    content = models.JSONField(null=True, blank=True)
+    content = DeltaField(null=True, blank=True)
     # The same text with only an {"author": user id} attribute on each insert: who wrote what.
-    authorship = models.JSONField(null=True, blank=True)
+    authorship = DeltaField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -32,8 +32,8 @@ from .errors import (
 )
 from .models import RICH_TEXT_URI, Document, Invite, Membership, Operation, OperationKind, Role, Snapshot, Visitor
 from .ot import InvalidDelta, Limits, rich_text, validate_document, validate_op
-from .selectors import OpRecord, access_document, apply_record, operations_between, role_allows
-from .selectors import snapshot_at
+from . import selectors
+from .selectors import OpRecord, access_document, apply_record, operations_between, role_allows, snapshot_at
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +56,17 @@ def delta_limits() -> Limits:
     return Limits(max_ops=settings.COLLAB_MAX_OP_COMPONENTS, max_attributes=settings.COLLAB_MAX_ATTRIBUTES)
 
 
+def document_limits() -> Limits:
+    """Whole documents (creates, imports, restores) may be as large as the length limit allows."""
+    longest = settings.COLLAB_MAX_DOCUMENT_LENGTH
+    return Limits(
+        max_ops=longest,
+        max_attributes=settings.COLLAB_MAX_ATTRIBUTES,
+        max_insert_length=longest,
+        max_total_size=8 * longest,
+    )
+
+
 def _clean_delta(data: Any, *, doc_length: int | None) -> list[dict[str, Any]]:
     try:
         return validate_op(data, doc_length=doc_length, limits=delta_limits())
@@ -65,7 +76,7 @@ def _clean_delta(data: Any, *, doc_length: int | None) -> list[dict[str, Any]]:
 
 def _clean_content(data: Any) -> list[dict[str, Any]]:
     try:
-        content = validate_document(data, limits=delta_limits())
+        content = validate_document(data, limits=document_limits())
     except InvalidDelta as exc:
         raise OpBadlyFormed(str(exc)) from None
     if rich_text.length(content) > settings.COLLAB_MAX_DOCUMENT_LENGTH:
@@ -82,8 +93,12 @@ def submit_operation(
     base_version: int | None,
     kind: str,
     data: Any = None,
+    check_access: bool = True,
 ) -> SubmitResult:
-    """Commit one op exactly once and say where it landed."""
+    """Commit one op exactly once and say where it landed.
+
+    `check_access=False` is for operator and server paths that were authorized by their caller.
+    """
     if kind == OperationKind.EDIT:
         # Shape checks need no lock; the length check happens against the locked document.
         data = _clean_delta(data, doc_length=None)
@@ -99,6 +114,7 @@ def submit_operation(
                 base_version=base_version,
                 kind=kind,
                 data=data,
+                check_access=check_access,
             )
         except IntegrityError:
             # Another process took this version (or committed this very op) first: go again.
@@ -115,17 +131,24 @@ def _submit_once(
     base_version: int | None,
     kind: str,
     data: Any,
+    check_access: bool,
 ) -> SubmitResult:
     min_role = Role.OWNER if kind == OperationKind.DELETE else Role.EDITOR
     with transaction.atomic():
-        document, role = access_document(user=user, document_id=document_id)
-        if not role_allows(role, min_role):
-            raise OpRejected(
-                "Only the owner can delete this document."
-                if kind == OperationKind.DELETE
-                else "You can view this document but not edit it."
-            )
-        document = Document.objects.select_for_update().get(pk=document.pk)
+        if check_access:
+            document, role = access_document(user=user, document_id=document_id)
+            if not role_allows(role, min_role):
+                raise OpRejected(
+                    "Only the owner can delete this document."
+                    if kind == OperationKind.DELETE
+                    else "You can view this document but not edit it."
+                )
+            document_pk = document.pk
+        else:
+            document_pk = selectors.parse_document_id(document_id)
+        document = Document.objects.select_for_update().filter(pk=document_pk).first()
+        if document is None:
+            raise DocumentNotFound()
 
         existing = Operation.objects.filter(document=document, src=src, seq=seq).first()
         if existing is not None:
@@ -254,23 +277,50 @@ def delete_document(*, user: Any, document_id: Any) -> None:
 def replace_content(*, user: Any, document_id: Any, content: Any) -> SubmitResult:
     """Make the document equal `content` with one ordinary op (restores, admin edits, imports)."""
     document, _role = access_document(user=user, document_id=document_id, min_role=Role.EDITOR)
+    return _replace(document=document, author=user, content=content)
+
+
+def _replace(*, document: Document, author: Any, content: Any) -> SubmitResult:
     target = _clean_content(content)
     current = snapshot_at(document=document)
+    if not current.type:
+        raise DocDoesNotExist()
     change = rich_text.diff(current.content or [], target)
-    return server_submit(
-        user=user, document_id=document.pk, kind=OperationKind.EDIT, data=change, base_version=current.version
+    return submit_operation(
+        user=author,
+        document_id=document.pk,
+        src=f"{SERVER_SRC}-{uuid.uuid4().hex}",
+        seq=1,
+        base_version=current.version,
+        kind=OperationKind.EDIT,
+        data=change,
+        check_access=False,
     )
 
 
 def restore_version(*, user: Any, document_id: Any, version: Any) -> SubmitResult:
     """Go back to an earlier version with one ordinary op, so it shows in history and live."""
     document, _role = access_document(user=user, document_id=document_id, min_role=Role.EDITOR)
+    return _restore(document=document, author=user, version=version)
+
+
+def restore_version_as_operator(*, operator: Any, document_id: Any, version: Any) -> SubmitResult:
+    """The admin's restore: staff act on any document, and the restore is recorded as theirs."""
+    if not getattr(operator, "is_staff", False):
+        raise PermissionDenied("Only staff can restore documents they are not members of.")
+    document = Document.objects.filter(pk=selectors.parse_document_id(document_id)).first()
+    if document is None:
+        raise DocumentNotFound()
+    return _restore(document=document, author=operator, version=version)
+
+
+def _restore(*, document: Document, author: Any, version: Any) -> SubmitResult:
     if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= document.version:
         raise ValidationFailed("Choose a version between 1 and the current one.")
     old = snapshot_at(document=document, version=version)
     if not old.type:
         raise ValidationFailed("The document did not exist at that version.")
-    return replace_content(user=user, document_id=document_id, content=old.content)
+    return _replace(document=document, author=author, content=old.content)
 
 
 # --- Members ----------------------------------------------------------------------------------
@@ -415,6 +465,7 @@ __all__ = [
     "delete_document",
     "remove_member",
     "restore_version",
+    "restore_version_as_operator",
     "rename_document",
     "replace_content",
     "server_submit",

@@ -102,6 +102,52 @@ def _embed_type_and_data(a: Any, b: Any) -> Tuple[str, Any, Any]:
     return embed_type, a[embed_type], b[embed_type]
 
 
+def _leading_inserts(ops: List[Op], budget: float) -> Tuple[int, float]:
+    """How many leading insert ops fit in ``budget`` units, and what is left.
+
+    Same as stepping an ``OpIterator`` over whole insert ops while
+    ``peekLength() <= budget``, without building anything.
+    """
+    count = 0
+    for op in ops:
+        if "delete" in op or op.get("retain") is not None:
+            break
+        insert = op.get("insert")
+        if insert.__class__ is str:
+            size = len(insert) if insert.isascii() else utf16.length(insert)
+        else:
+            size = 1
+        if size > budget:
+            break
+        budget -= size
+        count += 1
+    return count, budget
+
+
+def transform_position(ops: List[Op], index: int, priority: bool = False) -> int:
+    """``Delta.transformPosition`` on an op list (whole ops, no iterator)."""
+    offset = 0
+    for op in ops:
+        if offset > index:
+            break
+        if "delete" in op:
+            index -= min(op["delete"], index - offset)
+            continue
+        retain = op.get("retain")
+        if retain is not None:
+            offset += 1 if retain.__class__ is dict else retain
+            continue
+        insert = op.get("insert")
+        if insert.__class__ is str:
+            length = len(insert) if insert.isascii() else utf16.length(insert)
+        else:
+            length = 1
+        if offset < index or not priority:
+            index += length
+        offset += length
+    return index
+
+
 class Delta:
     """A rich-text document or change: a normalized list of ops."""
 
@@ -289,10 +335,10 @@ class Delta:
             first_retain = first_other.get("retain")
             if _is_number(first_retain) and first_other.get("attributes") is None:
                 # Fast path: leading inserts of self untouched by other's first retain.
-                first_left = first_retain
-                while this_iter.kind is INSERT and this_iter.op_len - this_iter.offset <= first_left:
-                    first_left -= this_iter.op_len - this_iter.offset
-                    ops.append(this_iter.next())
+                count, first_left = _leading_inserts(self.ops, first_retain)
+                if count:
+                    ops = self.ops[:count]
+                    this_iter.seek(count)
                 if first_retain - first_left > 0:
                     other_iter.next(first_retain - first_left)
         delta = Delta(ops)
@@ -496,20 +542,7 @@ class Delta:
 
     def transform_position(self, index: int, priority: bool = False) -> int:
         """Where ``index`` moves to once ``self`` is applied."""
-        priority = bool(priority)
-        it = OpIterator(self.ops)
-        offset = 0
-        while it.op is not None and offset <= index:
-            length = it.op_len - it.offset
-            kind = it.kind
-            it.skip()
-            if kind is DELETE:
-                index -= min(length, index - offset)  # type: ignore[assignment]
-                continue
-            if kind is INSERT and (offset < index or not priority):
-                index += length  # type: ignore[assignment]
-            offset += length  # type: ignore[assignment]
-        return index
+        return transform_position(self.ops, index, bool(priority))
 
     # ---------------------------------------------------------- JSON
 

@@ -81,6 +81,12 @@ class OpIterator:
     def peek_type(self) -> OpKind:
         return self.kind
 
+    def seek(self, index: int) -> None:
+        """Jump to the start of op ``index`` (which must be >= the current one)."""
+        self.index = index
+        self.offset = 0
+        self._load()
+
     def skip(self) -> None:
         """Consume the rest of the current op without building it."""
         if self.op is not None:

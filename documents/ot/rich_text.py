@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional
 
-from .delta import Delta, _ops_of
+from .delta import Delta, _ops_of, transform_position
 from .errors import InvalidDelta
 from .op import Op
 from .op import length as op_length
@@ -73,7 +73,7 @@ def transform(op1: OpsLike, op2: OpsLike, side: str) -> List[Op]:
 
 def transform_cursor(cursor: int, op: OpsLike, is_own_op: bool) -> int:
     """Cursor index after ``op`` (``op.transformPosition(cursor, !isOwnOp)``)."""
-    return Delta(op).transform_position(cursor, not is_own_op)
+    return transform_position(_ops_of(op), cursor, not is_own_op)
 
 
 def transform_presence(range_: Optional[Range], op: OpsLike, is_own_op: bool) -> Optional[Range]:
@@ -91,9 +91,9 @@ def transform_presence(range_: Optional[Range], op: OpsLike, is_own_op: bool) ->
     size = range_.get("length")
     if not _is_count(index) or not _is_count(size):
         raise InvalidDelta("presence range needs numeric index and length")
-    delta = Delta(op)
-    start = delta.transform_position(index, not is_own_op)
-    end = delta.transform_position(index + size, not is_own_op)
+    ops = _ops_of(op)
+    start = transform_position(ops, index, not is_own_op)
+    end = transform_position(ops, index + size, not is_own_op)
     result = dict(range_)
     result["index"] = start
     result["length"] = end - start

@@ -48,3 +48,12 @@ test('204 gives null', async () => {
   const { fetchImpl } = fakeFetch(204, null);
   assert.equal(await api('/api/x/', { method: 'DELETE', fetchImpl }), null);
 });
+
+test('api sends FormData as it is, letting the browser set the multipart type', async () => {
+  const { fetchImpl, calls } = fakeFetch(201, { id: 'new' });
+  const form = new FormData();
+  form.append('file', new Blob(['# Hi\n']), 'notes.md');
+  assert.deepEqual(await api('/api/documents/import/', { method: 'POST', body: form, fetchImpl }), { id: 'new' });
+  assert.equal(calls[0].init.body, form);
+  assert.equal(calls[0].init.headers['Content-Type'], undefined);
+});

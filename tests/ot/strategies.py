@@ -179,3 +179,25 @@ def shuffled(items: List[Any], seed: int) -> List[Any]:
     copy = list(items)
     random.Random(seed).shuffle(copy)
     return copy
+
+
+_WORDS = ["the ", "cat ", "sat ", "on ", "mat", ". ", "\n", "\n\n", "a", "b", "ab", "😀", "😁", "中文", "é", "e\u0301", "\ud83d", " "]
+
+
+@st.composite
+def edited_text_pairs(draw: Any) -> Tuple[str, str]:
+    """Two longer unit strings, the second an edited copy of the first.
+
+    Long enough (up to a few hundred units) to reach fast-diff's half-match
+    and bisection code paths.
+    """
+    words = draw(st.lists(st.sampled_from(_WORDS), min_size=2, max_size=60))
+    edited = list(words)
+    for _ in range(draw(st.integers(1, 5))):
+        where = draw(st.integers(0, len(edited)))
+        action = draw(st.sampled_from(["insert", "delete", "replace"]))
+        if action != "insert" and where < len(edited):
+            del edited[where : where + draw(st.integers(1, 6))]
+        if action != "delete":
+            edited[where:where] = draw(st.lists(st.sampled_from(_WORDS), min_size=1, max_size=4))
+    return utf16.to_units("".join(words)), utf16.to_units("".join(edited))

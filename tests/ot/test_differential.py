@@ -27,6 +27,7 @@ from .strategies import (
     doc_and_two_concurrent_ops,
     diff_texts,
     documents,
+    edited_text_pairs,
     embeds,
     ops_for,
     text_chunks,
@@ -187,7 +188,7 @@ def test_fast_diff_raw(oracle: Oracle) -> None:
             python.append([[op, utf16.from_units(text)] for op, text in fastdiff.diff(a, b, cleanup)])
         return cases, python
 
-    differential(oracle, st.tuples(diff_texts, diff_texts), make)
+    differential(oracle, st.one_of(st.tuples(diff_texts, diff_texts), edited_text_pairs()), make)
 
 
 # ------------------------------------------------------------------ Delta API

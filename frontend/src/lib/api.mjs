@@ -22,14 +22,16 @@ export async function api(path, { method = 'GET', body = undefined, fetchImpl = 
     const token = cookieValue('csrftoken');
     if (token) headers['X-CSRFToken'] = token;
   }
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  // A FormData body (file uploads) goes as multipart; the browser sets its boundary.
+  const multipart = typeof FormData !== 'undefined' && body instanceof FormData;
+  if (body !== undefined && !multipart) headers['Content-Type'] = 'application/json';
   let response;
   try {
     response = await fetchImpl(path, {
       method,
       headers,
       credentials: 'same-origin',
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: body === undefined || multipart ? body : JSON.stringify(body),
     });
   } catch (_err) {
     throw new ApiError('ERR_NETWORK', 'Could not reach the server. Check your connection.', 0);

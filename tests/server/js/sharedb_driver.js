@@ -15,9 +15,10 @@
  *     "steps": [{"do": "connect", "client": "A", "server": 0}, ...]
  *   }
  *
- * Steps (see STEPS below): connect, reconnect, kill, close, submit, insert, drop, waitDropped,
- * waitAcked, settle, sleep, random, fetchFresh, presenceSubscribe, presenceSubmit, waitPresence,
- * rawConnect, rawSend, rawSpoofOp, rawWait, record, rawClose.
+ * Steps (see STEPS below): connect, reconnect, kill, close, submit, insert, drop, dropOut,
+ * waitDropped, waitAcked, waitDoc, settle, sleep, random, fetchFresh, presenceSubscribe,
+ * presenceSubmit, waitPresence, rawConnect, rawSend, rawSpoofOp, rawBurst, rawWait, rawClose, record.
+ * Python side: tests/server/sharedb_harness.py (run_driver, invariant checks).
  *
  * Each client's socket is wrapped (FaultSocket) so that a step can drop incoming frames (a lost ack,
  * a deaf period) or kill the socket abruptly; a reconnect keeps the same Connection and calls
