@@ -23,8 +23,9 @@ $(STAMPS)/node: frontend/package.json frontend/package-lock.json
 	cd frontend && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-$(STAMPS)/frontend: $(STAMPS)/node $(shell find frontend/src -type f 2>/dev/null) frontend/build.mjs
+$(STAMPS)/frontend: $(STAMPS)/python $(STAMPS)/node $(shell find frontend/src -type f 2>/dev/null) frontend/build.mjs
 	cd frontend && npm run --silent build
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	@touch $@
 
 run: setup

@@ -2,11 +2,40 @@
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 
+from . import convert, selectors, services
+from .errors import CollabError
 from .models import Document, Invite, Membership, Operation, Snapshot
+
+EXPORT_CHOICES = [("html", "HTML (.html)"), ("md", "Markdown (.md)"), ("txt", "Plain text (.txt)")]
+
+
+class RestoreForm(forms.Form):
+    version = forms.IntegerField(
+        min_value=1, help_text="The document goes back to how it was at this version."
+    )
+
+
+class ExportForm(forms.Form):
+    format = forms.ChoiceField(choices=EXPORT_CHOICES, initial="html")
+
+
+def export_response(document: Document, fmt: str) -> HttpResponse:
+    """The document as a download, the same file the editor's Download menu gives."""
+    content_type, extension = convert.EXPORTERS[fmt]
+    state = selectors.snapshot_at(document=document)
+    body = convert.export(state.content or [], fmt, title=document.title)
+    response = HttpResponse(body, content_type=content_type)
+    filename = "".join(c if c.isalnum() or c in " -_" else "_" for c in document.title).strip() or "document"
+    response["Content-Disposition"] = f'attachment; filename="{filename[:80]}.{extension}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 class MembershipInline(admin.TabularInline):
@@ -37,7 +66,7 @@ class DocumentAdmin(admin.ModelAdmin):
     fields = ["id", "title", "owner", "type", "version", "length", "created_at", "updated_at", "deleted_at"]
     autocomplete_fields = ["owner"]
     inlines = [MembershipInline, InviteInline]
-    actions = ["snapshot_now"]
+    actions = ["snapshot_now", "restore_to_version", "export_document"]
     list_select_related = ["owner"]
 
     @admin.display(boolean=True, description="Live")
@@ -51,6 +80,86 @@ class DocumentAdmin(admin.ModelAdmin):
         for document in queryset:
             take_snapshot.delay(str(document.pk))
         self.message_user(request, f"Snapshot queued for {queryset.count()} document(s).", messages.SUCCESS)
+
+    def _one_document(self, request: HttpRequest, queryset: QuerySet[Document]) -> Document | None:
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one document for this action.", messages.WARNING)
+            return None
+        return queryset.get()
+
+    def _action_page(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[Document],
+        *,
+        form: forms.Form,
+        title: str,
+        submit: str,
+        explanation: str,
+    ) -> TemplateResponse:
+        """An intermediate page that asks for the action's one input, then posts the action again."""
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "opts": self.model._meta,
+            "documents": queryset,
+            "form": form,
+            "submit": submit,
+            "explanation": explanation,
+            "action": request.POST.get("action", ""),
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/documents/document/action_form.html", context)
+
+    @admin.action(description="Restore the selected document to a version…")
+    def restore_to_version(self, request: HttpRequest, queryset: QuerySet[Document]) -> HttpResponse | None:
+        document = self._one_document(request, queryset)
+        if document is None:
+            return None
+        form = RestoreForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            version = form.cleaned_data["version"]
+            try:
+                # One ordinary op recorded as the operator's, so open editors update and history shows it.
+                result = services.restore_version_as_operator(
+                    operator=request.user, document_id=document.pk, version=version
+                )
+            except CollabError as error:
+                form.add_error("version", error.message)
+            else:
+                now = result.version + 1
+                message = f"Restored “{document.title}” to version {version}; it is now at version {now}."
+                self.message_user(request, message, messages.SUCCESS)
+                return None
+        return self._action_page(
+            request,
+            queryset,
+            form=form,
+            title=f"Restore “{document.title}” to a version",
+            submit="Restore",
+            explanation=(
+                f"The document is at version {document.version}. Restoring submits one ordinary edit that "
+                "makes it equal the chosen version: everyone editing sees it at once, and it shows in the "
+                "history under your name."
+            ),
+        )
+
+    @admin.action(description="Export the selected document…")
+    def export_document(self, request: HttpRequest, queryset: QuerySet[Document]) -> HttpResponse | None:
+        document = self._one_document(request, queryset)
+        if document is None:
+            return None
+        form = ExportForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            return export_response(document, form.cleaned_data["format"])
+        return self._action_page(
+            request,
+            queryset,
+            form=form,
+            title=f"Export “{document.title}”",
+            submit="Download",
+            explanation="Download the document as it is now.",
+        )
 
 
 @admin.register(Operation)

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.document_list, name="document-list"),
     path("documents/new/", views.document_create, name="document-create"),
     path("d/<uuid:document_id>/", views.document_editor, name="document-editor"),
+    path("d/<uuid:document_id>/history/", views.document_history, name="document-history"),
     path("invite/<str:token>/", views.invite_accept, name="invite-accept"),
     path("healthz", views.healthz, name="healthz"),
     path("api/documents/", api.documents, name="api-documents"),

@@ -1,4 +1,4 @@
-"""Server-rendered pages: the document list, create, the editor, invite links, health."""
+"""Server-rendered pages: the document list, create, the editor, history, invite links, health."""
 
 import logging
 from typing import Any
@@ -107,6 +107,29 @@ def document_editor(request: HttpRequest, document_id: Any) -> HttpResponse:
             "can_edit": role in (Role.OWNER, Role.EDITOR),
             "editor_config": config,
         },
+    )
+
+
+@login_required
+@require_http_methods(["GET"])
+def document_history(request: HttpRequest, document_id: Any) -> HttpResponse:
+    """Revisions in sessions; any version read-only, compared with now or by author; restore."""
+    try:
+        document, role = selectors.access_document(user=request.user, document_id=document_id)
+    except DocumentNotFound:
+        document = None
+    if document is None or document.is_deleted:
+        return _not_found(
+            request,
+            title="Document not found",
+            message="This document does not exist, was deleted, or has not been shared with you.",
+        )
+    can_edit = role in (Role.OWNER, Role.EDITOR)
+    config = {"documentId": str(document.pk), "role": role, "canEdit": can_edit, "userId": request.user.pk}
+    return render(
+        request,
+        "documents/history.html",
+        {"document": document, "role": role, "can_edit": can_edit, "history_config": config},
     )
 
 

@@ -32,10 +32,14 @@ const shared = {
   },
 };
 
-// Two passes, so each page gets editor.js + editor.css and app.js + app.css by the same name.
+// Two passes, so each page gets its script and stylesheet by the same name (editor.js +
+// editor.css, history.js + history.css, app.js + app.css).
 const passes = [
-  { ...shared, entryPoints: { editor: 'src/editor.js', app: 'src/app.js' } },
-  { ...shared, entryPoints: { editor: 'src/css/editor.css', app: 'src/css/app.css' } },
+  { ...shared, entryPoints: { editor: 'src/editor.js', history: 'src/history.js', app: 'src/app.js' } },
+  {
+    ...shared,
+    entryPoints: { editor: 'src/css/editor.css', history: 'src/css/history.css', app: 'src/css/app.css' },
+  },
 ];
 
 if (watch) {

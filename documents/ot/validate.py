@@ -90,6 +90,7 @@ def validate_op(op: Any, *, doc_length: Optional[int] = None, limits: Limits = D
             f"op spans {base} characters but the document has only {doc_length}: "
             "it retains or deletes past the end"
         )
+    _check_text(delta.ops)
     return delta.chop().ops
 
 
@@ -100,7 +101,19 @@ def validate_document(doc: Any, *, limits: Limits = DEFAULT_LIMITS) -> List[Op]:
     budget = _Budget(limits)
     for position, item in enumerate(ops):
         _push_component(delta, item, position, budget, allow_edits=False)
+    _check_text(delta.ops)
     return delta.ops
+
+
+def _check_text(ops: List[Op]) -> None:
+    """The inserted text, read in order, must be well-formed UTF-16 (split pairs must rejoin)."""
+    inserts = [op["insert"] for op in ops if "insert" in op]
+    if all(isinstance(text, str) and text.isascii() for text in inserts if isinstance(text, str)):
+        return
+    # An embed stands between characters too: it must not sit inside a pair.
+    text = "".join(item if isinstance(item, str) else "\ufffc" for item in inserts)
+    if utf16.has_lone_surrogate(text):
+        raise InvalidDelta("the inserted text contains an unpaired surrogate (malformed UTF-16)")
 
 
 # ------------------------------------------------------------------ helpers
@@ -177,7 +190,9 @@ def _insert_value(value: Any, where: str, budget: _Budget) -> Any:
     if isinstance(value, str):
         if not value:
             raise InvalidDelta(f"{where}: insert must not be an empty string")
-        text = _string(value, f"{where}: insert", budget.limits.max_insert_length)
+        # Half of a surrogate pair is allowed here: sharedb splits an emoji between two inserts
+        # when a format starts or ends inside it. The op's text as a whole is checked instead.
+        text = _string(value, f"{where}: insert", budget.limits.max_insert_length, allow_split=True)
         budget.spend(utf16.length(text))
         return text
     if isinstance(value, dict):
@@ -252,7 +267,7 @@ def _scalar(value: Any, what: str, budget: _Budget) -> Any:
     raise InvalidDelta(f"{what} must be a JSON scalar, not {_describe(value)}")
 
 
-def _string(value: str, what: str, max_length: int) -> str:
+def _string(value: str, what: str, max_length: int, *, allow_split: bool = False) -> str:
     """Check length, NUL and lone surrogates; return the canonical string."""
     if len(value) > max_length * 2 + 2 or utf16.length(value) > max_length:
         # (the first test avoids encoding absurdly long strings)
@@ -262,7 +277,7 @@ def _string(value: str, what: str, max_length: int) -> str:
         raise InvalidDelta(f"{what} contains a NUL character")
     if not text.isascii():
         text = utf16.from_units(text)
-        if utf16.has_lone_surrogate(text):
+        if not allow_split and utf16.has_lone_surrogate(text):
             raise InvalidDelta(f"{what} contains an unpaired surrogate (malformed UTF-16)")
     return text
 

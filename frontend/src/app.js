@@ -1,4 +1,5 @@
-// Behaviour shared by every page: rename, delete with confirmation, and the share dialog.
+// Behaviour shared by every page: rename, delete with confirmation, the share dialog, importing a
+// file as a new document, and closing drop-down menus.
 import { api } from './lib/api.mjs';
 
 const ROLE_LABELS = { owner: 'Owner', editor: 'Can edit', viewer: 'Can view' };
@@ -352,6 +353,53 @@ class ShareDialog {
   }
 }
 
+// --- Import ---------------------------------------------------------------------------------
+
+function setupImport() {
+  const input = $('#import-file');
+  if (!input) return;
+  const status = $('#import-status');
+  const error = $('#import-error');
+  input.addEventListener('change', async () => {
+    const file = input.files && input.files[0];
+    if (!file) return;
+    showError(error, null);
+    status.textContent = `Importing ${file.name}…`;
+    input.disabled = true;
+    try {
+      const form = new FormData();
+      form.append('file', file, file.name);
+      const created = await api('/api/documents/import/', { method: 'POST', body: form });
+      status.textContent = `Imported “${created.title}”. Opening…`;
+      window.location.assign(`/d/${encodeURIComponent(created.id)}/`);
+    } catch (err) {
+      status.textContent = '';
+      showError(error, err);
+    } finally {
+      input.disabled = false;
+      input.value = '';
+    }
+  });
+}
+
+// --- Menus ----------------------------------------------------------------------------------
+
+function setupMenus() {
+  // <details> menus close on a click elsewhere, on choosing an item, and on Escape.
+  document.addEventListener('click', (event) => {
+    for (const menu of document.querySelectorAll('details.menu[open]')) {
+      if (!menu.contains(event.target) || event.target.closest('.menu-list a')) menu.open = false;
+    }
+  });
+  document.addEventListener('keydown', (event) => {
+    if (event.key !== 'Escape') return;
+    for (const menu of document.querySelectorAll('details.menu[open]')) {
+      menu.open = false;
+      $('summary', menu).focus();
+    }
+  });
+}
+
 function setupShare() {
   const dialog = $('#share-dialog');
   if (dialog) new ShareDialog(dialog);
@@ -361,3 +409,5 @@ setupRename();
 setupTitleField();
 setupDelete();
 setupShare();
+setupImport();
+setupMenus();

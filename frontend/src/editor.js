@@ -1,11 +1,13 @@
 // The collaborative editor page: Quill 2 bound to a sharedb rich-text Doc, with live cursors,
-// a who-is-here list, a connection status pill and reconnects that keep unsent edits.
+// a who-is-here list, a connection status pill and reconnects that keep unsent edits; edits the
+// server can no longer take are shown to the user for copying, never silently dropped.
 import Quill from 'quill';
 import QuillCursors from 'quill-cursors/core';
 import ShareDB from 'sharedb/lib/client';
 import richText from 'rich-text';
 
 import { Heartbeat } from './lib/heartbeat.mjs';
+import { lostSummary, lostText } from './lib/lost-edits.mjs';
 import { collaboratorsFrom, cursorFromPresence } from './lib/presence.mjs';
 import { ReconnectingSocket } from './lib/socket.mjs';
 import { describeStatus, unsentCount } from './lib/status.mjs';
@@ -22,6 +24,11 @@ const LOCAL_SOURCE = 'collab-local';
 const PRESENCE_THROTTLE_MS = 80;
 // How long a collaborator's name stays up after their cursor moves (hovering shows it too).
 const FLAG_VISIBLE_MS = 2500;
+// Where unsent edits wait across the reload that follows ERR_SUBMIT_TRANSFORM_OPS_NOT_FOUND.
+const LOST_KEY = 'collab:lost:';
+// A second such reload this soon means reloading does not help: stop instead of looping.
+const RELOAD_LOOP_MS = 20_000;
+const OPS_NOT_FOUND = 'ERR_SUBMIT_TRANSFORM_OPS_NOT_FOUND';
 const FORMATS = [
   'header', 'bold', 'italic', 'underline', 'strike', 'link',
   'list', 'blockquote', 'code-block',
@@ -79,6 +86,56 @@ class Notice {
   }
 }
 
+/** The panel that lists edits the server could not apply, with their text ready to copy. */
+class LostEditsPanel {
+  constructor(node) {
+    this.node = node;
+    if (!node) return;
+    this.summary = node.querySelector('[data-lost-summary]');
+    this.text = node.querySelector('[data-lost-text]');
+    this.copyStatus = node.querySelector('[data-lost-copy-status]');
+    node.querySelector('[data-lost-dismiss]').addEventListener('click', () => {
+      node.hidden = true;
+    });
+    node.querySelector('[data-lost-copy]').addEventListener('click', async () => {
+      try {
+        await navigator.clipboard.writeText(this.text.value);
+        this.copyStatus.textContent = 'Copied.';
+      } catch (_err) {
+        this.text.focus();
+        this.text.select();
+        this.copyStatus.textContent = 'Press Ctrl+C to copy the selected text.';
+      }
+    });
+  }
+
+  /** Add lost ops to the panel (several losses in one visit accumulate). */
+  show(ops, reason) {
+    if (!this.node) return;
+    const text = lostText(ops);
+    const summary = lostSummary(ops);
+    if (!summary) return;
+    this.text.value = this.node.hidden || !this.text.value ? text : `${this.text.value}\n${text}`;
+    this.text.hidden = !this.text.value;
+    this.summary.textContent =
+      `${reason} These unsent changes were not applied: ${summary}. ` +
+      'The editor now shows the saved document' + (this.text.value ? '; copy your text back in where you want it.' : '.');
+    this.copyStatus.textContent = '';
+    this.node.querySelector('[data-lost-copy]').hidden = !this.text.value;
+    this.node.hidden = false;
+  }
+}
+
+/** A plain copy of a Doc's unacknowledged ops, taken before a rollback drops them. */
+function unsentOps(doc) {
+  const ops = [];
+  if (doc.inflightOp) ops.push(doc.inflightOp);
+  ops.push(...(doc.pendingOps || []));
+  return ops
+    .filter((entry) => entry && entry.op)
+    .map((entry) => ({ op: JSON.parse(JSON.stringify(entry.op.ops || entry.op)) }));
+}
+
 class CollabEditor {
   constructor(config) {
     this.config = config;
@@ -91,6 +148,10 @@ class CollabEditor {
     this.peopleNode = document.getElementById('presence-list');
     this.roleNode = document.getElementById('role-badge');
     this.notice = new Notice(document.getElementById('editor-notice'));
+    this.lostPanel = new LostEditsPanel(document.getElementById('lost-edits'));
+    // Unsent ops captured when the server refused one (before sharedb's rollback drops them).
+    this.lostOps = null;
+    this.reloading = false;
     this.cursorsById = new Map();
     this.flagTimers = new Map();
     this.remote = {};
@@ -162,6 +223,10 @@ class CollabEditor {
         this.sessionEnded();
       } else if (message.a === 'op' && message.error && message.d === this.config.documentId) {
         this.lastRejection = message.error;
+        // An error with an op in flight makes sharedb roll back and drop every unsent op.
+        if (this.doc.inflightOp) this.lostOps = unsentOps(this.doc);
+      } else if ((message.a === 's' || message.a === 'f') && message.error && message.d === this.config.documentId) {
+        if (!this.lostOps && message.error.code === OPS_NOT_FOUND) this.lostOps = unsentOps(this.doc);
       } else if (message.a === 'p' && message.d === this.config.documentId && !message.error) {
         // Who is really here: sharedb re-emits presences it already holds whenever an op moves
         // them, even for people who left while we were disconnected.
@@ -244,12 +309,15 @@ class CollabEditor {
       // A hard rollback: the server refused an op, and the doc was fetched afresh.
       this.showDocData();
       this.quill.history.clear();
-      if (this.doc.type) {
-        const reason = this.lastRejection && this.lastRejection.message;
+      const rejection = this.lastRejection;
+      if (this.doc.type && !(rejection && rejection.code === OPS_NOT_FOUND)) {
+        const reason = rejection && rejection.message;
         this.notice.show(
           `Your last change was not accepted${reason ? `: ${reason}` : '.'} The document shows what was saved.`,
           { tone: 'warn' },
         );
+        if (this.lostOps) this.lostPanel.show(this.lostOps, 'The server refused a change.');
+        this.lostOps = null;
       }
       this.lastRejection = null;
       if (this.presence && typeof this.presence._requestRemotePresence === 'function') {
@@ -272,6 +340,7 @@ class CollabEditor {
       this.quill.history.clear();
       this.loaded = true;
       if (this.canEdit && !this.ended) this.quill.enable();
+      this.showCarriedLoss();
       document.body.dataset.editorReady = 'true';
       this.submitPresenceSoon();
       this.renderStatus();
@@ -310,13 +379,70 @@ class CollabEditor {
     const code = err && err.code;
     if (code === 'ERR_DOC_NOT_FOUND') {
       this.end('no-access', 'This document is not available to you any more.');
-    } else if (code === 'ERR_SUBMIT_TRANSFORM_OPS_NOT_FOUND') {
-      this.end('error', 'The document changed too much while you were away. Reload the page.');
+    } else if (code === OPS_NOT_FOUND) {
+      this.reloadAfterLoss();
     } else if (code === 'ERR_PENDING_OP_REMOVED_BY_OP_SUBMIT_REJECTED') {
       // Reported through 'load'.
     } else {
       console.error('collab document error', err);
       this.notice.show(`Something went wrong: ${(err && err.message) || err}`, { tone: 'warn' });
+    }
+  }
+
+  /**
+   * We came back with a version older than the ops the server keeps: our subscription cannot be
+   * caught up, and our unsent ops cannot be transformed. Keep their text and load the page afresh.
+   */
+  reloadAfterLoss() {
+    if (this.reloading || this.ended) return;
+    const ops = this.lostOps || unsentOps(this.doc);
+    this.lostOps = null;
+    const key = LOST_KEY + this.config.documentId;
+    let previous = null;
+    try {
+      previous = JSON.parse(window.sessionStorage.getItem(key) || 'null');
+    } catch (_err) {
+      previous = null;
+    }
+    const looping = previous && Date.now() - previous.at < RELOAD_LOOP_MS && previous.reloaded;
+    if (looping) {
+      this.lostPanel.show(ops, 'The document changed too much while you were away.');
+      this.end('error', 'The document could not be reloaded. Reload the page to keep editing.');
+      return;
+    }
+    // Edits saved by an earlier reload that this page has not shown yet travel along.
+    const carried = previous && !previous.shown ? previous.ops || [] : [];
+    try {
+      window.sessionStorage.setItem(key, JSON.stringify({ at: Date.now(), ops: [...carried, ...ops], reloaded: true }));
+    } catch (_err) {
+      // No storage: show the text here instead of reloading, so it is not lost.
+      this.lostPanel.show(ops, 'The document changed too much while you were away.');
+      this.end('error', 'The document changed too much while you were away. Reload the page.');
+      return;
+    }
+    this.reloading = true;
+    this.quill.disable();
+    this.notice.show('The document changed too much while you were away; loading it afresh…', { tone: 'warn', sticky: true });
+    window.location.reload();
+  }
+
+  /** After such a reload: show what could not be applied, once. */
+  showCarriedLoss() {
+    const key = LOST_KEY + this.config.documentId;
+    let saved = null;
+    try {
+      saved = JSON.parse(window.sessionStorage.getItem(key) || 'null');
+    } catch (_err) {
+      saved = null;
+    }
+    if (!saved || saved.shown) return;
+    // Keep a marker for a moment, so a reload loop is noticed, but show the text only once.
+    window.sessionStorage.setItem(key, JSON.stringify({ at: saved.at, ops: [], reloaded: true, shown: true }));
+    setTimeout(() => window.sessionStorage.removeItem(key), RELOAD_LOOP_MS);
+    if (saved.ops && saved.ops.length) {
+      this.lostPanel.show(saved.ops, 'The document changed too much while you were away, so it was loaded afresh.');
+    } else {
+      this.notice.show('The document changed a lot while you were away, so it was loaded afresh.', { tone: 'info' });
     }
   }
 
@@ -488,6 +614,7 @@ class CollabEditor {
       this.renderStatus();
     });
     window.addEventListener('beforeunload', (event) => {
+      if (this.reloading) return;
       if (unsentCount(this.doc) > 0 && this.phase !== 'signed-out' && this.phase !== 'deleted') {
         event.preventDefault();
         event.returnValue = '';

@@ -157,3 +157,19 @@ def test_delete_then_edit_is_refused(users: Any, document: Any) -> None:
     with pytest.raises(errors.DocDoesNotExist):
         submit(users["ed"], document, SRC_A, 1, None, [{"insert": "x"}])
     assert not selectors.documents_for_user(user=users["ed"]).exists()
+
+
+def test_an_emoji_split_between_two_formats_is_stored_and_snapshotted(users: Any) -> None:
+    """sharedb splits a surrogate pair when a format ends inside an emoji; nothing may break."""
+    document = services.create_document(owner=users["olga"], content=[{"insert": "a😀b\n"}])
+    # Bold from the start to the middle of the emoji: a retain that splits the pair.
+    submit(users["olga"], document, SRC_A, 1, 1, [{"retain": 2, "attributes": {"bold": True}}])
+    submit(users["olga"], document, SRC_A, 2, 2, [{"retain": 1}, {"insert": "[\ud83d", "attributes": {"bold": True}}, {"insert": "\ude00]"}])
+    snapshot = services.take_snapshot(document_id=document.pk)
+    assert snapshot is not None
+    stored = Snapshot.objects.get(pk=snapshot.pk).content
+    assert stored == content(document)
+    text = "".join(op["insert"] for op in stored)
+    assert text.encode("utf-16-le", "surrogatepass").decode("utf-16-le") == "a[😀]😀b\n"
+    with pytest.raises(errors.OpBadlyFormed):
+        submit(users["olga"], document, SRC_A, 3, 3, [{"insert": "\ud83d"}])
