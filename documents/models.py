@@ -116,6 +116,8 @@ class Operation(models.Model):
         on_delete=models.SET_NULL,
         related_name="operations",
     )
+    # Set when this op restored the document to an earlier version, for the history timeline.
+    restored_from = models.PositiveBigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -191,13 +191,18 @@ def history_sessions(
     rows = (
         Operation.objects.filter(document=document, version__lt=end)
         .order_by("-version")
-        .values_list("version", "kind", "data", "author_id", "author__username", "created_at")
+        .values_list(
+            "version", "kind", "data", "author_id", "author__username", "author__first_name",
+            "author__last_name", "created_at", "restored_from",
+        )
     )
     sessions: list[dict[str, Any]] = []
     current: dict[str, Any] | None = None
     scanned = 0
     next_cursor: int | None = None
-    for version, kind, data, author_id, username, created_at in rows.iterator(chunk_size=500):
+    for version, kind, data, author_id, username, first, last, created_at, restored_from in rows.iterator(
+        chunk_size=500
+    ):
         if scanned >= max_scan or (len(sessions) >= limit and current is None):
             next_cursor = version + 1
             break
@@ -211,12 +216,15 @@ def history_sessions(
                     deleted += op["delete"]
         elif kind == OperationKind.CREATE:
             inserted = rich_text.length(data or [])
+        # A restore is a session of its own, so the timeline can say what it restored.
         same = (
             current is not None
             and current["author"]["id"] == author_id
             and (current["start"] - created_at).total_seconds() <= gap_seconds
             and kind == OperationKind.EDIT
             and current["kinds"] == {OperationKind.EDIT}
+            and restored_from is None
+            and current["restored_from"] is None
         )
         if not same:
             if current is not None:
@@ -226,7 +234,8 @@ def history_sessions(
                     next_cursor = version + 1
                     break
             current = {
-                "author": {"id": author_id, "username": username},
+                "author": {"id": author_id, "username": username, "name": f"{first} {last}".strip() or username},
+                "restored_from": restored_from,
                 "start": created_at,
                 "end": created_at,
                 "from_version": version,
@@ -248,6 +257,8 @@ def history_sessions(
     for session in sessions:
         kinds = session.pop("kinds")
         session["kind"] = next(iter(kinds)) if len(kinds) == 1 else OperationKind.EDIT
+        if session["restored_from"] is not None:
+            session["kind"] = "restore"
     return sessions, next_cursor
 
 

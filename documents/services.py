@@ -94,6 +94,7 @@ def submit_operation(
     kind: str,
     data: Any = None,
     check_access: bool = True,
+    restored_from: int | None = None,
 ) -> SubmitResult:
     """Commit one op exactly once and say where it landed.
 
@@ -115,6 +116,7 @@ def submit_operation(
                 kind=kind,
                 data=data,
                 check_access=check_access,
+                restored_from=restored_from,
             )
         except IntegrityError:
             # Another process took this version (or committed this very op) first: go again.
@@ -132,6 +134,7 @@ def _submit_once(
     kind: str,
     data: Any,
     check_access: bool,
+    restored_from: int | None = None,
 ) -> SubmitResult:
     min_role = Role.OWNER if kind == OperationKind.DELETE else Role.EDITOR
     with transaction.atomic():
@@ -206,6 +209,7 @@ def _submit_once(
             src=src,
             seq=seq,
             author=user if getattr(user, "is_authenticated", False) else None,
+            restored_from=restored_from,
         )
         document.version += 1
         document.save(update_fields=["version", "length", "type", "deleted_at", "updated_at"])
@@ -280,7 +284,7 @@ def replace_content(*, user: Any, document_id: Any, content: Any) -> SubmitResul
     return _replace(document=document, author=user, content=content)
 
 
-def _replace(*, document: Document, author: Any, content: Any) -> SubmitResult:
+def _replace(*, document: Document, author: Any, content: Any, restored_from: int | None = None) -> SubmitResult:
     target = _clean_content(content)
     current = snapshot_at(document=document)
     if not current.type:
@@ -295,6 +299,7 @@ def _replace(*, document: Document, author: Any, content: Any) -> SubmitResult:
         kind=OperationKind.EDIT,
         data=change,
         check_access=False,
+        restored_from=restored_from,
     )
 
 
@@ -320,7 +325,7 @@ def _restore(*, document: Document, author: Any, version: Any) -> SubmitResult:
     old = snapshot_at(document=document, version=version)
     if not old.type:
         raise ValidationFailed("The document did not exist at that version.")
-    return _replace(document=document, author=author, content=old.content)
+    return _replace(document=document, author=author, content=old.content, restored_from=version)
 
 
 # --- Members ----------------------------------------------------------------------------------

@@ -128,7 +128,7 @@ class HistoryPage {
 
   renderSession(session) {
     const author = session.author || {};
-    const name = author.username || 'Unknown';
+    const name = author.name || author.username || 'Unknown';
     const time = el('time', { datetime: session.start, text: timeSpan(session.start, session.end) });
     time.title = new Date(session.end).toLocaleString();
     const button = el(

@@ -108,6 +108,10 @@ test('session labels', () => {
   assert.equal(sessionSummary({ kind: 'create', ops: 1, inserted: 5 }), 'Created the document');
   assert.equal(sessionSummary({ kind: 'edit', ops: 3, inserted: 4, deleted: 0 }), '3 edits · +4');
   assert.equal(sessionSummary({ kind: 'edit', ops: 1, inserted: 0, deleted: 2 }), '1 edit · \u22122');
+  assert.equal(
+    sessionSummary({ kind: 'restore', restored_from: 4, ops: 1, inserted: 3, deleted: 1 }),
+    'Restored version 4 · +3 \u22121',
+  );
 });
 
 test('time span: one time, a range, and the date when not today', () => {

@@ -109,3 +109,15 @@ def test_list_shows_who_is_editing_now(users: Any, document: Any) -> None:
     services.end_visits(channel_name="specific.abc")
     listed = client_for(users["olga"]).get("/api/documents/").json()["documents"]
     assert [d for d in listed if d["id"] == str(document.pk)][0]["editing_now"] == []
+
+
+def test_a_restore_is_its_own_session_in_history(users: Any, document: Any) -> None:
+    edit(users["ed"], document, 1, [{"insert": "x"}], "e" * 32)
+    services.restore_version(user=users["ed"], document_id=document.pk, version=1)
+    sessions = client_for(users["ed"]).get(f"/api/documents/{document.pk}/history/").json()["sessions"]
+    assert [(s["kind"], s["restored_from"], s["from_version"]) for s in sessions] == [
+        ("restore", 1, 2),
+        ("edit", None, 1),
+        ("create", None, 0),
+    ]
+    assert sessions[0]["author"] == {"id": users["ed"].pk, "username": "ed", "name": "ed"}
