@@ -542,3 +542,28 @@ async def test_a_deleted_session_ends_the_socket_at_the_next_tick(cookies: dict[
     await database_sync_to_async(Session.objects.filter(session_key=session_key).delete)()
     assert (await client.recv(timeout=3)) == {"a": "x-session", "reason": "signed-out"}
     assert await client.close_code() == 4401
+
+
+async def test_presence_over_the_rate_is_dropped_and_ops_over_it_are_delayed_not_lost(
+    cookies: dict[str, str], document: Any, settings: Any
+) -> None:
+    settings.COLLAB_PRESENCE_RATE, settings.COLLAB_PRESENCE_BURST = 1, 2
+    settings.COLLAB_OP_RATE, settings.COLLAB_OP_BURST = 50, 2
+    doc_id = str(document.pk)
+    channel = f"documents.{doc_id}"
+    client = ProtocolClient(cookies["ed"])
+    await client.handshake()
+    await client.subscribe(doc_id)
+    await client.send({"a": "ps", "ch": channel, "seq": 1})
+    await client.recv()
+    for pv in range(5):
+        await client.send({"a": "p", "ch": channel, "id": "c", "p": {"index": 0, "length": 0}, "pv": pv,
+                           "c": "documents", "d": doc_id, "v": 1, "t": "rich-text"})
+    await client.send({"a": "pp"})
+    echoed = [m["pv"] for m in await client.recv_until(lambda m: m == {"a": "pp"}) if m.get("a") == "p"]
+    assert echoed == [0, 1]
+    for seq in range(1, 6):
+        await client.send({"a": "op", "c": "documents", "d": doc_id, "v": seq, "seq": seq, "op": [{"insert": str(seq)}]})
+    acks = await client.recv_until(lambda m: m.get("seq") == 5)
+    assert [(m["seq"], m["v"], "error" in m) for m in acks] == [(s, s, False) for s in range(1, 6)]
+    await client.disconnect()
