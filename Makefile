@@ -30,7 +30,7 @@ $(STAMPS)/frontend: $(STAMPS)/python $(STAMPS)/node $(shell find frontend/src -t
 
 run: setup
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py ensure_demo_user
+	$(BIN)/python manage.py ensure_demo_user --url http://$(HOST):$(PORT)/
 	$(BIN)/daphne --bind $(HOST) --port $(PORT) --ping-interval 15 --ping-timeout 30 collab.asgi:application
 
 test: setup

@@ -398,11 +398,17 @@ class Delta:
         """Delta turning document ``self`` into document ``other``.
 
         ``cleanup=False`` is quill-delta 4.2.2 (rich-text); ``True`` is 5.x.
+        Raises ``InvalidDelta`` if either is not a document, or where
+        quill-delta overflows its stack (some texts with lone surrogates).
         """
         if self.ops is other.ops:
             return Delta()
         texts = [self._diff_text(other, "with"), other._diff_text(other, "on")]
-        components = fastdiff.diff(texts[0], texts[1], cleanup)
+        try:
+            components = fastdiff.diff(texts[0], texts[1], cleanup)
+        except fastdiff.DiffDoesNotTerminate as error:
+            # quill-delta throws RangeError here (texts with lone surrogates)
+            raise InvalidDelta(f"cannot diff these documents: {error}") from error
         ret = Delta()
         this_iter = OpIterator(self.ops)
         other_iter = OpIterator(other.ops)

@@ -24,7 +24,7 @@ import math
 import re
 from typing import Dict, List, Optional, Tuple
 
-__all__ = ["DELETE", "EQUAL", "INSERT", "Diff", "diff"]
+__all__ = ["DELETE", "EQUAL", "INSERT", "Diff", "DiffDoesNotTerminate", "diff"]
 
 DELETE = -1
 INSERT = 1
@@ -272,12 +272,34 @@ def _half_match(text1: str, text2: str) -> Optional[_HalfMatch]:
 # ------------------------------------------------------------ cleanup merge
 
 
+class DiffDoesNotTerminate(ValueError):
+    """fast-diff recurses forever on this input (JavaScript: RangeError).
+
+    Happens with unpaired surrogates: the JS ``diff_cleanupMerge`` keeps
+    shifting an edit back and forth until the call stack overflows.
+    """
+
+
+#: Passes after which JavaScript would certainly have overflowed its stack.
+MAX_MERGE_PASSES = 10_000
+
+
 def _cleanup_merge(diffs: Diffs, fix_unicode: bool) -> None:
-    """Merge like edits, factor common affixes out, shift single edits."""
-    while True:
+    """Merge like edits, factor common affixes out, shift single edits.
+
+    JavaScript recurses once per pass; a pass sequence that revisits a
+    state (or runs absurdly long) would recurse forever there, so it raises.
+    """
+    seen = set()
+    for _ in range(MAX_MERGE_PASSES):
         _merge_pass(diffs, fix_unicode)
         if not _shift_pass(diffs):
             return
+        state = tuple((op, text) for op, text in diffs)
+        if state in seen:
+            break
+        seen.add(state)
+    raise DiffDoesNotTerminate("Maximum call stack size exceeded (fast-diff cannot diff these texts)")
 
 
 def _merge_pass(diffs: Diffs, fix_unicode: bool) -> None:  # noqa: C901 - mirrors JS

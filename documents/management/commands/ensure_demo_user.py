@@ -23,6 +23,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--username", default="demo")
+        parser.add_argument("--url", default="http://127.0.0.1:8000/", help="Where the site will be served.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         user_model = get_user_model()
@@ -38,7 +39,7 @@ class Command(BaseCommand):
         services.create_document(owner=user, title="Welcome", content=WELCOME)
         banner = "=" * 60
         self.stdout.write(
-            f"{banner}\nDemo account created. Sign in at http://127.0.0.1:8000/accounts/login/\n"
+            f"{banner}\nDemo account created. Sign in at {options['url'].rstrip('/')}/accounts/login/\n"
             f"  username: {user.username}\n  password: {password}\n"
             f"(Shown once. Reset it with: .venv/bin/python manage.py changepassword {user.username})\n{banner}"
         )
