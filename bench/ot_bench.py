@@ -88,7 +88,9 @@ def small_op(rng: random.Random, doc_length: int) -> List[Op]:
     elif kind < 0.8:
         ops.append({"delete": rng.randint(1, 50)})
     else:
-        ops.append({"retain": rng.randint(1, 50), "attributes": {"italic": True if rng.random() < 0.7 else None}})
+        ops.append(
+            {"retain": rng.randint(1, 50), "attributes": {"italic": True if rng.random() < 0.7 else None}}
+        )
     return ops
 
 
@@ -130,7 +132,9 @@ def python_bench(inputs: Dict[str, Any], min_seconds: float) -> Dict[str, float]
     return {
         "transform": bench(inputs["pairs"], lambda p: rich_text.transform(p[0], p[1], "left"), min_seconds),
         "compose": bench(inputs["sequential"], lambda p: rich_text.compose(p[0], p[1]), min_seconds),
-        "transform_cursor": bench(inputs["cursors"], lambda p: rich_text.transform_cursor(p[0], p[1], False), min_seconds),
+        "transform_cursor": bench(
+            inputs["cursors"], lambda p: rich_text.transform_cursor(p[0], p[1], False), min_seconds
+        ),
         "transform_presence": bench(
             inputs["cursors"],
             lambda p: rich_text.transform_presence({"index": p[0], "length": 3}, p[1], False),
@@ -160,7 +164,9 @@ def js_bench(inputs: Dict[str, Any], min_seconds: float) -> Dict[str, float]:
 
 
 def main(argv: Sequence[str] = ()) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seconds", type=float, default=0.5, help="minimum time per timing round")
     parser.add_argument("--no-js", action="store_true", help="skip the Node comparison")
     args = parser.parse_args(list(argv) or None)
@@ -195,7 +201,11 @@ def main(argv: Sequence[str] = ()) -> int:
         rows.append((label, f"{py_rate:,.0f}", f"{js_rate:,.0f}" if js_rate else "-", ratio))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     for index, row in enumerate(rows):
-        print("  ".join(cell.ljust(widths[0]) if i == 0 else cell.rjust(widths[i]) for i, cell in enumerate(row)))
+        print(
+            "  ".join(
+                cell.ljust(widths[0]) if i == 0 else cell.rjust(widths[i]) for i, cell in enumerate(row)
+            )
+        )
         if index == 0:
             print("  ".join("-" * w for w in widths))
     return 0

@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
-from . import convert, selectors, services
+from . import api, services
 from .errors import CollabError
 from .models import Document, Invite, Membership, Operation, Snapshot
 
@@ -24,18 +24,6 @@ class RestoreForm(forms.Form):
 
 class ExportForm(forms.Form):
     format = forms.ChoiceField(choices=EXPORT_CHOICES, initial="html")
-
-
-def export_response(document: Document, fmt: str) -> HttpResponse:
-    """The document as a download, the same file the editor's Download menu gives."""
-    content_type, extension = convert.EXPORTERS[fmt]
-    state = selectors.snapshot_at(document=document)
-    body = convert.export(state.content or [], fmt, title=document.title)
-    response = HttpResponse(body, content_type=content_type)
-    filename = "".join(c if c.isalnum() or c in " -_" else "_" for c in document.title).strip() or "document"
-    response["Content-Disposition"] = f'attachment; filename="{filename[:80]}.{extension}"'
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
 
 
 class MembershipInline(admin.TabularInline):
@@ -151,7 +139,7 @@ class DocumentAdmin(admin.ModelAdmin):
             return None
         form = ExportForm(request.POST if "apply" in request.POST else None)
         if form.is_valid():
-            return export_response(document, form.cleaned_data["format"])
+            return api.export_response(document, form.cleaned_data["format"])
         return self._action_page(
             request,
             queryset,

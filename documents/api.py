@@ -297,6 +297,11 @@ def _export(request: HttpRequest, document_id: str, fmt: str) -> HttpResponse:
     document, _role = _visible_document(request, document_id)
     if fmt not in convert.EXPORTERS:
         raise DocumentNotFound("Export as html, md or txt.")
+    return export_response(document, fmt)
+
+
+def export_response(document: Document, fmt: str) -> HttpResponse:
+    """The document as a download (the editor's Download menu and the admin's Export action)."""
     content_type, extension = convert.EXPORTERS[fmt]
     state = selectors.snapshot_at(document=document)
     body = convert.export(state.content or [], fmt, title=document.title)

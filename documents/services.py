@@ -25,7 +25,6 @@ from .errors import (
     MaxRetriesExceeded,
     OpBadlyFormed,
     OpRejected,
-    OpsNotFound,
     PermissionDenied,
     ValidationFailed,
     VersionNewer,

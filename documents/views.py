@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods
 
 from . import selectors, services
 from .errors import CollabError, DocumentNotFound
-from .models import Role
+from .models import Document, Role
 
 logger = logging.getLogger(__name__)
 
@@ -73,20 +73,31 @@ def document_create(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _open_document(request: HttpRequest, document_id: Any) -> tuple[Document, str] | None:
+    """The live document and my role, or None: missing, deleted and forbidden look the same."""
+    try:
+        document, role = selectors.access_document(user=request.user, document_id=document_id)
+    except DocumentNotFound:
+        return None
+    return None if document.is_deleted else (document, role)
+
+
+def _document_not_found(request: HttpRequest) -> HttpResponse:
+    return _not_found(
+        request,
+        title="Document not found",
+        message="This document does not exist, was deleted, or has not been shared with you.",
+    )
+
+
 @login_required
 @require_http_methods(["GET"])
 def document_editor(request: HttpRequest, document_id: Any) -> HttpResponse:
     """The collaborative editor; missing, deleted and forbidden documents all look the same."""
-    try:
-        document, role = selectors.access_document(user=request.user, document_id=document_id)
-    except DocumentNotFound:
-        document = None
-    if document is None or document.is_deleted:
-        return _not_found(
-            request,
-            title="Document not found",
-            message="This document does not exist, was deleted, or has not been shared with you.",
-        )
+    found = _open_document(request, document_id)
+    if found is None:
+        return _document_not_found(request)
+    document, role = found
     user = request.user
     config = {
         "documentId": str(document.pk),
@@ -114,16 +125,10 @@ def document_editor(request: HttpRequest, document_id: Any) -> HttpResponse:
 @require_http_methods(["GET"])
 def document_history(request: HttpRequest, document_id: Any) -> HttpResponse:
     """Revisions in sessions; any version read-only, compared with now or by author; restore."""
-    try:
-        document, role = selectors.access_document(user=request.user, document_id=document_id)
-    except DocumentNotFound:
-        document = None
-    if document is None or document.is_deleted:
-        return _not_found(
-            request,
-            title="Document not found",
-            message="This document does not exist, was deleted, or has not been shared with you.",
-        )
+    found = _open_document(request, document_id)
+    if found is None:
+        return _document_not_found(request)
+    document, role = found
     can_edit = role in (Role.OWNER, Role.EDITOR)
     config = {"documentId": str(document.pk), "role": role, "canEdit": can_edit, "userId": request.user.pk}
     return render(

@@ -206,7 +206,9 @@ class Delta:
             return self
         return self.push({"delete": length})
 
-    def retain(self, length: Union[int, Dict[str, Any]], attributes: Optional[AttributeMap] = None) -> "Delta":
+    def retain(
+        self, length: Union[int, Dict[str, Any]], attributes: Optional[AttributeMap] = None
+    ) -> "Delta":
         if _is_number(length) and length <= 0:  # type: ignore[operator]
             return self
         new_op: Op = {"retain": length}
@@ -366,7 +368,9 @@ class Delta:
                         new_op["retain"] = this_retain
                 else:
                     action = "insert" if this_retain is None else "retain"
-                    embed_type, this_data, other_data = _embed_type_and_data(this_op.get(action), other_retain)
+                    embed_type, this_data, other_data = _embed_type_and_data(
+                        this_op.get(action), other_retain
+                    )
                     handler = Delta.get_handler(embed_type)
                     new_op[action] = {embed_type: handler.compose(this_data, other_data, action == "retain")}
                 this_attributes = this_op.get("attributes")
@@ -423,7 +427,9 @@ class Delta:
                     this_iter.next(op_len)
                     ret.delete(op_len)  # type: ignore[arg-type]
                 else:
-                    op_len = min(this_iter.op_len - this_iter.offset, other_iter.op_len - other_iter.offset, length)
+                    op_len = min(
+                        this_iter.op_len - this_iter.offset, other_iter.op_len - other_iter.offset, length
+                    )
                     this_op = this_iter.next(op_len)
                     other_op = other_iter.next(op_len)
                     if js_equal(this_op.get("insert"), other_op.get("insert")):
@@ -442,7 +448,9 @@ class Delta:
             parts.append(insert if insert.__class__ is str else NULL_CHARACTER)
         return utf16.to_units("".join(parts))
 
-    def each_line(self, predicate: Callable[["Delta", AttributeMap, int], Optional[bool]], newline: str = "\n") -> None:
+    def each_line(
+        self, predicate: Callable[["Delta", AttributeMap, int], Optional[bool]], newline: str = "\n"
+    ) -> None:
         """Call ``predicate(line, line_attributes, index)`` for each line."""
         it = OpIterator(self.ops)
         line = Delta()
@@ -490,7 +498,9 @@ class Delta:
                     if delete:
                         inverted.push(base_op)
                     elif retain and op_attributes is not None:
-                        inverted.retain(op_length(base_op), attrs.invert(op_attributes, base_op.get("attributes")))
+                        inverted.retain(
+                            op_length(base_op), attrs.invert(op_attributes, base_op.get("attributes"))
+                        )
                 base_index += length
             elif retain.__class__ is dict:
                 base_op = OpIterator(base.slice(base_index, base_index + 1).ops).next()
@@ -516,7 +526,12 @@ class Delta:
                 length = this_iter.op_len - this_iter.offset
                 this_iter.skip()
                 last = ops[-1] if ops else None
-                if last is not None and "retain" in last and "attributes" not in last and last["retain"].__class__ is not dict:
+                if (
+                    last is not None
+                    and "retain" in last
+                    and "attributes" not in last
+                    and last["retain"].__class__ is not dict
+                ):
                     ops[-1] = {"retain": last["retain"] + length}
                 else:
                     push({"retain": length})
@@ -534,12 +549,18 @@ class Delta:
                     continue
                 this_data = this_op.get("retain")
                 other_data = other_op.get("retain")
-                transformed: Union[int, Dict[str, Any]] = other_data if other_data.__class__ is dict else length  # type: ignore[assignment]
+                transformed: Union[int, Dict[str, Any]] = (
+                    other_data if other_data.__class__ is dict else length
+                )  # type: ignore[assignment]
                 if this_data.__class__ is dict and other_data.__class__ is dict:
                     embed_type = next(iter(this_data), None)
                     if embed_type is not None and embed_type == next(iter(other_data), None):
                         handler = Delta.get_handler(embed_type)
-                        transformed = {embed_type: handler.transform(this_data[embed_type], other_data[embed_type], priority)}
+                        transformed = {
+                            embed_type: handler.transform(
+                                this_data[embed_type], other_data[embed_type], priority
+                            )
+                        }
                 delta.retain(
                     transformed,
                     attrs.transform(this_op.get("attributes"), other_op.get("attributes"), priority),
@@ -559,4 +580,3 @@ class Delta:
     @classmethod
     def from_ops(cls, ops: Iterable[Op]) -> "Delta":
         return cls(list(ops))
-

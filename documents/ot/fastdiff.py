@@ -469,11 +469,7 @@ def _cleanup_semantic(diffs: Diffs) -> None:  # noqa: C901 - mirrors JS
                 ins2 += len(text)  # type: ignore[arg-type]
             else:
                 del2 += len(text)  # type: ignore[arg-type]
-            if (
-                lastequality
-                and len(lastequality) <= max(ins1, del1)
-                and len(lastequality) <= max(ins2, del2)
-            ):
+            if lastequality and len(lastequality) <= max(ins1, del1) and len(lastequality) <= max(ins2, del2):
                 where = equalities[eq_len - 1]
                 diffs.insert(where, [DELETE, lastequality])
                 diffs[where + 1][0] = INSERT

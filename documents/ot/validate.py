@@ -214,7 +214,9 @@ def _embed(value: Dict[Any, Any], where: str, budget: _Budget) -> Dict[str, Any]
         flat = {}
         for inner_key, inner_value in inner.items():
             checked_key = _key(inner_key, f"{where}: embed {_short(name)} key", budget)
-            flat[checked_key] = _scalar(inner_value, f"{where}: embed {_short(name)}.{_short(checked_key)}", budget)
+            flat[checked_key] = _scalar(
+                inner_value, f"{where}: embed {_short(name)}.{_short(checked_key)}", budget
+            )
         return {name: flat}
     return {name: _scalar(inner, f"{where}: embed {_short(name)}", budget)}
 

@@ -40,3 +40,10 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):  # type: igno
             f"ot differential: {_STATS['cases']} cases checked against quill-delta "
             f"in a session of {_STATS['seconds']:.1f}s"
         )
+
+
+@pytest.fixture(scope="session")
+def _end_stray_database_sessions() -> Iterator[None]:
+    """Override tests/conftest.py's autouse DB fixture: the OT tests need no
+    database (and must run with ``-p no:django``, where it cannot resolve)."""
+    yield

@@ -35,13 +35,27 @@ SEED: Optional[int] = int(_SEED) if _SEED is not None else None
 # ------------------------------------------------------------ text
 
 _CHARS = [
-    "a", "b", "c", "x", " ", "\n", "é", "ß",
+    "a",
+    "b",
+    "c",
+    "x",
+    " ",
+    "\n",
+    "é",
+    "ß",
     "e\u0301",  # combining acute
-    "中", "文", "字",
-    "😀", "👍🏽", "👨‍👩‍👧", "🇫🇷", "𝄞",
+    "中",
+    "文",
+    "字",
+    "😀",
+    "👍🏽",
+    "👨‍👩‍👧",
+    "🇫🇷",
+    "𝄞",
     "\ud83d",  # lone high surrogate (can appear after JS-style slicing)
     "\ude00",  # lone low surrogate
-    "\t", "1",
+    "\t",
+    "1",
 ]
 
 text_chunks = st.lists(st.sampled_from(_CHARS), min_size=1, max_size=8).map(
@@ -49,9 +63,9 @@ text_chunks = st.lists(st.sampled_from(_CHARS), min_size=1, max_size=8).map(
 )
 """Non-empty canonical strings mixing ASCII, combining marks, CJK, emoji."""
 
-diff_texts = st.lists(st.sampled_from(["a", "b", "c", "ab", " ", "\n", "😀", "😁", "\ud83d", "中", "\x00"]), max_size=14).map(
-    lambda parts: utf16.to_units("".join(parts))
-)
+diff_texts = st.lists(
+    st.sampled_from(["a", "b", "c", "ab", " ", "\n", "😀", "😁", "\ud83d", "中", "\x00"]), max_size=14
+).map(lambda parts: utf16.to_units("".join(parts)))
 """Unit strings (one char per UTF-16 unit) for raw fast-diff comparisons."""
 
 # ------------------------------------------------------------ attributes
@@ -181,7 +195,26 @@ def shuffled(items: List[Any], seed: int) -> List[Any]:
     return copy
 
 
-_WORDS = ["the ", "cat ", "sat ", "on ", "mat", ". ", "\n", "\n\n", "a", "b", "ab", "😀", "😁", "中文", "é", "e\u0301", "\ud83d", " "]
+_WORDS = [
+    "the ",
+    "cat ",
+    "sat ",
+    "on ",
+    "mat",
+    ". ",
+    "\n",
+    "\n\n",
+    "a",
+    "b",
+    "ab",
+    "😀",
+    "😁",
+    "中文",
+    "é",
+    "e\u0301",
+    "\ud83d",
+    " ",
+]
 
 
 @st.composite

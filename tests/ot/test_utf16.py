@@ -15,7 +15,18 @@ from .strategies import FUZZ
 
 @pytest.mark.parametrize(
     ("text", "units"),
-    [("", 0), ("abc", 3), ("é", 1), ("e\u0301", 2), ("中文", 2), ("😀", 2), ("a😀b", 4), ("👨‍👩‍👧", 8), ("🇫🇷", 4), ("\ud83d", 1)],
+    [
+        ("", 0),
+        ("abc", 3),
+        ("é", 1),
+        ("e\u0301", 2),
+        ("中文", 2),
+        ("😀", 2),
+        ("a😀b", 4),
+        ("👨‍👩‍👧", 8),
+        ("🇫🇷", 4),
+        ("\ud83d", 1),
+    ],
 )
 def test_length(text: str, units: int) -> None:
     assert utf16.length(text) == units
@@ -37,14 +48,19 @@ def test_split_and_rejoin_through_ops() -> None:
     half = rich_text.apply(doc, [{"retain": 2, "attributes": {"bold": True}}])
     assert half == [{"insert": "a\ud83d", "attributes": {"bold": True}}, {"insert": "\ude00b"}]
     # the JSON form is exactly what JSON.stringify produces for lone surrogates
-    assert json.dumps(half) == '[{"insert": "a\\ud83d", "attributes": {"bold": true}}, {"insert": "\\ude00b"}]'
+    assert (
+        json.dumps(half) == '[{"insert": "a\\ud83d", "attributes": {"bold": true}}, {"insert": "\\ude00b"}]'
+    )
     whole = rich_text.apply(half, [{"retain": 2, "attributes": {"bold": None}}])
     assert whole == [{"insert": "a😀b"}]  # re-joined into one canonical code point
     assert Delta(whole).length() == 4
 
 
 @FUZZ
-@given(st.text(alphabet=st.characters(codec="utf-8") | st.sampled_from(["\ud83d", "\ude00"]), max_size=12), st.data())
+@given(
+    st.text(alphabet=st.characters(codec="utf-8") | st.sampled_from(["\ud83d", "\ude00"]), max_size=12),
+    st.data(),
+)
 def test_slice_matches_code_unit_model(text: str, data: st.DataObject) -> None:
     text = utf16.from_units(utf16.to_units(text))
     units = utf16.to_units(text)

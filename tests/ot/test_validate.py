@@ -100,7 +100,12 @@ def test_document_rejects_non_inserts(doc: Any) -> None:
 
 def test_limits() -> None:
     limits = Limits(
-        max_ops=3, max_attributes=2, max_key_length=5, max_value_length=4, max_insert_length=6, max_total_size=20
+        max_ops=3,
+        max_attributes=2,
+        max_key_length=5,
+        max_value_length=4,
+        max_insert_length=6,
+        max_total_size=20,
     )
     ok = [{"insert": "abc", "attributes": {"bold": True}}, {"retain": 2}]
     assert validate_op(ok, limits=limits) == [{"insert": "abc", "attributes": {"bold": True}}]
@@ -111,7 +116,11 @@ def test_limits() -> None:
         [{"insert": "a", "attributes": {"link": "https://"}}],  # max_value_length
         [{"insert": "abcdefg"}],  # max_insert_length
         [{"insert": "😀😀😀😀"}],  # 8 UTF-16 units > max_insert_length
-        [{"insert": "abcdef"}, {"insert": "abcdef"}, {"insert": "abcdef", "attributes": {"bold": True}}],  # total
+        [
+            {"insert": "abcdef"},
+            {"insert": "abcdef"},
+            {"insert": "abcdef", "attributes": {"bold": True}},
+        ],  # total
         [{"insert": {"image": "x.png"}}],  # embed value too long
     ]
     for op in too_long_cases:
@@ -198,7 +207,8 @@ json_values = st.recursive(
     | st.integers(min_value=-(2**70), max_value=2**70)
     | st.floats(allow_nan=True, allow_infinity=True)
     | st.text(max_size=5),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.text(max_size=8), children, max_size=4),
     max_leaves=20,
 )
 op_like = st.dictionaries(
@@ -207,7 +217,10 @@ op_like = st.dictionaries(
 
 
 @FUZZ
-@given(st.one_of(json_values, st.lists(st.one_of(op_like, json_values), max_size=5)), st.none() | st.integers(0, 20))
+@given(
+    st.one_of(json_values, st.lists(st.one_of(op_like, json_values), max_size=5)),
+    st.none() | st.integers(0, 20),
+)
 def test_hostile_input_only_raises_invalid_delta(value: Any, doc_length: Any) -> None:
     for function in (lambda: validate_op(value, doc_length=doc_length), lambda: validate_document(value)):
         try:
