@@ -14,6 +14,9 @@ Inputs are *unit strings*: one Python character per UTF-16 code unit (see
 * ``diff(a, b, cleanup=True)`` matches fast-diff 1.3.0 as called by
   quill-delta 5.x (``diff(a, b, cursor, true)``): adds ``cleanupSemantic``.
 
+Where fast-diff never terminates (it overflows the JavaScript stack on some
+texts with unpaired surrogates) ``DiffDoesNotTerminate`` is raised.
+
 Only the lengths of the components matter to ``Delta.diff``, but the full
 component texts are returned for testing.
 """
@@ -36,7 +39,12 @@ Diffs = List[Diff]
 
 def diff(text1: str, text2: str, cleanup: bool = False) -> List[Tuple[int, str]]:
     """Diff two unit strings; returns ``(op, text)`` pairs."""
-    diffs = _diff_main(text1, text2, fix_unicode=True)
+    try:
+        diffs = _diff_main(text1, text2, fix_unicode=True)
+    except RecursionError as error:
+        # Some texts with unpaired surrogates make fast-diff recurse forever
+        # (diff_main -> bisect -> diff_main ...); JavaScript overflows its stack.
+        raise DiffDoesNotTerminate("Maximum call stack size exceeded (fast-diff recursion)") from error
     if cleanup:
         _cleanup_semantic(diffs)
     return [(d[0], d[1]) for d in diffs]  # type: ignore[misc]

@@ -15,8 +15,12 @@ Accepted shape (the subset of quill-delta the rich-text type handles):
   ``1 .. 2**53 - 1``.  Object-valued retains (quill-delta 5 embed-retains)
   are rejected: the rich-text type the sharedb client runs (quill-delta
   4.2.2) does not support them;
-* ``insert``: a non-empty, well-formed string (no NUL, no lone surrogate:
-  PostgreSQL cannot store them), or an embed;
+* ``insert``: a non-empty string without NUL, or an embed.  The op's
+  inserted text *as a whole* (inserts concatenated in order) must be
+  well-formed UTF-16: one insert may end with half of a surrogate pair if
+  the next insert starts with the other half (sharedb clients split an
+  emoji that way when a format starts or ends inside it), but no surrogate
+  may stay unpaired;
 * an embed: a dict with exactly one non-empty string key whose value is a
   JSON scalar other than ``null`` (string, finite number, boolean) or a flat
   dict of such scalars (``null`` allowed there), e.g. ``{"image": "x.png"}``,
@@ -25,7 +29,8 @@ Accepted shape (the subset of quill-delta the rich-text type handles):
   (string, finite number, boolean, or ``null`` = remove the format); ``{}``
   is accepted and dropped; ``delete`` ops take no attributes.
 
-Strings anywhere obey the same NUL/surrogate rule.  Numbers must be finite
+Attribute and embed strings must be well-formed on their own (no NUL, no
+lone surrogate).  Numbers must be finite
 and integers must be within +-(2**53 - 1) (JavaScript safe integers).
 Sizes are bounded by ``Limits``.
 

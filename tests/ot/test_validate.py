@@ -201,14 +201,17 @@ def test_accepts_generated_documents(doc: Any) -> None:
         assert "surrogate" in str(error)
 
 
+def _containers(children: Any) -> Any:
+    return st.one_of(st.lists(children, max_size=4), st.dictionaries(st.text(max_size=8), children, max_size=4))
+
+
 json_values = st.recursive(
     st.none()
     | st.booleans()
     | st.integers(min_value=-(2**70), max_value=2**70)
     | st.floats(allow_nan=True, allow_infinity=True)
     | st.text(max_size=5),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    _containers,
     max_leaves=20,
 )
 op_like = st.dictionaries(
