@@ -68,6 +68,14 @@ async def publish_presence(*, document_id: str, message: dict[str, Any], sender:
     )
 
 
+async def presence_alive(*, document_id: str, src: str, ids: list[str]) -> None:
+    layer = get_channel_layer()
+    await layer.group_send(
+        document_group(document_id),
+        {"type": "doc.presence_alive", "document_id": document_id, "src": src, "ids": ids},
+    )
+
+
 async def request_presence(*, document_id: str, channel: str, sender: str) -> None:
     """Ask every other subscriber to re-send its presence (someone joined or asked)."""
     layer = get_channel_layer()

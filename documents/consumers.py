@@ -41,6 +41,11 @@ CLOSE_UNSUPPORTED_DATA = 1003
 CLOSE_POLICY = 1008
 
 
+def presence_ttl() -> float:
+    """A remote cursor not confirmed for this long belongs to a dead server process."""
+    return 3 * float(settings.COLLAB_SYNC_INTERVAL_SECONDS) + 5
+
+
 class TokenBucket:
     """Allow `rate` events per second with bursts of `burst`."""
 
@@ -171,6 +176,8 @@ class ShareDBConsumer(AsyncWebsocketConsumer):
         # (doc id, presence id) -> last pv this connection sent there.
         self.local_presence: dict[tuple[str, str], int] = {}
         self.joined: set[str] = set()
+        # Others' cursors relayed to this client: (doc id, src, presence id) -> last message, when.
+        self.remote_presence: dict[tuple[str, str, str], tuple[dict[str, Any], float]] = {}
         self.op_bucket = TokenBucket(settings.COLLAB_OP_RATE, settings.COLLAB_OP_BURST)
         self.presence_bucket = TokenBucket(settings.COLLAB_PRESENCE_RATE, settings.COLLAB_PRESENCE_BURST)
         await broadcast.join(self.channel_name, broadcast.user_group(self.user.pk))
@@ -474,7 +481,36 @@ class ShareDBConsumer(AsyncWebsocketConsumer):
         message = event["message"]
         if event["sender"] == self.channel_name or message["d"] not in self.presence_channels:
             return
+        key = (message["d"], message["src"], message["id"])
+        if message["p"] is None:
+            self.remote_presence.pop(key, None)
+        else:
+            self.remote_presence[key] = (message, time.monotonic())
         await self._send(message)
+
+    async def doc_presence_alive(self, event: dict[str, Any]) -> None:
+        """Another connection's cursors are still there, even if they have not moved."""
+        now = time.monotonic()
+        for presence_id in event["ids"]:
+            key = (event["document_id"], event["src"], presence_id)
+            if key in self.remote_presence:
+                self.remote_presence[key] = (self.remote_presence[key][0], now)
+
+    async def _presence_heartbeat(self) -> None:
+        """Say our cursors are alive, and clear others' whose process died without clearing them."""
+        mine: dict[str, list[str]] = {}
+        for document_id, presence_id in self.local_presence:
+            mine.setdefault(document_id, []).append(presence_id)
+        for document_id, ids in mine.items():
+            await broadcast.presence_alive(document_id=document_id, src=self.src, ids=ids)
+        limit = time.monotonic() - presence_ttl()
+        expired = [key for key, (_message, seen) in self.remote_presence.items() if seen < limit]
+        if not expired:
+            return
+        heads = await _current_versions(list({document_id for document_id, _src, _id in expired}))
+        for key in expired:
+            message, _seen = self.remote_presence.pop(key)
+            await self._send({**message, "p": None, "v": heads.get(key[0], message["v"])})
 
     async def doc_presence_request(self, event: dict[str, Any]) -> None:
         document_id = protocol.parse_channel(event["ch"])
@@ -530,6 +566,7 @@ class ShareDBConsumer(AsyncWebsocketConsumer):
         if not user.is_authenticated or user.pk != self.user.pk:
             await self.session_end({})
             return
+        await self._presence_heartbeat()
         if not self.subscribed:
             return
         await _record_visits(self.user, self.channel_name, list(self.subscribed))

@@ -567,3 +567,35 @@ async def test_presence_over_the_rate_is_dropped_and_ops_over_it_are_delayed_not
     acks = await client.recv_until(lambda m: m.get("seq") == 5)
     assert [(m["seq"], m["v"], "error" in m) for m in acks] == [(s, s, False) for s in range(1, 6)]
     await client.disconnect()
+
+
+async def test_cursors_of_a_dead_server_process_expire(cookies: dict[str, str], document: Any, settings: Any) -> None:
+    """A process killed with -9 never sends p:null; its cursors must still disappear."""
+    from channels.layers import get_channel_layer
+
+    settings.COLLAB_SYNC_INTERVAL_SECONDS = 0.2  # presence TTL = 3 * 0.2 + 5 s
+    doc_id = str(document.pk)
+    channel = f"documents.{doc_id}"
+    olga, ed = ProtocolClient(cookies["olga"]), ProtocolClient(cookies["ed"])
+    await olga.handshake()
+    await ed.handshake()
+    for client in (olga, ed):
+        await client.subscribe(doc_id)
+        await client.send({"a": "ps", "ch": channel, "seq": 1})
+        await client.recv_until(lambda m: m.get("a") == "ps")
+    await olga.recv_until(lambda m: m.get("a") == "pr")
+    # ed's cursor is alive: olga keeps it for longer than the TTL.
+    await ed.send({"a": "p", "ch": channel, "id": "ed-1", "p": {"index": 1, "length": 0}, "pv": 3,
+                   "c": "documents", "d": doc_id, "v": 1, "t": "rich-text"})
+    await ed.recv()
+    assert (await olga.recv())["p"]["index"] == 1
+    # A cursor from a connection on a process that then died: nobody will ever clear it.
+    ghost = {"a": "p", "ch": channel, "src": "f" * 32, "id": "ghost", "p": {"index": 0, "length": 0, "name": "x", "user": 0},
+             "pv": 7, "c": "documents", "d": doc_id, "v": 1, "t": "http://sharejs.org/types/rich-text/v1"}
+    await get_channel_layer().group_send(f"doc.{doc_id}", {"type": "doc.presence", "message": ghost, "sender": "gone"})
+    assert (await olga.recv())["id"] == "ghost"
+    cleared = await olga.recv(timeout=10)
+    assert cleared == {**ghost, "p": None, "v": 1}
+    assert await olga.nothing_more(1.0)  # ed's live cursor is not cleared
+    for client in (olga, ed):
+        await client.disconnect()
