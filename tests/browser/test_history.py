@@ -324,10 +324,9 @@ def test_edits_the_server_can_no_longer_take_are_shown_for_copying(
     removed = db(services.compact_document, document_id=document.pk, cutoff=cutoff)
     assert removed >= 2
 
-    alice.page.evaluate("window.beforeReload = true")
-    alice.context.set_offline(False)
     # The page loads the document afresh and lists what could not be applied.
-    alice.page.wait_for_function("window.beforeReload === undefined", timeout=20_000)
+    with alice.page.expect_navigation(timeout=20_000):
+        alice.context.set_offline(False)
     panel = alice.page.locator("#lost-edits")
     panel.wait_for(state="visible", timeout=20_000)
     alice.page.wait_for_selector("body[data-editor-ready='true']", timeout=15_000)

@@ -110,7 +110,7 @@ def test_offline_edits_land_exactly_once(make_user: Any, open_tab: Any, artifact
     alice.page.keyboard.type("four.")
     bob.page.keyboard.type("BEE-")
     # The socket still looks open to the browser; only the heartbeat can tell it is dead.
-    alice.page.wait_for_function("window.collab.connection.state !== 'connected'", timeout=10_000)
+    alice.page.wait_for_function("() => window.collab.connection.state !== 'connected'", timeout=10_000)
     assert alice.page.evaluate("window.collab.socket.attempt") >= 1
     alice.page.keyboard.type("five.")
     wait_until(lambda: alice.status().startswith("Offline · "), message="the offline status", tab=alice)

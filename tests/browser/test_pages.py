@@ -115,7 +115,7 @@ def test_pages_work_with_the_keyboard_on_a_phone(make_user: Any, open_tab: Any, 
     tab.page.keyboard.press("Enter")
     tab.page.keyboard.press("Control+b")
     tab.page.keyboard.type("Passport")
-    tab.page.wait_for_function("document.getElementById('connection-status').dataset.unsent === '0'")
+    tab.page.wait_for_function("() => document.getElementById('connection-status').dataset.unsent === '0'")
     document = db(lambda: Document.objects.get(title="Packing list"))
     assert tab.contents() == [{"insert": "Socks\n"}, {"insert": "Passport", "attributes": {"bold": True}}, {"insert": "\n"}]
     tab.screenshot(artifacts_dir / "browser-phone-editor.png", full_page=True)
@@ -124,7 +124,7 @@ def test_pages_work_with_the_keyboard_on_a_phone(make_user: Any, open_tab: Any, 
     # Rename in the editor's title field.
     tab.page.locator("#doc-title").fill("Packing list (summer)")
     tab.page.locator("#doc-title").press("Enter")
-    tab.page.wait_for_function("document.title.startsWith('Packing list (summer)')")
+    tab.page.wait_for_function("() => document.title.startsWith('Packing list (summer)')")
     assert db(lambda: Document.objects.get(pk=document.pk).title) == "Packing list (summer)"
 
     # A document you cannot see and a bad invite get friendly 404 pages.
