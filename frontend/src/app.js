@@ -1,25 +1,11 @@
 // Behaviour shared by every page: rename, delete with confirmation, the share dialog, importing a
 // file as a new document, and closing drop-down menus.
 import { api } from './lib/api.mjs';
+import { $, el } from './lib/dom.mjs';
 
 const ROLE_LABELS = { owner: 'Owner', editor: 'Can edit', viewer: 'Can view' };
 
-function $(selector, root = document) {
-  return root.querySelector(selector);
-}
 
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (value === undefined || value === null || value === false) continue;
-    if (key === 'class') node.className = value;
-    else if (key === 'text') node.textContent = value;
-    else if (key.startsWith('on')) node.addEventListener(key.slice(2), value);
-    else node.setAttribute(key, value === true ? '' : value);
-  }
-  node.append(...children.filter((c) => c !== null && c !== undefined));
-  return node;
-}
 
 function documentUrl(id, suffix = '') {
   return `/api/documents/${encodeURIComponent(id)}/${suffix}`;

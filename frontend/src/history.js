@@ -3,6 +3,7 @@
 import Quill from 'quill';
 
 import { api } from './lib/api.mjs';
+import { $, el } from './lib/dom.mjs';
 import { colorForUser } from './lib/colors.mjs';
 import {
   authorShares,
@@ -27,21 +28,7 @@ const FORMATS = [
   'diff', 'author', 'background',
 ];
 
-function $(selector, root = document) {
-  return root.querySelector(selector);
-}
 
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (value === undefined || value === null || value === false) continue;
-    if (key === 'class') node.className = value;
-    else if (key === 'text') node.textContent = value;
-    else node.setAttribute(key, value === true ? '' : value);
-  }
-  node.append(...children.filter((c) => c !== null && c !== undefined));
-  return node;
-}
 
 class HistoryPage {
   constructor(config) {

@@ -20,10 +20,10 @@ _STATS = {"cases": 0, "seconds": 0.0}
 
 @pytest.fixture(scope="session")
 def oracle() -> Iterator[Oracle]:
-    """The Node quill-delta oracle; differential tests skip without Node."""
+    """The Node quill-delta oracle; Node is required."""
     reason = node_available()
     if reason:
-        pytest.skip(f"differential tests need the JS oracle: {reason}")
+        pytest.fail(f"differential tests need the JS oracle: {reason}")
     started = time.perf_counter()
     instance = Oracle()
     try:
