@@ -168,3 +168,15 @@ def wait_until(condition: Callable[[], Any], *, timeout: float = 15.0, message: 
 
 def plain_text(content: list[dict[str, Any]] | None) -> str:
     return "".join(op["insert"] for op in content or [] if isinstance(op.get("insert"), str))
+
+
+def wait_converged(*tabs: Tab, timeout: float = 30.0) -> str:
+    """Wait until every tab has nothing unsent and all show the same text; return it."""
+
+    def converged() -> str | None:
+        texts = {tab.text() for tab in tabs}
+        if len(texts) == 1 and all(tab.unsent() == 0 for tab in tabs):
+            return texts.pop()
+        return None
+
+    return str(wait_until(converged, timeout=timeout, message="editors to converge", tab=tabs[0]))

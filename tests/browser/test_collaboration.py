@@ -8,7 +8,7 @@ import pytest
 from documents import selectors, services
 from documents.models import Document, Role
 
-from .conftest import Tab, db, plain_text, wait_until
+from .conftest import db, plain_text, wait_converged, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -24,17 +24,6 @@ def stored_content(document_id: Any) -> list[dict[str, Any]]:
     """The document as the database has it now (its latest snapshot plus later ops)."""
     return list(db(_stored_content, document_id))
 
-
-def wait_converged(*tabs: Tab, timeout: float = 20.0) -> str:
-    """Wait until every tab has nothing unsent and all show the same text; return it."""
-
-    def converged() -> str | None:
-        texts = {tab.text() for tab in tabs}
-        if len(texts) == 1 and all(tab.unsent() == 0 for tab in tabs):
-            return texts.pop()
-        return None
-
-    return str(wait_until(converged, timeout=timeout, message="editors to converge", tab=tabs[0]))
 
 
 @pytest.fixture

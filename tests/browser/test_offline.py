@@ -15,7 +15,7 @@ import pytest
 from documents import selectors, services
 from documents.models import Document, Role
 
-from .conftest import Tab, db, plain_text, wait_until
+from .conftest import db, plain_text, wait_converged, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -29,15 +29,6 @@ def stored_text(document_id: Any) -> str:
 
     return str(db(read))
 
-
-def wait_converged(*tabs: Tab, timeout: float = 30.0) -> str:
-    def converged() -> str | None:
-        texts = {tab.text() for tab in tabs}
-        if len(texts) == 1 and all(tab.unsent() == 0 for tab in tabs):
-            return texts.pop()
-        return None
-
-    return str(wait_until(converged, timeout=timeout, message="editors to converge", tab=tabs[0]))
 
 
 def authored(text: str, alphabet: str) -> str:
