@@ -1,0 +1,109 @@
+"""Creating, renaming, deleting, restoring and replacing whole documents, through the submit path."""
+
+import logging
+import uuid
+from typing import Any
+
+from django.db import transaction
+
+from .. import selectors
+from ..errors import (
+    DocDoesNotExist,
+    DocumentNotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
+from ..models import Document, Membership, OperationKind, Role
+from ..ot import rich_text
+from ..selectors import access_document, snapshot_at
+from .submit import SERVER_SRC, SubmitResult, _clean_content, server_submit, submit_operation
+
+logger = logging.getLogger(__name__)
+
+MAX_TITLE_LENGTH = 200
+
+
+def _clean_title(title: Any) -> str:
+    if not isinstance(title, str):
+        raise ValidationFailed("The title must be a string.")
+    title = " ".join(title.split())
+    if len(title) > MAX_TITLE_LENGTH:
+        raise ValidationFailed(f"The title must be at most {MAX_TITLE_LENGTH} characters.")
+    return title or "Untitled"
+
+
+def create_document(*, owner: Any, title: Any = "Untitled", content: Any = None) -> Document:
+    """Create a document owned by `owner`, with its content committed as version 0's create op."""
+    title = _clean_title(title)
+    content = _clean_content(content if content is not None else [{"insert": "\n"}])
+    with transaction.atomic():
+        document = Document.objects.create(title=title, owner=owner, type="")
+        Membership.objects.create(document=document, user=owner, role=Role.OWNER)
+        server_submit(user=owner, document_id=document.pk, kind=OperationKind.CREATE, data=content)
+    document.refresh_from_db()
+    return document
+
+
+def rename_document(*, user: Any, document_id: Any, title: Any) -> Document:
+    document, _role = access_document(user=user, document_id=document_id, min_role=Role.EDITOR)
+    document.title = _clean_title(title)
+    document.save(update_fields=["title", "updated_at"])
+    return document
+
+
+def delete_document(*, user: Any, document_id: Any) -> None:
+    """Delete through the op log, so open editors learn of it at once."""
+    document, _role = access_document(user=user, document_id=document_id, min_role=Role.OWNER)
+    if document.is_deleted:
+        raise DocumentNotFound()
+    server_submit(user=user, document_id=document.pk, kind=OperationKind.DELETE)
+
+
+def replace_content(*, user: Any, document_id: Any, content: Any) -> SubmitResult:
+    """Make the document equal `content` with one ordinary op (restores, admin edits, imports)."""
+    document, _role = access_document(user=user, document_id=document_id, min_role=Role.EDITOR)
+    return _replace(document=document, author=user, content=content)
+
+
+def _replace(*, document: Document, author: Any, content: Any, restored_from: int | None = None) -> SubmitResult:
+    target = _clean_content(content)
+    current = snapshot_at(document=document)
+    if not current.type:
+        raise DocDoesNotExist()
+    change = rich_text.diff(current.content or [], target)
+    return submit_operation(
+        user=author,
+        document_id=document.pk,
+        src=f"{SERVER_SRC}-{uuid.uuid4().hex}",
+        seq=1,
+        base_version=current.version,
+        kind=OperationKind.EDIT,
+        data=change,
+        check_access=False,
+        restored_from=restored_from,
+    )
+
+
+def restore_version(*, user: Any, document_id: Any, version: Any) -> SubmitResult:
+    """Go back to an earlier version with one ordinary op, so it shows in history and live."""
+    document, _role = access_document(user=user, document_id=document_id, min_role=Role.EDITOR)
+    return _restore(document=document, author=user, version=version)
+
+
+def restore_version_as_operator(*, operator: Any, document_id: Any, version: Any) -> SubmitResult:
+    """The admin's restore: staff act on any document, and the restore is recorded as theirs."""
+    if not getattr(operator, "is_staff", False):
+        raise PermissionDenied("Only staff can restore documents they are not members of.")
+    document = Document.objects.filter(pk=selectors.parse_document_id(document_id)).first()
+    if document is None:
+        raise DocumentNotFound()
+    return _restore(document=document, author=operator, version=version)
+
+
+def _restore(*, document: Document, author: Any, version: Any) -> SubmitResult:
+    if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= document.version:
+        raise ValidationFailed("Choose a version between 1 and the current one.")
+    old = snapshot_at(document=document, version=version)
+    if not old.type:
+        raise ValidationFailed("The document did not exist at that version.")
+    return _replace(document=document, author=author, content=old.content, restored_from=version)
