@@ -5,32 +5,30 @@ handled one at a time, so replies (catch-up ops, then the ack) go out in order.
 """
 
 import asyncio
-from importlib import import_module
 import json
 import logging
 import time
+from importlib import import_module
 from typing import Any
 
 from channels.auth import get_user
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from . import broadcast, protocol, selectors, services
-from .errors import (
+from .. import broadcast, protocol, selectors
+from ..errors import (
     CollabError,
     DocumentNotFound,
     MessageBadlyFormed,
     NotSupported,
     OpRejected,
     OpsNotFound,
-    PresenceBadlyFormed,
     TooManySubscriptions,
     VersionNewer,
 )
-from .models import Document, OperationKind
-from .ot import rich_text
-from .selectors import OpRecord, SnapshotData
+from ..selectors import OpRecord
+from . import database as db
+from .presence import PresenceMixin
 
 logger = logging.getLogger(__name__)
 
@@ -38,12 +36,6 @@ logger = logging.getLogger(__name__)
 CLOSE_SESSION_ENDED = 4401
 CLOSE_BAD_FRAME = 1007
 CLOSE_UNSUPPORTED_DATA = 1003
-CLOSE_POLICY = 1008
-
-
-def presence_ttl() -> float:
-    """A remote cursor not confirmed for this long belongs to a dead server process."""
-    return 3 * float(settings.COLLAB_SYNC_INTERVAL_SECONDS) + 5
 
 
 class TokenBucket:
@@ -62,103 +54,8 @@ class TokenBucket:
         return 0.0 if self.tokens >= 0 else -self.tokens / self.rate
 
 
-# --- Database calls (services and selectors, run in a thread) ---------------------------------
 
-
-def in_thread(func: Any) -> Any:
-    """Run a database call in the thread pool, so one connection's query never waits for another's.
-
-    Channels' default runs every such call of a process in one shared thread; each connection
-    still awaits its own calls in order, so per-connection ordering is unchanged.
-    """
-    return database_sync_to_async(func, thread_sensitive=False)
-
-
-
-@in_thread
-def _read_snapshot(user: Any, document_id: str, version: int | None = None) -> SnapshotData:
-    document, _role = selectors.access_document(user=user, document_id=document_id)
-    return selectors.snapshot_at(document=document, version=version)
-
-
-@in_thread
-def _read_ops(user: Any, document_id: str, start: int) -> tuple[list[OpRecord], int]:
-    """Ops from `start` to now, and the current version."""
-    document, _role = selectors.access_document(user=user, document_id=document_id)
-    if start > document.version:
-        raise VersionNewer()
-    ops = selectors.operations_between(document_id=document.pk, start=start, end=document.version)
-    return ops, document.version
-
-
-@in_thread
-def _read_snapshot_at_time(user: Any, document_id: str, timestamp_ms: int | None) -> SnapshotData:
-    from datetime import UTC, datetime
-
-    document, _role = selectors.access_document(user=user, document_id=document_id)
-    moment = None if timestamp_ms is None else datetime.fromtimestamp(timestamp_ms / 1000, tz=UTC)
-    version = selectors.version_at_time(document=document, timestamp=moment)
-    return selectors.snapshot_at(document=document, version=version)
-
-
-@in_thread
-def _check_access(user: Any, document_id: str) -> str:
-    _document, role = selectors.access_document(user=user, document_id=document_id)
-    return role
-
-
-@in_thread
-def _submit(user: Any, submit: protocol.Submit, src: str) -> services.SubmitResult:
-    return services.submit_operation(
-        user=user,
-        document_id=submit.document_id,
-        src=src,
-        seq=submit.seq,
-        base_version=submit.version,
-        kind=submit.kind,
-        data=submit.data,
-    )
-
-
-@in_thread
-def _transform_presence(
-    user: Any, presence: protocol.Presence, own_src: str
-) -> tuple[int, dict[str, Any] | None]:
-    """Bring a presence range up to the document's head version."""
-    document, _role = selectors.access_document(user=user, document_id=presence.document_id)
-    if presence.version > document.version:
-        raise VersionNewer()
-    value = presence.value
-    ops = selectors.operations_between(
-        document_id=document.pk, start=presence.version, end=document.version
-    )
-    for record in ops:
-        if value is None:
-            break
-        if record.kind != OperationKind.EDIT:
-            value = None
-        else:
-            value = rich_text.transform_presence(value, record.data, record.src == own_src)
-    return document.version, value
-
-
-@in_thread
-def _record_visits(user: Any, channel_name: str, document_ids: list[str]) -> None:
-    services.record_visits(user=user, channel_name=channel_name, document_ids=document_ids)
-
-
-@in_thread
-def _end_visits(channel_name: str, document_ids: list[str] | None = None) -> None:
-    services.end_visits(channel_name=channel_name, document_ids=document_ids)
-
-
-@in_thread
-def _current_versions(document_ids: list[str]) -> dict[str, int]:
-    rows = Document.objects.filter(pk__in=document_ids).values_list("pk", "version")
-    return {str(pk): version for pk, version in rows}
-
-
-class ShareDBConsumer(AsyncWebsocketConsumer):
+class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
     """Speaks the ShareDB wire protocol for the `documents` collection."""
 
     async def connect(self) -> None:
@@ -190,7 +87,7 @@ class ShareDBConsumer(AsyncWebsocketConsumer):
             return
         try:
             if self.subscribed:
-                await _end_visits(self.channel_name)
+                await db.end_visits(self.channel_name)
             for (document_id, presence_id), pv in list(self.local_presence.items()):
                 await self._clear_presence(document_id, presence_id, pv)
             for document_id in list(self.joined):
@@ -272,17 +169,17 @@ class ShareDBConsumer(AsyncWebsocketConsumer):
         if subscribe and document_id not in self.subscribed:
             if len(self.subscribed) >= settings.COLLAB_MAX_SUBSCRIPTIONS:
                 raise TooManySubscriptions()
-            await _check_access(self.user, document_id)
+            await db.check_access(self.user, document_id)
             # Join before reading, so no op committed after the read can be missed.
             await self._join(document_id)
         try:
             if version is None:
-                state = await _read_snapshot(self.user, document_id)
+                state = await db.read_snapshot(self.user, document_id)
                 if subscribe:
                     self.subscribed[document_id] = state.version
-                    await _record_visits(self.user, self.channel_name, [document_id])
+                    await db.record_visits(self.user, self.channel_name, [document_id])
                 return protocol.snapshot_data(state)
-            ops, head = await _read_ops(self.user, document_id, version)
+            ops, head = await db.read_ops(self.user, document_id, version)
         except CollabError:
             if subscribe and document_id not in self.subscribed:
                 await self._leave_if_unused(document_id)
@@ -292,7 +189,7 @@ class ShareDBConsumer(AsyncWebsocketConsumer):
             await self._send(protocol.op_message(record))
         if subscribe:
             self.subscribed[document_id] = max(sent, head)
-            await _record_visits(self.user, self.channel_name, [document_id])
+            await db.record_visits(self.user, self.channel_name, [document_id])
         return None
 
     def _check_collection_doc(self, document_id: str) -> None:
@@ -301,7 +198,7 @@ class ShareDBConsumer(AsyncWebsocketConsumer):
     async def handle_u(self, message: dict[str, Any]) -> None:
         document_id = protocol.parse_doc_ref(message)
         if self.subscribed.pop(document_id, None) is not None:
-            await _end_visits(self.channel_name, [document_id])
+            await db.end_visits(self.channel_name, [document_id])
         await self._leave_if_unused(document_id)
         await self._send({"a": "u", "c": message["c"], "d": document_id})
 
@@ -339,7 +236,7 @@ class ShareDBConsumer(AsyncWebsocketConsumer):
         requests = protocol.parse_bulk(message)
         for document_id in requests:
             if self.subscribed.pop(document_id, None) is not None:
-                await _end_visits(self.channel_name, [document_id])
+                await db.end_visits(self.channel_name, [document_id])
             await self._leave_if_unused(document_id)
         await self._send({"a": "bu", "c": message["c"], "b": message["b"]})
 
@@ -348,7 +245,7 @@ class ShareDBConsumer(AsyncWebsocketConsumer):
     async def handle_nf(self, message: dict[str, Any]) -> None:
         document_id = protocol.parse_doc_ref(message)
         version = protocol.parse_version(message.get("v"))
-        state = await _read_snapshot(self.user, document_id, version)
+        state = await db.read_snapshot(self.user, document_id, version)
         await self._send(protocol.snapshot_reply("nf", message.get("id"), state))
 
     async def handle_nt(self, message: dict[str, Any]) -> None:
@@ -356,7 +253,7 @@ class ShareDBConsumer(AsyncWebsocketConsumer):
         timestamp = message.get("ts")
         if timestamp is not None and not protocol.is_int(timestamp):
             raise MessageBadlyFormed("ts must be a Unix time in milliseconds or null.")
-        state = await _read_snapshot_at_time(self.user, document_id, timestamp)
+        state = await db.read_snapshot_at_time(self.user, document_id, timestamp)
         await self._send(protocol.snapshot_reply("nt", message.get("id"), state))
 
     # --- Ops ------------------------------------------------------------------------------
@@ -370,7 +267,7 @@ class ShareDBConsumer(AsyncWebsocketConsumer):
         if wait > 0:
             # Back-pressure rather than rejection: a rejected op would be lost to its author.
             await asyncio.sleep(min(wait, 5.0))
-        result = await _submit(self.user, submit, src)
+        result = await db.submit(self.user, submit, src)
         sent = self.subscribed.get(submit.document_id)
         for record in result.missing:
             if sent is None or record.version >= sent:
@@ -402,7 +299,7 @@ class ShareDBConsumer(AsyncWebsocketConsumer):
         if sent is None:
             return
         try:
-            ops, head = await _read_ops(self.user, document_id, sent)
+            ops, head = await db.read_ops(self.user, document_id, sent)
         except DocumentNotFound:
             await self._lose_access(document_id)
             return
@@ -414,110 +311,6 @@ class ShareDBConsumer(AsyncWebsocketConsumer):
                 await self._send(protocol.op_message(record))
                 self.subscribed[document_id] = record.version + 1
 
-    # --- Presence -------------------------------------------------------------------------
-
-    async def handle_ps(self, message: dict[str, Any]) -> None:
-        document_id = protocol.parse_channel(message.get("ch"))
-        self._check_collection_doc(document_id)
-        await _check_access(self.user, document_id)
-        await self._join(document_id)
-        self.presence_channels.add(document_id)
-        await self._send({"a": "ps", "ch": message["ch"], "seq": message.get("seq")})
-        await broadcast.request_presence(document_id=document_id, channel=message["ch"], sender=self.channel_name)
-
-    async def handle_pu(self, message: dict[str, Any]) -> None:
-        document_id = protocol.parse_channel(message.get("ch"))
-        self.presence_channels.discard(document_id)
-        for (doc, presence_id), pv in list(self.local_presence.items()):
-            if doc == document_id:
-                await self._clear_presence(doc, presence_id, pv)
-        await self._leave_if_unused(document_id)
-        await self._send({"a": "pu", "ch": message["ch"], "seq": message.get("seq")})
-
-    async def handle_pr(self, message: dict[str, Any]) -> None:
-        document_id = protocol.parse_channel(message.get("ch"))
-        if document_id not in self.presence_channels:
-            raise PresenceBadlyFormed("Subscribe to the presence channel first.")
-        await broadcast.request_presence(document_id=document_id, channel=message["ch"], sender=self.channel_name)
-
-    async def handle_p(self, message: dict[str, Any]) -> None:
-        presence = protocol.parse_presence(message)
-        if presence.document_id not in self.presence_channels:
-            raise PresenceBadlyFormed("Subscribe to the presence channel first.")
-        if self.presence_bucket.delay() > 0:
-            return  # Over the rate: drop it; the next update carries the newer position.
-        version, value = await _transform_presence(self.user, presence, self.src)
-        if value is not None:
-            value = {**value, "name": self.display_name, "user": self.user.pk}
-        outgoing = protocol.presence_message(presence, src=self.src, version=version, value=value)
-        key = (presence.document_id, presence.presence_id)
-        if value is None:
-            self.local_presence.pop(key, None)
-        else:
-            self.local_presence[key] = presence.pv
-        await self._send(outgoing)  # The echo is the sender's acknowledgement.
-        await broadcast.publish_presence(document_id=presence.document_id, message=outgoing, sender=self.channel_name)
-
-    async def _clear_presence(self, document_id: str, presence_id: str, pv: int) -> None:
-        self.local_presence.pop((document_id, presence_id), None)
-        channel = f"{protocol.COLLECTION}.{document_id}"
-        # The head version, so receivers apply the clear at once instead of treating it as stale.
-        heads = await _current_versions([document_id])
-        message = {
-            "a": "p",
-            "ch": channel,
-            "src": self.src,
-            "id": presence_id,
-            "p": None,
-            "pv": pv,
-            "c": protocol.COLLECTION,
-            "d": document_id,
-            "v": heads.get(document_id, 0),
-            "t": rich_text.URI,
-        }
-        await broadcast.publish_presence(document_id=document_id, message=message, sender=self.channel_name)
-
-    async def doc_presence(self, event: dict[str, Any]) -> None:
-        message = event["message"]
-        if event["sender"] == self.channel_name or message["d"] not in self.presence_channels:
-            return
-        key = (message["d"], message["src"], message["id"])
-        if message["p"] is None:
-            self.remote_presence.pop(key, None)
-        else:
-            self.remote_presence[key] = (message, time.monotonic())
-        await self._send(message)
-
-    async def doc_presence_alive(self, event: dict[str, Any]) -> None:
-        """Another connection's cursors are still there, even if they have not moved."""
-        now = time.monotonic()
-        for presence_id in event["ids"]:
-            key = (event["document_id"], event["src"], presence_id)
-            if key in self.remote_presence:
-                self.remote_presence[key] = (self.remote_presence[key][0], now)
-
-    async def _presence_heartbeat(self) -> None:
-        """Say our cursors are alive, and clear others' whose process died without clearing them."""
-        mine: dict[str, list[str]] = {}
-        for document_id, presence_id in self.local_presence:
-            mine.setdefault(document_id, []).append(presence_id)
-        for document_id, ids in mine.items():
-            await broadcast.presence_alive(document_id=document_id, src=self.src, ids=ids)
-        limit = time.monotonic() - presence_ttl()
-        expired = [key for key, (_message, seen) in self.remote_presence.items() if seen < limit]
-        if not expired:
-            return
-        heads = await _current_versions(list({document_id for document_id, _src, _id in expired}))
-        for key in expired:
-            message, _seen = self.remote_presence.pop(key)
-            await self._send({**message, "p": None, "v": heads.get(key[0], message["v"])})
-
-    async def doc_presence_request(self, event: dict[str, Any]) -> None:
-        document_id = protocol.parse_channel(event["ch"])
-        if event["sender"] == self.channel_name or document_id not in self.presence_channels:
-            return
-        await self._send({"a": "pr", "ch": event["ch"]})
-
     # --- Access, session and the periodic sync --------------------------------------------
 
     async def doc_access(self, event: dict[str, Any]) -> None:
@@ -526,7 +319,7 @@ class ShareDBConsumer(AsyncWebsocketConsumer):
         if document_id not in self.joined:
             return
         try:
-            role = await _check_access(self.user, document_id)
+            role = await db.check_access(self.user, document_id)
         except DocumentNotFound:
             await self._lose_access(document_id)
             return
@@ -534,7 +327,7 @@ class ShareDBConsumer(AsyncWebsocketConsumer):
 
     async def _lose_access(self, document_id: str) -> None:
         if self.subscribed.pop(document_id, None) is not None:
-            await _end_visits(self.channel_name, [document_id])
+            await db.end_visits(self.channel_name, [document_id])
         self.presence_channels.discard(document_id)
         for (doc, presence_id), pv in list(self.local_presence.items()):
             if doc == document_id:
@@ -569,8 +362,8 @@ class ShareDBConsumer(AsyncWebsocketConsumer):
         await self._presence_heartbeat()
         if not self.subscribed:
             return
-        await _record_visits(self.user, self.channel_name, list(self.subscribed))
-        heads = await _current_versions(list(self.subscribed))
+        await db.record_visits(self.user, self.channel_name, list(self.subscribed))
+        heads = await db.current_versions(list(self.subscribed))
         for document_id, sent in list(self.subscribed.items()):
             head = heads.get(document_id)
             if head is None:

@@ -1,0 +1,103 @@
+"""The consumer's database calls: services and selectors, each run in a worker thread."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from channels.db import database_sync_to_async
+
+from .. import protocol, selectors, services
+from ..errors import VersionNewer
+from ..models import Document, OperationKind
+from ..ot import rich_text
+from ..selectors import OpRecord, SnapshotData
+
+
+def in_thread(func: Any) -> Any:
+    """Run a database call in the thread pool, so one connection's query never waits for another's.
+
+    Channels' default runs every such call of a process in one shared thread; each connection
+    still awaits its own calls in order, so per-connection ordering is unchanged.
+    """
+    return database_sync_to_async(func, thread_sensitive=False)
+
+
+
+@in_thread
+def read_snapshot(user: Any, document_id: str, version: int | None = None) -> SnapshotData:
+    document, _role = selectors.access_document(user=user, document_id=document_id)
+    return selectors.snapshot_at(document=document, version=version)
+
+
+@in_thread
+def read_ops(user: Any, document_id: str, start: int) -> tuple[list[OpRecord], int]:
+    """Ops from `start` to now, and the current version."""
+    document, _role = selectors.access_document(user=user, document_id=document_id)
+    if start > document.version:
+        raise VersionNewer()
+    ops = selectors.operations_between(document_id=document.pk, start=start, end=document.version)
+    return ops, document.version
+
+
+@in_thread
+def read_snapshot_at_time(user: Any, document_id: str, timestamp_ms: int | None) -> SnapshotData:
+    document, _role = selectors.access_document(user=user, document_id=document_id)
+    moment = None if timestamp_ms is None else datetime.fromtimestamp(timestamp_ms / 1000, tz=UTC)
+    version = selectors.version_at_time(document=document, timestamp=moment)
+    return selectors.snapshot_at(document=document, version=version)
+
+
+@in_thread
+def check_access(user: Any, document_id: str) -> str:
+    _document, role = selectors.access_document(user=user, document_id=document_id)
+    return role
+
+
+@in_thread
+def submit(user: Any, submit: protocol.Submit, src: str) -> services.SubmitResult:
+    return services.submit_operation(
+        user=user,
+        document_id=submit.document_id,
+        src=src,
+        seq=submit.seq,
+        base_version=submit.version,
+        kind=submit.kind,
+        data=submit.data,
+    )
+
+
+@in_thread
+def transform_presence(
+    user: Any, presence: protocol.Presence, own_src: str
+) -> tuple[int, dict[str, Any] | None]:
+    """Bring a presence range up to the document's head version."""
+    document, _role = selectors.access_document(user=user, document_id=presence.document_id)
+    if presence.version > document.version:
+        raise VersionNewer()
+    value = presence.value
+    ops = selectors.operations_between(
+        document_id=document.pk, start=presence.version, end=document.version
+    )
+    for record in ops:
+        if value is None:
+            break
+        if record.kind != OperationKind.EDIT:
+            value = None
+        else:
+            value = rich_text.transform_presence(value, record.data, record.src == own_src)
+    return document.version, value
+
+
+@in_thread
+def record_visits(user: Any, channel_name: str, document_ids: list[str]) -> None:
+    services.record_visits(user=user, channel_name=channel_name, document_ids=document_ids)
+
+
+@in_thread
+def end_visits(channel_name: str, document_ids: list[str] | None = None) -> None:
+    services.end_visits(channel_name=channel_name, document_ids=document_ids)
+
+
+@in_thread
+def current_versions(document_ids: list[str]) -> dict[str, int]:
+    rows = Document.objects.filter(pk__in=document_ids).values_list("pk", "version")
+    return {str(pk): version for pk, version in rows}
