@@ -59,9 +59,14 @@ def run(size: int, user: object, rng: random.Random) -> float:
         stale = 1 if seq % 2 and seq > 1 else 0
         base = document.version + seq - 1 - stale
         position = rng.randrange(0, lengths[-1 - stale] - 1)
-        op = [{"retain": position}, {"insert": "x" * rng.randint(1, 50), "attributes": {"italic": True} if seq % 4 == 0 else None}]
+        op = [
+            {"retain": position},
+            {"insert": "x" * rng.randint(1, 50), "attributes": {"italic": True} if seq % 4 == 0 else None},
+        ]
         op[1] = {k: v for k, v in op[1].items() if v is not None}
-        services.submit_operation(user=user, document_id=document.pk, src=src, seq=seq, base_version=base, kind="edit", data=op)
+        services.submit_operation(
+            user=user, document_id=document.pk, src=src, seq=seq, base_version=base, kind="edit", data=op
+        )
         lengths.append(lengths[-1] + len(op[1]["insert"]))
     return COMMITS / (time.perf_counter() - start)
 

@@ -1,4 +1,5 @@
 """ASGI entry point: HTTP goes to Django, WebSockets to the ShareDB consumer."""
+
 import os
 
 from django.core.asgi import get_asgi_application

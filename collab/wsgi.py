@@ -1,4 +1,5 @@
 """WSGI entry point, for management tools that want one; the site itself runs on ASGI."""
+
 import os
 
 from django.core.wsgi import get_wsgi_application

@@ -194,4 +194,3 @@ class MembershipAdmin(admin.ModelAdmin):
     search_fields = ["document__title", "user__username", "user__email"]
     autocomplete_fields = ["document", "user"]
     list_select_related = ["document", "user"]
-

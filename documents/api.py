@@ -275,14 +275,21 @@ def _version(request: HttpRequest, document_id: str, version: int) -> HttpRespon
     document, _role = _visible_document(request, document_id)
     state = selectors.snapshot_at(document=document, version=version, with_authorship=True)
     author_ids = {
-        op["attributes"]["author"] for op in state.authorship or [] if (op.get("attributes") or {}).get("author")
+        op["attributes"]["author"]
+        for op in state.authorship or []
+        if (op.get("attributes") or {}).get("author")
     }
     authors = {
         str(user.pk): {"username": user.get_username(), "name": _display_name(user)}
         for user in get_user_model().objects.filter(pk__in=author_ids)
     }
     return JsonResponse(
-        {"version": state.version, "content": state.content, "authorship": state.authorship, "authors": authors}
+        {
+            "version": state.version,
+            "content": state.content,
+            "authorship": state.authorship,
+            "authors": authors,
+        }
     )
 
 
@@ -308,7 +315,9 @@ def export_response(document: Document, fmt: str) -> HttpResponse:
     response = HttpResponse(body, content_type=content_type)
     filename = "".join(c if c.isalnum() or c in " -_" else "_" for c in document.title).strip() or "document"
     response["Content-Disposition"] = f'attachment; filename="{filename[:80]}.{extension}"'
-    response["Content-Security-Policy"] = "default-src 'none'; img-src https: http: data:; style-src 'unsafe-inline'"
+    response["Content-Security-Policy"] = (
+        "default-src 'none'; img-src https: http: data:; style-src 'unsafe-inline'"
+    )
     response["X-Content-Type-Options"] = "nosniff"
     return response
 

@@ -192,8 +192,17 @@ class _DeltaBuilder(HTMLParser):
     """Turn (sanitized-by-construction) HTML into delta ops, keeping only known formats."""
 
     BLOCKS = {"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre"}
-    INLINE = {"strong": "bold", "b": "bold", "em": "italic", "i": "italic", "u": "underline",
-              "s": "strike", "strike": "strike", "del": "strike", "code": "code"}
+    INLINE = {
+        "strong": "bold",
+        "b": "bold",
+        "em": "italic",
+        "i": "italic",
+        "u": "underline",
+        "s": "strike",
+        "strike": "strike",
+        "del": "strike",
+        "code": "code",
+    }
     SKIP = {"script", "style", "head", "title", "template", "iframe", "object"}
 
     def __init__(self) -> None:

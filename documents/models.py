@@ -75,9 +75,7 @@ class Membership(models.Model):
     """A user's role on a document; the owner has one too, so access checks have one path."""
 
     document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="memberships")
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
-    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=10, choices=Role.choices)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -124,9 +122,7 @@ class Operation(models.Model):
         ordering = ["document", "version"]
         constraints = [
             models.UniqueConstraint(fields=["document", "version"], name="operation_unique_version"),
-            models.UniqueConstraint(
-                fields=["document", "src", "seq"], name="operation_unique_src_seq"
-            ),
+            models.UniqueConstraint(fields=["document", "src", "seq"], name="operation_unique_src_seq"),
         ]
         indexes = [models.Index(fields=["document", "created_at"], name="operation_doc_created")]
 

@@ -27,7 +27,26 @@ MAX_SAFE_INTEGER = 2**53 - 1
 MAX_ID_LENGTH = 100
 # Fields echoed in an error reply so the client can route it; never the (possibly huge) payload.
 ROUTING_FIELDS = ("a", "c", "d", "v", "seq", "src", "id", "ch", "b", "pv")
-ACTIONS = {"hs", "f", "s", "u", "bf", "bs", "bu", "op", "nf", "nt", "p", "ps", "pu", "pr", "pp", "qf", "qs", "qu"}
+ACTIONS = {
+    "hs",
+    "f",
+    "s",
+    "u",
+    "bf",
+    "bs",
+    "bu",
+    "op",
+    "nf",
+    "nt",
+    "p",
+    "ps",
+    "pu",
+    "pr",
+    "pp",
+    "qf",
+    "qs",
+    "qu",
+}
 
 
 def _reject_constant(name: str) -> Any:
@@ -114,7 +133,7 @@ def parse_channel(channel: Any) -> str:
     prefix = COLLECTION + "."
     if not channel.startswith(prefix):
         raise PresenceBadlyFormed("Only document presence channels are supported.")
-    return channel[len(prefix):]
+    return channel[len(prefix) :]
 
 
 @dataclass(frozen=True)
@@ -260,10 +279,19 @@ def snapshot_data(state: SnapshotData) -> dict[str, Any]:
 def snapshot_reply(action: str, request_id: Any, state: SnapshotData) -> dict[str, Any]:
     """The `nf`/`nt` reply: the snapshot's fields at the top level, `id` the request's id."""
     data = snapshot_data(state)
-    return {"a": action, "id": request_id, "v": data["v"], "type": data["type"], "data": data["data"], "m": None}
+    return {
+        "a": action,
+        "id": request_id,
+        "v": data["v"],
+        "type": data["type"],
+        "data": data["data"],
+        "m": None,
+    }
 
 
-def presence_message(presence: Presence, *, src: str, version: int, value: dict[str, Any] | None) -> dict[str, Any]:
+def presence_message(
+    presence: Presence, *, src: str, version: int, value: dict[str, Any] | None
+) -> dict[str, Any]:
     return {
         "a": "p",
         "ch": presence.channel,

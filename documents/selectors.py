@@ -82,11 +82,7 @@ def access_document(*, user: Any, document_id: Any, min_role: str = Role.VIEWER)
     doc_uuid = parse_document_id(document_id)
     if not getattr(user, "is_authenticated", False):
         raise DocumentNotFound()
-    membership = (
-        Membership.objects.select_related("document")
-        .filter(document_id=doc_uuid, user=user)
-        .first()
-    )
+    membership = Membership.objects.select_related("document").filter(document_id=doc_uuid, user=user).first()
     if membership is None:
         raise DocumentNotFound()
     if ROLE_RANK[Role(membership.role)] < ROLE_RANK[Role(min_role)]:
@@ -159,7 +155,9 @@ def apply_record(state: SnapshotData, record: OpRecord) -> SnapshotData:
     return SnapshotData(record.version + 1, state.type, content, authorship)
 
 
-def snapshot_at(*, document: Document, version: int | None = None, with_authorship: bool = False) -> SnapshotData:
+def snapshot_at(
+    *, document: Document, version: int | None = None, with_authorship: bool = False
+) -> SnapshotData:
     """The document at `version` (default: now) from the nearest stored snapshot plus later ops."""
     target = document.version if version is None else version
     if target > document.version:
@@ -169,7 +167,9 @@ def snapshot_at(*, document: Document, version: int | None = None, with_authorsh
         snapshots = snapshots.filter(authorship__isnull=False)
     base = snapshots.order_by("-version").only("version", "type", "content", "authorship").first()
     if base is not None:
-        state = SnapshotData(base.version, base.type, base.content, base.authorship if with_authorship else None)
+        state = SnapshotData(
+            base.version, base.type, base.content, base.authorship if with_authorship else None
+        )
     else:
         state = SnapshotData(0, "", None, [] if with_authorship else None)
     for record in operations_between(document_id=document.pk, start=state.version, end=target):
@@ -178,7 +178,11 @@ def snapshot_at(*, document: Document, version: int | None = None, with_authorsh
 
 
 def history_sessions(
-    *, document: Document, before_version: int | None = None, limit: int = 50, gap_seconds: int = 300,
+    *,
+    document: Document,
+    before_version: int | None = None,
+    limit: int = 50,
+    gap_seconds: int = 300,
     max_scan: int = 5000,
 ) -> tuple[list[dict[str, Any]], int | None]:
     """Revisions grouped into editing sessions, newest first, and a cursor for the next page.
@@ -192,8 +196,15 @@ def history_sessions(
         Operation.objects.filter(document=document, version__lt=end)
         .order_by("-version")
         .values_list(
-            "version", "kind", "data", "author_id", "author__username", "author__first_name",
-            "author__last_name", "created_at", "restored_from",
+            "version",
+            "kind",
+            "data",
+            "author_id",
+            "author__username",
+            "author__first_name",
+            "author__last_name",
+            "created_at",
+            "restored_from",
         )
     )
     sessions: list[dict[str, Any]] = []
@@ -234,7 +245,11 @@ def history_sessions(
                     next_cursor = version + 1
                     break
             current = {
-                "author": {"id": author_id, "username": username, "name": f"{first} {last}".strip() or username},
+                "author": {
+                    "id": author_id,
+                    "username": username,
+                    "name": f"{first} {last}".strip() or username,
+                },
                 "restored_from": restored_from,
                 "start": created_at,
                 "end": created_at,

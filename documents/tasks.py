@@ -48,7 +48,9 @@ def compact_old_operations() -> int:
     if days <= 0:
         return 0
     cutoff = timezone.now() - timedelta(days=days)
-    document_ids = Operation.objects.filter(created_at__lt=cutoff).values_list("document_id", flat=True).distinct()
+    document_ids = (
+        Operation.objects.filter(created_at__lt=cutoff).values_list("document_id", flat=True).distinct()
+    )
     return sum(services.compact_document(document_id=pk, cutoff=cutoff) for pk in document_ids)
 
 

@@ -55,9 +55,24 @@ class ServerProcess:
     def start(self) -> "ServerProcess":
         log = open(self.log_path, "wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "--bind", "127.0.0.1", "--port", str(self.port),
-             "--ping-interval", "5", "--ping-timeout", "10", "collab.asgi:application"],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "daphne",
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--ping-interval",
+                "5",
+                "--ping-timeout",
+                "10",
+                "collab.asgi:application",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -130,8 +145,13 @@ class Cluster:
 
     def manage(self, *args: str, input_text: str | None = None) -> str:
         result = subprocess.run(
-            [sys.executable, "manage.py", *args], cwd=ROOT, env={**os.environ, "DEBUG": "1", **self.env},
-            input=input_text, capture_output=True, text=True, timeout=120,
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env={**os.environ, "DEBUG": "1", **self.env},
+            input=input_text,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         if result.returncode != 0:
             raise RuntimeError(f"manage.py {' '.join(args)} failed: {result.stderr[-3000:]}")

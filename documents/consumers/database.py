@@ -21,7 +21,6 @@ def in_thread(func: Any) -> Any:
     return database_sync_to_async(func, thread_sensitive=False)
 
 
-
 @in_thread
 def read_snapshot(user: Any, document_id: str, version: int | None = None) -> SnapshotData:
     document, _role = selectors.access_document(user=user, document_id=document_id)
@@ -74,9 +73,7 @@ def transform_presence(
     if presence.version > document.version:
         raise VersionNewer()
     value = presence.value
-    ops = selectors.operations_between(
-        document_id=document.pk, start=presence.version, end=document.version
-    )
+    ops = selectors.operations_between(document_id=document.pk, start=presence.version, end=document.version)
     for record in ops:
         if value is None:
             break

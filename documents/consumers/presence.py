@@ -17,7 +17,6 @@ def presence_ttl() -> float:
     return 3 * float(settings.COLLAB_SYNC_INTERVAL_SECONDS) + 5
 
 
-
 class PresenceMixin:
     """The presence half of the ShareDB consumer; state lives on the consumer (see `connect`)."""
 
@@ -28,7 +27,9 @@ class PresenceMixin:
         await self._join(document_id)
         self.presence_channels.add(document_id)
         await self._send({"a": "ps", "ch": message["ch"], "seq": message.get("seq")})
-        await broadcast.request_presence(document_id=document_id, channel=message["ch"], sender=self.channel_name)
+        await broadcast.request_presence(
+            document_id=document_id, channel=message["ch"], sender=self.channel_name
+        )
 
     async def handle_pu(self, message: dict[str, Any]) -> None:
         document_id = protocol.parse_channel(message.get("ch"))
@@ -43,7 +44,9 @@ class PresenceMixin:
         document_id = protocol.parse_channel(message.get("ch"))
         if document_id not in self.presence_channels:
             raise PresenceBadlyFormed("Subscribe to the presence channel first.")
-        await broadcast.request_presence(document_id=document_id, channel=message["ch"], sender=self.channel_name)
+        await broadcast.request_presence(
+            document_id=document_id, channel=message["ch"], sender=self.channel_name
+        )
 
     async def handle_p(self, message: dict[str, Any]) -> None:
         presence = protocol.parse_presence(message)
@@ -61,7 +64,9 @@ class PresenceMixin:
         else:
             self.local_presence[key] = presence.pv
         await self._send(outgoing)  # The echo is the sender's acknowledgement.
-        await broadcast.publish_presence(document_id=presence.document_id, message=outgoing, sender=self.channel_name)
+        await broadcast.publish_presence(
+            document_id=presence.document_id, message=outgoing, sender=self.channel_name
+        )
 
     async def _clear_presence(self, document_id: str, presence_id: str, pv: int) -> None:
         self.local_presence.pop((document_id, presence_id), None)

@@ -54,7 +54,6 @@ class TokenBucket:
         return 0.0 if self.tokens >= 0 else -self.tokens / self.rate
 
 
-
 class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
     """Speaks the ShareDB wire protocol for the `documents` collection."""
 
@@ -115,7 +114,9 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
             # A soft reject: the client rolls the op back instead of resending it forever.
             limit = settings.COLLAB_MAX_MESSAGE_BYTES
             error_type = OpRejected if message.get("a") == "op" else MessageBadlyFormed
-            await self._send(protocol.error_reply(message, error_type(f"The message is larger than {limit} bytes.")))
+            await self._send(
+                protocol.error_reply(message, error_type(f"The message is larger than {limit} bytes."))
+            )
             return
         try:
             action = protocol.parse_action(message)
@@ -163,7 +164,9 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
             reply["data"] = data
         await self._send(reply)
 
-    async def _load_one(self, document_id: str, version: int | None, *, subscribe: bool) -> dict[str, Any] | None:
+    async def _load_one(
+        self, document_id: str, version: int | None, *, subscribe: bool
+    ) -> dict[str, Any] | None:
         """Send catch-up ops (versioned) or return snapshot data (unversioned); join if subscribing."""
         self._check_collection_doc(document_id)
         if subscribe and document_id not in self.subscribed:
@@ -273,7 +276,9 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
             if sent is None or record.version >= sent:
                 await self._send(protocol.op_message(record))
         await self._send(
-            protocol.ack_message(document_id=submit.document_id, src=src, seq=submit.seq, version=result.version)
+            protocol.ack_message(
+                document_id=submit.document_id, src=src, seq=submit.seq, version=result.version
+            )
         )
         if sent is not None:
             self.subscribed[submit.document_id] = max(sent, result.version + 1)
@@ -379,7 +384,10 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
             self.joined.add(document_id)
 
     async def _leave_if_unused(self, document_id: str) -> None:
-        if document_id in self.joined and document_id not in self.subscribed and document_id not in self.presence_channels:
+        if (
+            document_id in self.joined
+            and document_id not in self.subscribed
+            and document_id not in self.presence_channels
+        ):
             await broadcast.leave(self.channel_name, broadcast.document_group(document_id))
             self.joined.discard(document_id)
-

@@ -65,7 +65,9 @@ def replace_content(*, user: Any, document_id: Any, content: Any) -> SubmitResul
     return _replace(document=document, author=user, content=content)
 
 
-def _replace(*, document: Document, author: Any, content: Any, restored_from: int | None = None) -> SubmitResult:
+def _replace(
+    *, document: Document, author: Any, content: Any, restored_from: int | None = None
+) -> SubmitResult:
     target = _clean_content(content)
     current = snapshot_at(document=document)
     if not current.type:

@@ -20,7 +20,6 @@ from ..selectors import access_document, role_allows
 logger = logging.getLogger(__name__)
 
 
-
 def _find_user(identifier: Any) -> Any:
     if not isinstance(identifier, str) or not identifier.strip() or len(identifier) > 254:
         raise ValidationFailed("Give a username or an email address.")

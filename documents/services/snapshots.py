@@ -11,7 +11,6 @@ from ..selectors import snapshot_at
 logger = logging.getLogger(__name__)
 
 
-
 def take_snapshot(*, document_id: Any, version: int | None = None) -> Snapshot | None:
     """Materialize and store the document at `version`; safe to run twice or concurrently."""
     document = Document.objects.filter(pk=document_id).first()

@@ -10,7 +10,6 @@ from ..models import Visitor
 logger = logging.getLogger(__name__)
 
 
-
 def record_visits(*, user: Any, channel_name: str, document_ids: list[str]) -> None:
     """Mark this connection as present in these documents now (called on subscribe and each tick)."""
     now = timezone.now()

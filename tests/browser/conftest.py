@@ -25,6 +25,7 @@ def db(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
     """Run a service, selector or ORM call off the Playwright thread and return its result."""
     return _DB_THREAD.submit(fn, *args, **kwargs).result(timeout=60)
 
+
 CHROMIUM = os.environ.get("COLLAB_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -113,7 +114,11 @@ class Tab:
         return list(self.page.evaluate("window.collab.quill.getContents().ops"))
 
     def unsent(self) -> int:
-        return int(self.page.evaluate("(() => { const d = window.collab.doc; return (d.inflightOp ? 1 : 0) + d.pendingOps.length; })()"))
+        return int(
+            self.page.evaluate(
+                "(() => { const d = window.collab.doc; return (d.inflightOp ? 1 : 0) + d.pendingOps.length; })()"
+            )
+        )
 
     def status(self) -> str:
         return str(self.page.locator("#connection-status").inner_text())
@@ -151,7 +156,9 @@ def open_tab(browser: Any, live_server_url: str) -> Iterator[Callable[..., Tab]]
         context.close()
 
 
-def wait_until(condition: Callable[[], Any], *, timeout: float = 15.0, message: str = "condition", tab: Tab | None = None) -> Any:
+def wait_until(
+    condition: Callable[[], Any], *, timeout: float = 15.0, message: str = "condition", tab: Tab | None = None
+) -> Any:
     """Poll `condition` until it is truthy; the waiting happens in the browser's own loop."""
     deadline = time.monotonic() + timeout
     last: Any = None

@@ -25,7 +25,6 @@ def stored_content(document_id: Any) -> list[dict[str, Any]]:
     return list(db(_stored_content, document_id))
 
 
-
 @pytest.fixture
 def shared_doc(make_user: Any) -> dict[str, Any]:
     alice = make_user("alice", "Alice Archer")
@@ -76,14 +75,18 @@ def test_concurrent_typing_in_one_paragraph_converges(
     alice_left = "".join(c for c in undone_merged if c.islower() or c == ".")
     assert len(alice_left) < len("".join(a_words)) and "".join(a_words).startswith(alice_left), undone
     assert "".join(c for c in undone_merged if c.isupper() or c == "-") == "".join(b_words), undone
-    wait_until(lambda: plain_text(stored_content(doc_id)) == undone, message="the database after undo", tab=alice)
+    wait_until(
+        lambda: plain_text(stored_content(doc_id)) == undone, message="the database after undo", tab=alice
+    )
 
     alice.screenshot(artifacts_dir / "browser-concurrent-alice.png")
     bob.screenshot(artifacts_dir / "browser-concurrent-bob.png")
     assert alice.errors == [] and bob.errors == []
 
 
-def test_each_sees_the_others_named_caret(shared_doc: dict[str, Any], open_tab: Any, artifacts_dir: Path) -> None:
+def test_each_sees_the_others_named_caret(
+    shared_doc: dict[str, Any], open_tab: Any, artifacts_dir: Path
+) -> None:
     alice = open_tab(shared_doc["alice"])
     bob = open_tab(shared_doc["bob"])
     doc_id = shared_doc["document"].pk
@@ -94,8 +97,12 @@ def test_each_sees_the_others_named_caret(shared_doc: dict[str, Any], open_tab: 
     bob.page.locator(".ql-editor p").first.click()
     bob.page.keyboard.press("Home")
 
-    alice_sees = alice.page.locator(".ql-cursor", has=alice.page.locator(".ql-cursor-name", has_text="Bob Baker"))
-    bob_sees = bob.page.locator(".ql-cursor", has=bob.page.locator(".ql-cursor-name", has_text="Alice Archer"))
+    alice_sees = alice.page.locator(
+        ".ql-cursor", has=alice.page.locator(".ql-cursor-name", has_text="Bob Baker")
+    )
+    bob_sees = bob.page.locator(
+        ".ql-cursor", has=bob.page.locator(".ql-cursor-name", has_text="Alice Archer")
+    )
     alice_sees.locator(".ql-cursor-caret").wait_for(state="attached", timeout=10_000)
     bob_sees.locator(".ql-cursor-caret").wait_for(state="attached", timeout=10_000)
 
@@ -151,8 +158,16 @@ def test_viewer_cannot_type_and_the_server_refuses_anyway(
 ) -> None:
     alice = make_user("alice", "Alice Archer")
     carol = make_user("carol", "Carol Clark")
-    document = db(services.create_document, owner=alice, title="Read me", content=[{"insert": "Look, do not touch.\n"}])
-    db(services.add_member, actor=alice, document_id=document.pk, identifier="carol@example.com", role=Role.VIEWER)
+    document = db(
+        services.create_document, owner=alice, title="Read me", content=[{"insert": "Look, do not touch.\n"}]
+    )
+    db(
+        services.add_member,
+        actor=alice,
+        document_id=document.pk,
+        identifier="carol@example.com",
+        role=Role.VIEWER,
+    )
 
     owner = open_tab(alice)
     viewer = open_tab(carol)
@@ -172,7 +187,11 @@ def test_viewer_cannot_type_and_the_server_refuses_anyway(
     # Live updates still reach the viewer.
     owner.place_caret_at_end_of_first_line()
     owner.page.keyboard.type(" Please.")
-    wait_until(lambda: viewer.text() == "Look, do not touch. Please.\n", message="the viewer to see the edit", tab=viewer)
+    wait_until(
+        lambda: viewer.text() == "Look, do not touch. Please.\n",
+        message="the viewer to see the edit",
+        tab=viewer,
+    )
 
     # Bypass the UI: an op submitted straight through the sharedb Doc is rejected by the server,
     # the client rolls back, and the page says so.

@@ -30,7 +30,6 @@ def stored_text(document_id: Any) -> str:
     return str(db(read))
 
 
-
 def authored(text: str, alphabet: str) -> str:
     """One author's characters, in order, from the merged text after the fixed prefix."""
     assert text.startswith(PREFIX), text
@@ -44,7 +43,9 @@ UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ-"
 def test_offline_edits_land_exactly_once(make_user: Any, open_tab: Any, artifacts_dir: Path) -> None:
     alice_user = make_user("alice", "Alice Archer")
     bob_user = make_user("bob", "Bob Baker")
-    document = db(services.create_document, owner=alice_user, title="Trip", content=[{"insert": PREFIX + "\n"}])
+    document = db(
+        services.create_document, owner=alice_user, title="Trip", content=[{"insert": PREFIX + "\n"}]
+    )
     db(services.add_member, actor=alice_user, document_id=document.pk, identifier="bob", role=Role.EDITOR)
     alice, bob = open_tab(alice_user), open_tab(bob_user)
     alice.open_editor(document.pk)

@@ -117,7 +117,11 @@ def test_pages_work_with_the_keyboard_on_a_phone(make_user: Any, open_tab: Any, 
     tab.page.keyboard.type("Passport")
     tab.page.wait_for_function("() => document.getElementById('connection-status').dataset.unsent === '0'")
     document = db(lambda: Document.objects.get(title="Packing list"))
-    assert tab.contents() == [{"insert": "Socks\n"}, {"insert": "Passport", "attributes": {"bold": True}}, {"insert": "\n"}]
+    assert tab.contents() == [
+        {"insert": "Socks\n"},
+        {"insert": "Passport", "attributes": {"bold": True}},
+        {"insert": "\n"},
+    ]
     tab.screenshot(artifacts_dir / "browser-phone-editor.png", full_page=True)
     assert fits_the_screen(tab)
 

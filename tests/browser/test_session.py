@@ -34,7 +34,10 @@ def test_signed_out_elsewhere_stops_the_editor(make_user: Any, open_tab: Any, ar
     assert link.get_attribute("href") == f"/accounts/login/?next=%2Fd%2F{document.pk}%2F"
     assert tab.page.locator(".ql-editor").get_attribute("contenteditable") == "false"
     assert tab.status() == "Signed out"
-    assert tab.page.evaluate("[window.collab.socket.status(), window.collab.connection.state]") == ["stopped", "stopped"]
+    assert tab.page.evaluate("[window.collab.socket.status(), window.collab.connection.state]") == [
+        "stopped",
+        "stopped",
+    ]
     # No reconnect loop: the socket stays stopped, with no retry scheduled.
     assert tab.page.evaluate("window.collab.socket.retryInMs()") is None
     assert sockets == []

@@ -13,12 +13,16 @@ from .conftest import db, wait_until
 pytestmark = pytest.mark.browser
 
 
-def test_sharing_from_the_dialog_lets_the_other_user_in(make_user: Any, open_tab: Any, artifacts_dir: Path) -> None:
+def test_sharing_from_the_dialog_lets_the_other_user_in(
+    make_user: Any, open_tab: Any, artifacts_dir: Path
+) -> None:
     alice = make_user("alice", "Alice Archer")
     bob = make_user("bob", "Bob Baker")
     carol = make_user("carol", "Carol Clark")
     dave = make_user("dave", "Dave Dunn")
-    document = db(services.create_document, owner=alice, title="Plans", content=[{"insert": "Secret plans\n"}])
+    document = db(
+        services.create_document, owner=alice, title="Plans", content=[{"insert": "Secret plans\n"}]
+    )
 
     owner = open_tab(alice)
     guest = open_tab(bob)
@@ -53,7 +57,9 @@ def test_sharing_from_the_dialog_lets_the_other_user_in(make_user: Any, open_tab
     guest.page.locator(".ql-editor p").first.click()
     guest.page.keyboard.press("End")
     guest.page.keyboard.type(" (Bob agrees)")
-    wait_until(lambda: owner.text() == "Secret plans (Bob agrees)\n", message="Bob's edit at Alice", tab=owner)
+    wait_until(
+        lambda: owner.text() == "Secret plans (Bob agrees)\n", message="Bob's edit at Alice", tab=owner
+    )
 
     # Alice makes Bob a viewer: his open editor turns read-only at once.
     dialog.locator("select[data-member-role='bob']").select_option("viewer")

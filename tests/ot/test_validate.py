@@ -202,7 +202,9 @@ def test_accepts_generated_documents(doc: Any) -> None:
 
 
 def _containers(children: Any) -> Any:
-    return st.one_of(st.lists(children, max_size=4), st.dictionaries(st.text(max_size=8), children, max_size=4))
+    return st.one_of(
+        st.lists(children, max_size=4), st.dictionaries(st.text(max_size=8), children, max_size=4)
+    )
 
 
 json_values = st.recursive(

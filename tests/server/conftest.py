@@ -84,8 +84,21 @@ class ProtocolClient:
         await self.send({"a": "s", "c": "documents", "d": document_id, "v": version})
         return await self.recv_until(lambda m: m.get("a") == "s")
 
-    async def submit(self, document_id: str, version: int, seq: int, op: Any, **extra: Any) -> list[dict[str, Any]]:
-        await self.send({"a": "op", "c": "documents", "d": document_id, "v": version, "seq": seq, "x": {}, "op": op, **extra})
+    async def submit(
+        self, document_id: str, version: int, seq: int, op: Any, **extra: Any
+    ) -> list[dict[str, Any]]:
+        await self.send(
+            {
+                "a": "op",
+                "c": "documents",
+                "d": document_id,
+                "v": version,
+                "seq": seq,
+                "x": {},
+                "op": op,
+                **extra,
+            }
+        )
         return await self.recv_until(lambda m: m.get("a") == "op" and m.get("seq") == seq and "op" not in m)
 
     async def disconnect(self) -> None:

@@ -30,7 +30,7 @@ def _shell_json(cluster: Any, code: str) -> Any:
     out = cluster.shell(code)
     for line in out.splitlines():
         if line.startswith(MARK):
-            return json.loads(line[len(MARK):])
+            return json.loads(line[len(MARK) :])
     raise AssertionError(f"no JSON from cluster.shell; output was:\n{out[-3000:]}")
 
 
@@ -305,7 +305,8 @@ def assert_server_logs_clean(cluster: Any) -> None:
     for server in cluster.servers:
         log = server.log()
         bad = [
-            line for line in log.splitlines()
+            line
+            for line in log.splitlines()
             if "Traceback" in line or " ERROR " in line or "CRITICAL" in line or "over capacity" in line
         ]
         assert not bad, f"{server.name} logged problems:\n" + "\n".join(bad[:20]) + f"\n...\n{log[-3000:]}"

@@ -19,7 +19,9 @@ def client_for(user: Any) -> Client:
 
 
 def edit(user: Any, document: Any, seq: int, op: Any, src: str) -> None:
-    services.submit_operation(user=user, document_id=document.pk, src=src, seq=seq, base_version=None, kind="edit", data=op)
+    services.submit_operation(
+        user=user, document_id=document.pk, src=src, seq=seq, base_version=None, kind="edit", data=op
+    )
 
 
 def test_history_lists_sessions_and_pages(users: Any, document: Any) -> None:
@@ -55,26 +57,39 @@ def test_version_view_colours_text_by_author(users: Any, document: Any) -> None:
 def test_restore_is_one_new_op_by_the_restorer(users: Any, document: Any) -> None:
     edit(users["ed"], document, 1, [{"delete": 5}, {"insert": "Bye"}], "e" * 32)
     ed = client_for(users["ed"])
-    response = ed.post(f"/api/documents/{document.pk}/restore/", {"version": 1}, content_type="application/json")
+    response = ed.post(
+        f"/api/documents/{document.pk}/restore/", {"version": 1}, content_type="application/json"
+    )
     assert response.status_code == 200 and response.json() == {"version": 3}
     assert ed.get(f"/api/documents/{document.pk}/").json()["content"] == [{"insert": "Hello\n"}]
     restore_op = Operation.objects.get(document=document, version=2)
     assert restore_op.author_id == users["ed"].pk and restore_op.kind == "edit"
-    viewer = client_for(users["vera"]).post(f"/api/documents/{document.pk}/restore/", {"version": 1}, content_type="application/json")
+    viewer = client_for(users["vera"]).post(
+        f"/api/documents/{document.pk}/restore/", {"version": 1}, content_type="application/json"
+    )
     assert viewer.status_code == 403
     bad = ed.post(f"/api/documents/{document.pk}/restore/", {"version": "1"}, content_type="application/json")
     assert bad.status_code == 400
 
 
-@pytest.mark.parametrize("fmt, content_type, needle", [
-    ("html", "text/html", "<strong>bold</strong>"),
-    ("md", "text/markdown", "**bold**"),
-    ("txt", "text/plain", "Hello bold"),
-])
+@pytest.mark.parametrize(
+    "fmt, content_type, needle",
+    [
+        ("html", "text/html", "<strong>bold</strong>"),
+        ("md", "text/markdown", "**bold**"),
+        ("txt", "text/plain", "Hello bold"),
+    ],
+)
 def test_export_downloads(users: Any, fmt: str, content_type: str, needle: str) -> None:
-    document = services.create_document(owner=users["olga"], title="Notes/<b>", content=[
-        {"insert": "Hello "}, {"insert": "bold", "attributes": {"bold": True}}, {"insert": "\n"},
-    ])
+    document = services.create_document(
+        owner=users["olga"],
+        title="Notes/<b>",
+        content=[
+            {"insert": "Hello "},
+            {"insert": "bold", "attributes": {"bold": True}},
+            {"insert": "\n"},
+        ],
+    )
     response = client_for(users["olga"]).get(f"/api/documents/{document.pk}/export/{fmt}/")
     assert response.status_code == 200 and response["Content-Type"].startswith(content_type)
     assert response["Content-Disposition"] == f'attachment; filename="Notes__b_.{fmt}"'
@@ -84,21 +99,37 @@ def test_export_downloads(users: Any, fmt: str, content_type: str, needle: str) 
 
 def test_import_creates_a_document_from_a_file(users: Any) -> None:
     client = client_for(users["ed"])
-    upload = SimpleUploadedFile("Plan.md", "# Plan\n\n- one\n- **two**\n".encode(), content_type="text/markdown")
+    upload = SimpleUploadedFile(
+        "Plan.md", "# Plan\n\n- one\n- **two**\n".encode(), content_type="text/markdown"
+    )
     response = client.post("/api/documents/import/", {"file": upload})
     assert response.status_code == 201
     body = client.get(f"/api/documents/{response.json()['id']}/").json()
     assert body["title"] == "Plan" and body["role"] == "owner"
     assert body["content"] == [
-        {"insert": "Plan"}, {"insert": "\n", "attributes": {"header": 1}},
-        {"insert": "one"}, {"insert": "\n", "attributes": {"list": "bullet"}},
-        {"insert": "two", "attributes": {"bold": True}}, {"insert": "\n", "attributes": {"list": "bullet"}},
+        {"insert": "Plan"},
+        {"insert": "\n", "attributes": {"header": 1}},
+        {"insert": "one"},
+        {"insert": "\n", "attributes": {"list": "bullet"}},
+        {"insert": "two", "attributes": {"bold": True}},
+        {"insert": "\n", "attributes": {"list": "bullet"}},
     ]
-    evil = SimpleUploadedFile("x.html", b"<p onclick=alert(1)>hi<script>alert(2)</script></p>", content_type="text/html")
-    body = client.get(f"/api/documents/{client.post('/api/documents/import/', {'file': evil}).json()['id']}/").json()
+    evil = SimpleUploadedFile(
+        "x.html", b"<p onclick=alert(1)>hi<script>alert(2)</script></p>", content_type="text/html"
+    )
+    body = client.get(
+        f"/api/documents/{client.post('/api/documents/import/', {'file': evil}).json()['id']}/"
+    ).json()
     assert body["content"] == [{"insert": "hi\n"}]
-    assert client.post("/api/documents/import/", {"file": SimpleUploadedFile("a.exe", b"x")}).status_code == 400
-    assert client.post("/api/documents/import/", {"file": SimpleUploadedFile("a.txt", b"\xff\xfe\x00")}).status_code == 400
+    assert (
+        client.post("/api/documents/import/", {"file": SimpleUploadedFile("a.exe", b"x")}).status_code == 400
+    )
+    assert (
+        client.post(
+            "/api/documents/import/", {"file": SimpleUploadedFile("a.txt", b"\xff\xfe\x00")}
+        ).status_code
+        == 400
+    )
 
 
 def test_list_shows_who_is_editing_now(users: Any, document: Any) -> None:

@@ -21,7 +21,11 @@ def content_of(document_id: Any) -> Any:
 
 @database_sync_to_async
 def op_rows(document_id: Any) -> list[tuple[int, str, int]]:
-    return list(Operation.objects.filter(document_id=document_id).order_by("version").values_list("version", "src", "seq"))
+    return list(
+        Operation.objects.filter(document_id=document_id)
+        .order_by("version")
+        .values_list("version", "src", "seq")
+    )
 
 
 # --- Connecting ---------------------------------------------------------------------------------
@@ -35,7 +39,14 @@ async def test_anonymous_socket_is_closed_with_session_ended_code() -> None:
 
 @pytest.mark.parametrize(
     "origin",
-    [None, "null", "https://evil.example.com", "http://127.0.0.1:8000.evil.com", "http://127.0.0.1:8001", "https://127.0.0.1:8000"],
+    [
+        None,
+        "null",
+        "https://evil.example.com",
+        "http://127.0.0.1:8000.evil.com",
+        "http://127.0.0.1:8001",
+        "https://127.0.0.1:8000",
+    ],
 )
 async def test_foreign_origins_are_refused(cookies: dict[str, str], origin: str | None) -> None:
     client = ProtocolClient(cookies["olga"], origin=origin)
@@ -68,7 +79,9 @@ async def test_a_connection_id_cannot_be_taken_over_by_another_user(cookies: dic
 # --- Fetch and subscribe ----------------------------------------------------------------------
 
 
-async def test_subscribe_without_version_returns_typed_snapshot(cookies: dict[str, str], document: Any) -> None:
+async def test_subscribe_without_version_returns_typed_snapshot(
+    cookies: dict[str, str], document: Any
+) -> None:
     client = ProtocolClient(cookies["vera"])
     await client.handshake()
     [reply] = await client.subscribe(str(document.pk))
@@ -76,21 +89,35 @@ async def test_subscribe_without_version_returns_typed_snapshot(cookies: dict[st
         "a": "s",
         "c": "documents",
         "d": str(document.pk),
-        "data": {"v": 1, "data": {"ops": [{"insert": "Hello\n"}]}, "type": "http://sharejs.org/types/rich-text/v1"},
+        "data": {
+            "v": 1,
+            "data": {"ops": [{"insert": "Hello\n"}]},
+            "type": "http://sharejs.org/types/rich-text/v1",
+        },
     }
     await client.disconnect()
 
 
-async def test_subscribe_with_version_sends_ops_then_bare_reply(cookies: dict[str, str], document: Any, users: Any) -> None:
+async def test_subscribe_with_version_sends_ops_then_bare_reply(
+    cookies: dict[str, str], document: Any, users: Any
+) -> None:
     await database_sync_to_async(services.submit_operation)(
-        user=users["ed"], document_id=document.pk, src="x" * 32, seq=1, base_version=1, kind="edit", data=[{"insert": "A"}]
+        user=users["ed"],
+        document_id=document.pk,
+        src="x" * 32,
+        seq=1,
+        base_version=1,
+        kind="edit",
+        data=[{"insert": "A"}],
     )
     client = ProtocolClient(cookies["olga"])
     await client.handshake()
     messages = await client.subscribe(str(document.pk), version=0)
     assert [m.get("v") for m in messages[:-1]] == [0, 1]
     assert messages[0]["create"]["data"] == [{"insert": "Hello\n"}]
-    assert messages[1]["op"] == [{"insert": "A"}] and messages[1]["src"] == "x" * 32 and messages[1]["seq"] == 1
+    assert (
+        messages[1]["op"] == [{"insert": "A"}] and messages[1]["src"] == "x" * 32 and messages[1]["seq"] == 1
+    )
     assert messages[-1] == {"a": "s", "c": "documents", "d": str(document.pk)}
     await client.disconnect()
 
@@ -140,7 +167,14 @@ async def test_snapshot_at_version_and_time(cookies: dict[str, str], document: A
     await client.submit(doc_id, 1, 1, [{"retain": 5}, {"insert": "!"}])
     await client.send({"a": "nf", "id": 3, "c": "documents", "d": doc_id, "v": 1})
     reply = await client.recv()
-    assert reply == {"a": "nf", "id": 3, "v": 1, "type": "http://sharejs.org/types/rich-text/v1", "data": {"ops": [{"insert": "Hello\n"}]}, "m": None}
+    assert reply == {
+        "a": "nf",
+        "id": 3,
+        "v": 1,
+        "type": "http://sharejs.org/types/rich-text/v1",
+        "data": {"ops": [{"insert": "Hello\n"}]},
+        "m": None,
+    }
     await client.send({"a": "nf", "id": 4, "c": "documents", "d": doc_id, "v": 0})
     assert (await client.recv())["type"] is None
     await client.send({"a": "nf", "id": 5, "c": "documents", "d": doc_id, "v": 9})
@@ -167,16 +201,27 @@ async def test_op_is_acked_and_broadcast_with_src_and_seq(cookies: dict[str, str
     assert ack == {"a": "op", "c": "documents", "d": doc_id, "src": ed.src, "seq": 1, "v": 1}
     remote = await olga.recv()
     assert remote == {
-        "a": "op", "c": "documents", "d": doc_id, "v": 1, "src": ed.src, "seq": 1,
+        "a": "op",
+        "c": "documents",
+        "d": doc_id,
+        "v": 1,
+        "src": ed.src,
+        "seq": 1,
         "op": [{"retain": 5}, {"insert": " world", "attributes": {"bold": True}}],
     }
     assert await ed.nothing_more()  # no echo of one's own op besides the ack
-    assert await content_of(doc_id) == [{"insert": "Hello"}, {"insert": " world", "attributes": {"bold": True}}, {"insert": "\n"}]
+    assert await content_of(doc_id) == [
+        {"insert": "Hello"},
+        {"insert": " world", "attributes": {"bold": True}},
+        {"insert": "\n"},
+    ]
     for client in (ed, olga):
         await client.disconnect()
 
 
-async def test_concurrent_ops_are_transformed_and_missing_ops_precede_the_ack(cookies: dict[str, str], document: Any) -> None:
+async def test_concurrent_ops_are_transformed_and_missing_ops_precede_the_ack(
+    cookies: dict[str, str], document: Any
+) -> None:
     doc_id = str(document.pk)
     ed, olga = ProtocolClient(cookies["ed"]), ProtocolClient(cookies["olga"])
     await ed.handshake()
@@ -187,7 +232,14 @@ async def test_concurrent_ops_are_transformed_and_missing_ops_precede_the_ack(co
     # ed has not seen olga's op yet and submits against version 1.
     messages = await ed.submit(doc_id, 1, 1, [{"retain": 3}, {"insert": "BB"}])
     assert messages[0]["v"] == 1 and messages[0]["src"] == olga.src  # olga's op first ...
-    assert messages[-1] == {"a": "op", "c": "documents", "d": doc_id, "src": ed.src, "seq": 1, "v": 2}  # ... then the ack
+    assert messages[-1] == {
+        "a": "op",
+        "c": "documents",
+        "d": doc_id,
+        "src": ed.src,
+        "seq": 1,
+        "v": 2,
+    }  # ... then the ack
     remote = await olga.recv()
     assert remote["op"] == [{"retain": 5}, {"insert": "BB"}] and remote["v"] == 2
     assert await content_of(doc_id) == [{"insert": "AAHelBBlo\n"}]
@@ -215,11 +267,15 @@ async def test_resent_op_is_acked_again_and_applied_once(cookies: dict[str, str]
     await again.disconnect()
 
 
-async def test_resent_op_behind_other_ops_gets_them_before_its_ack(cookies: dict[str, str], document: Any, users: Any) -> None:
+async def test_resent_op_behind_other_ops_gets_them_before_its_ack(
+    cookies: dict[str, str], document: Any, users: Any
+) -> None:
     doc_id = str(document.pk)
     ed = ProtocolClient(cookies["ed"])
     await ed.handshake()
-    await database_sync_to_async(services.replace_content)(user=users["olga"], document_id=doc_id, content=[{"insert": "Hi\n"}])
+    await database_sync_to_async(services.replace_content)(
+        user=users["olga"], document_id=doc_id, content=[{"insert": "Hi\n"}]
+    )
     [*missing, ack] = await ed.submit(doc_id, 1, 1, [{"insert": "Z"}])
     assert ack["v"] == 2 and [m["v"] for m in missing] == [1]
     [*missing, again] = await ed.submit(doc_id, 1, 1, [{"insert": "Z"}])
@@ -233,7 +289,9 @@ async def test_someone_elses_src_is_rejected(cookies: dict[str, str], document: 
     ed, olga = ProtocolClient(cookies["ed"]), ProtocolClient(cookies["olga"])
     await ed.handshake()
     await olga.handshake()
-    await olga.send({"a": "op", "c": "documents", "d": doc_id, "v": 1, "src": ed.src, "seq": 1, "op": [{"insert": "X"}]})
+    await olga.send(
+        {"a": "op", "c": "documents", "d": doc_id, "v": 1, "src": ed.src, "seq": 1, "op": [{"insert": "X"}]}
+    )
     reply = await olga.recv()
     assert reply["error"]["code"] == "ERR_OP_SUBMIT_REJECTED"
     # The victim's real op with that seq still lands.
@@ -252,7 +310,16 @@ async def test_viewer_cannot_edit_and_editor_cannot_delete(cookies: dict[str, st
     assert (await vera.recv())["error"]["code"] == "ERR_OP_SUBMIT_REJECTED"
     await ed.send({"a": "op", "c": "documents", "d": doc_id, "v": 1, "seq": 1, "del": True})
     assert (await ed.recv())["error"]["code"] == "ERR_OP_SUBMIT_REJECTED"
-    await vera.send({"a": "op", "c": "documents", "d": doc_id, "v": None, "seq": 2, "create": {"type": "rich-text", "data": []}})
+    await vera.send(
+        {
+            "a": "op",
+            "c": "documents",
+            "d": doc_id,
+            "v": None,
+            "seq": 2,
+            "create": {"type": "rich-text", "data": []},
+        }
+    )
     assert (await vera.recv())["error"]["code"] == "ERR_OP_SUBMIT_REJECTED"
     assert len(await op_rows(doc_id)) == 1
     for client in (vera, ed):
@@ -266,7 +333,14 @@ async def test_owner_deletes_and_subscribers_see_it(cookies: dict[str, str], doc
     await vera.handshake()
     await vera.subscribe(doc_id)
     await olga.send({"a": "op", "c": "documents", "d": doc_id, "v": 1, "seq": 1, "del": True})
-    assert (await olga.recv()) == {"a": "op", "c": "documents", "d": doc_id, "src": olga.src, "seq": 1, "v": 1}
+    assert (await olga.recv()) == {
+        "a": "op",
+        "c": "documents",
+        "d": doc_id,
+        "src": olga.src,
+        "seq": 1,
+        "v": 1,
+    }
     assert (await vera.recv())["del"] is True
     await olga.send({"a": "f", "c": "documents", "d": doc_id, "v": None})
     assert (await olga.recv())["data"] == {"v": 2, "data": None, "type": None}
@@ -292,7 +366,9 @@ async def test_owner_deletes_and_subscribers_see_it(cookies: dict[str, str], doc
         {"ops": "nope"},
     ],
 )
-async def test_invalid_deltas_are_refused_and_change_nothing(cookies: dict[str, str], document: Any, op: Any) -> None:
+async def test_invalid_deltas_are_refused_and_change_nothing(
+    cookies: dict[str, str], document: Any, op: Any
+) -> None:
     doc_id = str(document.pk)
     ed = ProtocolClient(cookies["ed"])
     await ed.handshake()
@@ -312,19 +388,37 @@ async def test_invalid_deltas_are_refused_and_change_nothing(cookies: dict[str, 
         ({"a": "op", "c": "documents", "d": "x", "v": -1, "seq": 1, "op": []}, "ERR_MESSAGE_BADLY_FORMED"),
         ({"a": "op", "c": "documents", "d": "x", "v": "3", "seq": 1, "op": []}, "ERR_MESSAGE_BADLY_FORMED"),
         ({"a": "op", "c": "documents", "d": "x", "v": True, "seq": 1, "op": []}, "ERR_MESSAGE_BADLY_FORMED"),
-        ({"a": "op", "c": "documents", "d": "x", "v": 1, "seq": 2**53, "op": []}, "ERR_CONNECTION_SEQ_INTEGER_OVERFLOW"),
+        (
+            {"a": "op", "c": "documents", "d": "x", "v": 1, "seq": 2**53, "op": []},
+            "ERR_CONNECTION_SEQ_INTEGER_OVERFLOW",
+        ),
         ({"a": "op", "c": "documents", "d": 5, "v": 1, "seq": 1, "op": []}, "ERR_MESSAGE_BADLY_FORMED"),
         ({"a": "op", "c": "documents", "d": "x", "v": 1, "seq": 1}, "ERR_MESSAGE_BADLY_FORMED"),
-        ({"a": "op", "c": "documents", "d": "x", "v": 1, "seq": 1, "create": {"type": "json0", "data": {}}}, "ERR_DOC_TYPE_NOT_RECOGNIZED"),
+        (
+            {
+                "a": "op",
+                "c": "documents",
+                "d": "x",
+                "v": 1,
+                "seq": 1,
+                "create": {"type": "json0", "data": {}},
+            },
+            "ERR_DOC_TYPE_NOT_RECOGNIZED",
+        ),
         ({"a": "zz"}, "ERR_MESSAGE_BADLY_FORMED"),
         ({"a": "init"}, "ERR_MESSAGE_BADLY_FORMED"),
         ({"no": "action"}, "ERR_MESSAGE_BADLY_FORMED"),
         ({"a": "qs", "id": 1, "c": "documents", "q": {}}, "ERR_NOT_SUPPORTED"),
         ({"a": "s", "c": "documents", "d": "__proto__", "v": None}, "ERR_DOC_NOT_FOUND"),
-        ({"a": "p", "ch": "documents.x", "id": "p", "pv": 0, "v": 0, "p": {"index": -1}}, "ERR_PRESENCE_BADLY_FORMED"),
+        (
+            {"a": "p", "ch": "documents.x", "id": "p", "pv": 0, "v": 0, "p": {"index": -1}},
+            "ERR_PRESENCE_BADLY_FORMED",
+        ),
     ],
 )
-async def test_bad_messages_get_protocol_errors_and_the_socket_survives(cookies: dict[str, str], message: Any, code: str) -> None:
+async def test_bad_messages_get_protocol_errors_and_the_socket_survives(
+    cookies: dict[str, str], message: Any, code: str
+) -> None:
     client = ProtocolClient(cookies["ed"])
     await client.handshake()
     await client.send(message)
@@ -351,12 +445,16 @@ async def test_binary_frames_close_with_1003(cookies: dict[str, str]) -> None:
     assert await client.close_code() == 1003
 
 
-async def test_oversized_op_is_soft_rejected_so_it_is_not_resent(cookies: dict[str, str], document: Any, settings: Any) -> None:
+async def test_oversized_op_is_soft_rejected_so_it_is_not_resent(
+    cookies: dict[str, str], document: Any, settings: Any
+) -> None:
     settings.COLLAB_MAX_MESSAGE_BYTES = 1000
     doc_id = str(document.pk)
     client = ProtocolClient(cookies["ed"])
     await client.handshake()
-    await client.send({"a": "op", "c": "documents", "d": doc_id, "v": 1, "seq": 1, "op": [{"insert": "x" * 2000}]})
+    await client.send(
+        {"a": "op", "c": "documents", "d": doc_id, "v": 1, "seq": 1, "op": [{"insert": "x" * 2000}]}
+    )
     reply = await client.recv()
     assert reply["error"]["code"] == "ERR_OP_SUBMIT_REJECTED" and reply["seq"] == 1 and "op" not in reply
     await client.disconnect()
@@ -366,7 +464,16 @@ async def test_document_length_limit(cookies: dict[str, str], document: Any, set
     settings.COLLAB_MAX_DOCUMENT_LENGTH = 10
     client = ProtocolClient(cookies["ed"])
     await client.handshake()
-    await client.send({"a": "op", "c": "documents", "d": str(document.pk), "v": 1, "seq": 1, "op": [{"insert": "0123456789"}]})
+    await client.send(
+        {
+            "a": "op",
+            "c": "documents",
+            "d": str(document.pk),
+            "v": 1,
+            "seq": 1,
+            "op": [{"insert": "0123456789"}],
+        }
+    )
     assert (await client.recv())["error"]["code"] == "ERR_OP_SUBMIT_REJECTED"
     await client.disconnect()
 
@@ -380,7 +487,9 @@ async def test_subscription_limit(cookies: dict[str, str], document: Any, settin
     await client.disconnect()
 
 
-async def test_a_dropped_broadcast_is_repaired_from_the_op_log(cookies: dict[str, str], document: Any, users: Any, monkeypatch: Any) -> None:
+async def test_a_dropped_broadcast_is_repaired_from_the_op_log(
+    cookies: dict[str, str], document: Any, users: Any, monkeypatch: Any
+) -> None:
     doc_id = str(document.pk)
     olga = ProtocolClient(cookies["olga"])
     await olga.handshake()
@@ -390,11 +499,23 @@ async def test_a_dropped_broadcast_is_repaired_from_the_op_log(cookies: dict[str
     dropped = []
     monkeypatch.setattr(broadcast, "publish_op", lambda record: dropped.append(record))
     await database_sync_to_async(services.submit_operation)(
-        user=users["ed"], document_id=doc_id, src="e" * 32, seq=1, base_version=1, kind="edit", data=[{"insert": "1"}]
+        user=users["ed"],
+        document_id=doc_id,
+        src="e" * 32,
+        seq=1,
+        base_version=1,
+        kind="edit",
+        data=[{"insert": "1"}],
     )
     monkeypatch.setattr(broadcast, "publish_op", real_publish)
     await database_sync_to_async(services.submit_operation)(
-        user=users["ed"], document_id=doc_id, src="e" * 32, seq=2, base_version=2, kind="edit", data=[{"insert": "2"}]
+        user=users["ed"],
+        document_id=doc_id,
+        src="e" * 32,
+        seq=2,
+        base_version=2,
+        kind="edit",
+        data=[{"insert": "2"}],
     )
     first, second = await olga.recv(), await olga.recv()
     assert len(dropped) == 1 and (first["v"], second["v"]) == (1, 2)
@@ -402,7 +523,9 @@ async def test_a_dropped_broadcast_is_repaired_from_the_op_log(cookies: dict[str
     await olga.disconnect()
 
 
-async def test_a_dropped_last_broadcast_is_healed_by_the_sync_tick(cookies: dict[str, str], document: Any, users: Any, monkeypatch: Any, settings: Any) -> None:
+async def test_a_dropped_last_broadcast_is_healed_by_the_sync_tick(
+    cookies: dict[str, str], document: Any, users: Any, monkeypatch: Any, settings: Any
+) -> None:
     settings.COLLAB_SYNC_INTERVAL_SECONDS = 0.2
     doc_id = str(document.pk)
     olga = ProtocolClient(cookies["olga"])
@@ -410,7 +533,13 @@ async def test_a_dropped_last_broadcast_is_healed_by_the_sync_tick(cookies: dict
     await olga.subscribe(doc_id)
     monkeypatch.setattr(broadcast, "publish_op", lambda record: None)
     await database_sync_to_async(services.submit_operation)(
-        user=users["ed"], document_id=doc_id, src="e" * 32, seq=1, base_version=1, kind="edit", data=[{"insert": "1"}]
+        user=users["ed"],
+        document_id=doc_id,
+        src="e" * 32,
+        seq=1,
+        base_version=1,
+        kind="edit",
+        data=[{"insert": "1"}],
     )
     healed = await olga.recv(timeout=3)
     assert healed["v"] == 1 and healed["op"] == [{"insert": "1"}]
@@ -420,7 +549,9 @@ async def test_a_dropped_last_broadcast_is_healed_by_the_sync_tick(cookies: dict
 # --- Presence ---------------------------------------------------------------------------------
 
 
-async def test_presence_relay_echo_request_transform_and_clear(cookies: dict[str, str], document: Any) -> None:
+async def test_presence_relay_echo_request_transform_and_clear(
+    cookies: dict[str, str], document: Any
+) -> None:
     doc_id = str(document.pk)
     channel = f"documents.{doc_id}"
     olga, ed = ProtocolClient(cookies["olga"]), ProtocolClient(cookies["ed"])
@@ -436,8 +567,17 @@ async def test_presence_relay_echo_request_transform_and_clear(cookies: dict[str
     # ed types at the front; olga's cursor, sent for version 1, is transformed to version 2.
     await ed.submit(doc_id, 1, 1, [{"insert": "ab"}])
     await olga.recv()
-    presence = {"a": "p", "ch": channel, "id": "olga-1", "p": {"index": 1, "length": 2, "name": "Mallory"}, "pv": 0,
-                "c": "documents", "d": doc_id, "v": 1, "t": "http://sharejs.org/types/rich-text/v1"}
+    presence = {
+        "a": "p",
+        "ch": channel,
+        "id": "olga-1",
+        "p": {"index": 1, "length": 2, "name": "Mallory"},
+        "pv": 0,
+        "c": "documents",
+        "d": doc_id,
+        "v": 1,
+        "t": "http://sharejs.org/types/rich-text/v1",
+    }
     await olga.send(presence)
     echo = await olga.recv()
     relayed = await ed.recv()
@@ -455,8 +595,19 @@ async def test_presence_needs_a_presence_subscription(cookies: dict[str, str], d
     doc_id = str(document.pk)
     client = ProtocolClient(cookies["ed"])
     await client.handshake()
-    await client.send({"a": "p", "ch": f"documents.{doc_id}", "id": "x", "p": {"index": 0, "length": 0}, "pv": 0,
-                       "c": "documents", "d": doc_id, "v": 1, "t": "rich-text"})
+    await client.send(
+        {
+            "a": "p",
+            "ch": f"documents.{doc_id}",
+            "id": "x",
+            "p": {"index": 0, "length": 0},
+            "pv": 0,
+            "c": "documents",
+            "d": doc_id,
+            "v": 1,
+            "t": "rich-text",
+        }
+    )
     assert (await client.recv())["error"]["code"] == "ERR_PRESENCE_BADLY_FORMED"
     await client.disconnect()
 
@@ -472,15 +623,25 @@ async def test_logging_out_closes_the_users_sockets(cookies: dict[str, str], use
     assert await client.close_code() == 4401
 
 
-async def test_losing_access_is_announced_and_stops_updates(cookies: dict[str, str], document: Any, users: Any) -> None:
+async def test_losing_access_is_announced_and_stops_updates(
+    cookies: dict[str, str], document: Any, users: Any
+) -> None:
     doc_id = str(document.pk)
     vera = ProtocolClient(cookies["vera"])
     await vera.handshake()
     await vera.subscribe(doc_id)
-    await database_sync_to_async(services.remove_member)(actor=users["olga"], document_id=doc_id, username="vera")
+    await database_sync_to_async(services.remove_member)(
+        actor=users["olga"], document_id=doc_id, username="vera"
+    )
     assert await vera.recv() == {"a": "x-access", "c": "documents", "d": doc_id, "role": None}
     await database_sync_to_async(services.submit_operation)(
-        user=users["ed"], document_id=doc_id, src="e" * 32, seq=1, base_version=1, kind="edit", data=[{"insert": "secret"}]
+        user=users["ed"],
+        document_id=doc_id,
+        src="e" * 32,
+        seq=1,
+        base_version=1,
+        kind="edit",
+        data=[{"insert": "secret"}],
     )
     assert await vera.nothing_more(0.5)
     await vera.disconnect()
@@ -491,7 +652,9 @@ async def test_role_change_is_announced(cookies: dict[str, str], document: Any, 
     ed = ProtocolClient(cookies["ed"])
     await ed.handshake()
     await ed.subscribe(doc_id)
-    await database_sync_to_async(services.set_member_role)(actor=users["olga"], document_id=doc_id, username="ed", role=Role.VIEWER)
+    await database_sync_to_async(services.set_member_role)(
+        actor=users["olga"], document_id=doc_id, username="ed", role=Role.VIEWER
+    )
     assert await ed.recv() == {"a": "x-access", "c": "documents", "d": doc_id, "role": "viewer"}
     await ed.send({"a": "op", "c": "documents", "d": doc_id, "v": 1, "seq": 1, "op": [{"insert": "X"}]})
     assert (await ed.recv())["error"]["code"] == "ERR_OP_SUBMIT_REJECTED"
@@ -506,7 +669,9 @@ async def test_ping_pong(cookies: dict[str, str]) -> None:
     await client.disconnect()
 
 
-async def test_a_changed_password_ends_the_socket_at_the_next_tick(cookies: dict[str, str], users: Any, settings: Any) -> None:
+async def test_a_changed_password_ends_the_socket_at_the_next_tick(
+    cookies: dict[str, str], users: Any, settings: Any
+) -> None:
     settings.COLLAB_SYNC_INTERVAL_SECONDS = 0.2
     client = ProtocolClient(cookies["ed"])
     await client.handshake()
@@ -532,7 +697,9 @@ async def test_visitors_are_listed_while_connected(cookies: dict[str, str], docu
     assert await visitors(document_ids=[doc_id], within_seconds=60) == {}
 
 
-async def test_a_deleted_session_ends_the_socket_at_the_next_tick(cookies: dict[str, str], settings: Any) -> None:
+async def test_a_deleted_session_ends_the_socket_at_the_next_tick(
+    cookies: dict[str, str], settings: Any
+) -> None:
     from django.contrib.sessions.models import Session
 
     settings.COLLAB_SYNC_INTERVAL_SECONDS = 0.2
@@ -557,19 +724,34 @@ async def test_presence_over_the_rate_is_dropped_and_ops_over_it_are_delayed_not
     await client.send({"a": "ps", "ch": channel, "seq": 1})
     await client.recv()
     for pv in range(5):
-        await client.send({"a": "p", "ch": channel, "id": "c", "p": {"index": 0, "length": 0}, "pv": pv,
-                           "c": "documents", "d": doc_id, "v": 1, "t": "rich-text"})
+        await client.send(
+            {
+                "a": "p",
+                "ch": channel,
+                "id": "c",
+                "p": {"index": 0, "length": 0},
+                "pv": pv,
+                "c": "documents",
+                "d": doc_id,
+                "v": 1,
+                "t": "rich-text",
+            }
+        )
     await client.send({"a": "pp"})
     echoed = [m["pv"] for m in await client.recv_until(lambda m: m == {"a": "pp"}) if m.get("a") == "p"]
     assert echoed == [0, 1]
     for seq in range(1, 6):
-        await client.send({"a": "op", "c": "documents", "d": doc_id, "v": seq, "seq": seq, "op": [{"insert": str(seq)}]})
+        await client.send(
+            {"a": "op", "c": "documents", "d": doc_id, "v": seq, "seq": seq, "op": [{"insert": str(seq)}]}
+        )
     acks = await client.recv_until(lambda m: m.get("seq") == 5)
     assert [(m["seq"], m["v"], "error" in m) for m in acks] == [(s, s, False) for s in range(1, 6)]
     await client.disconnect()
 
 
-async def test_cursors_of_a_dead_server_process_expire(cookies: dict[str, str], document: Any, settings: Any) -> None:
+async def test_cursors_of_a_dead_server_process_expire(
+    cookies: dict[str, str], document: Any, settings: Any
+) -> None:
     """A process killed with -9 never sends p:null; its cursors must still disappear."""
     from channels.layers import get_channel_layer
 
@@ -585,14 +767,37 @@ async def test_cursors_of_a_dead_server_process_expire(cookies: dict[str, str], 
         await client.recv_until(lambda m: m.get("a") == "ps")
     await olga.recv_until(lambda m: m.get("a") == "pr")
     # ed's cursor is alive: olga keeps it for longer than the TTL.
-    await ed.send({"a": "p", "ch": channel, "id": "ed-1", "p": {"index": 1, "length": 0}, "pv": 3,
-                   "c": "documents", "d": doc_id, "v": 1, "t": "rich-text"})
+    await ed.send(
+        {
+            "a": "p",
+            "ch": channel,
+            "id": "ed-1",
+            "p": {"index": 1, "length": 0},
+            "pv": 3,
+            "c": "documents",
+            "d": doc_id,
+            "v": 1,
+            "t": "rich-text",
+        }
+    )
     await ed.recv()
     assert (await olga.recv())["p"]["index"] == 1
     # A cursor from a connection on a process that then died: nobody will ever clear it.
-    ghost = {"a": "p", "ch": channel, "src": "f" * 32, "id": "ghost", "p": {"index": 0, "length": 0, "name": "x", "user": 0},
-             "pv": 7, "c": "documents", "d": doc_id, "v": 1, "t": "http://sharejs.org/types/rich-text/v1"}
-    await get_channel_layer().group_send(f"doc.{doc_id}", {"type": "doc.presence", "message": ghost, "sender": "gone"})
+    ghost = {
+        "a": "p",
+        "ch": channel,
+        "src": "f" * 32,
+        "id": "ghost",
+        "p": {"index": 0, "length": 0, "name": "x", "user": 0},
+        "pv": 7,
+        "c": "documents",
+        "d": doc_id,
+        "v": 1,
+        "t": "http://sharejs.org/types/rich-text/v1",
+    }
+    await get_channel_layer().group_send(
+        f"doc.{doc_id}", {"type": "doc.presence", "message": ghost, "sender": "gone"}
+    )
     assert (await olga.recv())["id"] == "ghost"
     cleared = await olga.recv(timeout=10)
     assert cleared == {**ghost, "p": None, "v": 1}

@@ -15,7 +15,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def edit(user: Any, document: Any, seq: int, op: Any, src: str = "a" * 32) -> None:
-    services.submit_operation(user=user, document_id=document.pk, src=src, seq=seq, base_version=None, kind="edit", data=op)
+    services.submit_operation(
+        user=user, document_id=document.pk, src=src, seq=seq, base_version=None, kind="edit", data=op
+    )
 
 
 def fresh(document: Any) -> Document:
@@ -26,10 +28,15 @@ def test_sessions_group_ops_by_author_and_pause(users: Any, document: Any) -> No
     edit(users["ed"], document, 1, [{"insert": "a"}])
     edit(users["ed"], document, 2, [{"insert": "b"}])
     edit(users["olga"], document, 1, [{"delete": 1}], src="o" * 32)
-    Operation.objects.filter(document=document, version=3).update(created_at=timezone.now() + timedelta(hours=1))
+    Operation.objects.filter(document=document, version=3).update(
+        created_at=timezone.now() + timedelta(hours=1)
+    )
     sessions, cursor = selectors.history_sessions(document=fresh(document))
     assert cursor is None
-    assert [(s["author"]["username"], s["from_version"], s["to_version"], s["inserted"], s["deleted"]) for s in sessions] == [
+    assert [
+        (s["author"]["username"], s["from_version"], s["to_version"], s["inserted"], s["deleted"])
+        for s in sessions
+    ] == [
         ("olga", 3, 4, 0, 1),
         ("ed", 1, 3, 2, 0),
         ("olga", 0, 1, 6, 0),
@@ -66,10 +73,34 @@ def test_retention_compacts_old_ops_but_keeps_the_window(users: Any, document: A
     assert selectors.snapshot_at(document=fresh(document)).content == [{"insert": "4321Hello\n"}]
     # A client that returns from before the window must reload; one inside it is served.
     with pytest.raises(errors.OpsNotFound):
-        services.submit_operation(user=users["ed"], document_id=document.pk, src="b" * 32, seq=1, base_version=2, kind="edit", data=[{"insert": "x"}])
-    services.submit_operation(user=users["ed"], document_id=document.pk, src="b" * 32, seq=2, base_version=3, kind="edit", data=[{"insert": "y"}])
+        services.submit_operation(
+            user=users["ed"],
+            document_id=document.pk,
+            src="b" * 32,
+            seq=1,
+            base_version=2,
+            kind="edit",
+            data=[{"insert": "x"}],
+        )
+    services.submit_operation(
+        user=users["ed"],
+        document_id=document.pk,
+        src="b" * 32,
+        seq=2,
+        base_version=3,
+        kind="edit",
+        data=[{"insert": "y"}],
+    )
     # A resend of an op inside the window is still recognised.
-    again = services.submit_operation(user=users["ed"], document_id=document.pk, src="a" * 32, seq=4, base_version=4, kind="edit", data=[{"insert": "4"}])
+    again = services.submit_operation(
+        user=users["ed"],
+        document_id=document.pk,
+        src="a" * 32,
+        seq=4,
+        base_version=4,
+        kind="edit",
+        data=[{"insert": "4"}],
+    )
     assert again.duplicate and again.version == 4
 
 
@@ -94,13 +125,17 @@ XSS = '<img src=x onerror=alert(1)>"><svg onload=alert(2)><script>alert(3)</scri
 
 
 def test_exported_html_cannot_carry_script(users: Any) -> None:
-    document = services.create_document(owner=users["olga"], title=XSS, content=[
-        {"insert": XSS},
-        {"insert": "link", "attributes": {"link": "javascript:alert(4)", "bold": True}},
-        {"insert": "ok", "attributes": {"link": "https://example.com/?a=1&b=2"}},
-        {"insert": {"image": "javascript:alert(5)"}},
-        {"insert": "\n"},
-    ])
+    document = services.create_document(
+        owner=users["olga"],
+        title=XSS,
+        content=[
+            {"insert": XSS},
+            {"insert": "link", "attributes": {"link": "javascript:alert(4)", "bold": True}},
+            {"insert": "ok", "attributes": {"link": "https://example.com/?a=1&b=2"}},
+            {"insert": {"image": "javascript:alert(5)"}},
+            {"insert": "\n"},
+        ],
+    )
     content = selectors.snapshot_at(document=fresh(document)).content
     html = convert.to_html(content, title=document.title)
     elements = ElementCollector.collect(html)
@@ -114,21 +149,33 @@ def test_exported_html_cannot_carry_script(users: Any) -> None:
 
 def test_formats_round_trip_through_markdown_and_html() -> None:
     doc = [
-        {"insert": "Title"}, {"insert": "\n", "attributes": {"header": 1}},
-        {"insert": "Plain "}, {"insert": "bold", "attributes": {"bold": True}}, {"insert": " and "},
-        {"insert": "italic", "attributes": {"italic": True}}, {"insert": " <tag> a_b*c "},
-        {"insert": "site", "attributes": {"link": "https://example.com/x_y"}}, {"insert": " 😀\n"},
-        {"insert": "one"}, {"insert": "\n", "attributes": {"list": "bullet"}},
-        {"insert": "two"}, {"insert": "\n", "attributes": {"list": "bullet"}},
-        {"insert": "first"}, {"insert": "\n", "attributes": {"list": "ordered"}},
-        {"insert": "x = 1"}, {"insert": "\n", "attributes": {"code-block": True}},
-        {"insert": "quoted"}, {"insert": "\n", "attributes": {"blockquote": True}},
+        {"insert": "Title"},
+        {"insert": "\n", "attributes": {"header": 1}},
+        {"insert": "Plain "},
+        {"insert": "bold", "attributes": {"bold": True}},
+        {"insert": " and "},
+        {"insert": "italic", "attributes": {"italic": True}},
+        {"insert": " <tag> a_b*c "},
+        {"insert": "site", "attributes": {"link": "https://example.com/x_y"}},
+        {"insert": " 😀\n"},
+        {"insert": "one"},
+        {"insert": "\n", "attributes": {"list": "bullet"}},
+        {"insert": "two"},
+        {"insert": "\n", "attributes": {"list": "bullet"}},
+        {"insert": "first"},
+        {"insert": "\n", "attributes": {"list": "ordered"}},
+        {"insert": "x = 1"},
+        {"insert": "\n", "attributes": {"code-block": True}},
+        {"insert": "quoted"},
+        {"insert": "\n", "attributes": {"blockquote": True}},
     ]
     normal = rich_text.compose([], doc)
     assert rich_text.compose([], convert.from_html(convert.to_html(doc))) == normal
     assert rich_text.compose([], convert.from_markdown(convert.to_markdown(doc))) == normal
     assert convert.to_text(doc).startswith("Title\nPlain bold and italic <tag> a_b*c site 😀\none\n")
-    assert rich_text.compose([], convert.from_text(convert.to_text(doc))) == [{"insert": convert.to_text(doc)}]
+    assert rich_text.compose([], convert.from_text(convert.to_text(doc))) == [
+        {"insert": convert.to_text(doc)}
+    ]
 
 
 def test_import_rejects_unknown_extensions() -> None:

@@ -36,8 +36,12 @@ def test_cursors_travel_between_processes_transform_and_clear(two_servers: TwoSe
         {"do": "presenceSubscribe", "client": "B"},
         {"do": "presenceSubmit", "client": "A", "id": PRESENCE_ID, "value": {"index": 5, "length": 2}},
         # 5: B sees A's range, with the name and user the server adds.
-        {"do": "waitPresence", "client": "B", "id": PRESENCE_ID,
-         "value": {"index": 5, "length": 2, "name": "Ana Tester", "user": ana_id}},
+        {
+            "do": "waitPresence",
+            "client": "B",
+            "id": PRESENCE_ID,
+            "value": {"index": 5, "length": 2, "name": "Ana Tester", "user": ana_id},
+        },
         # 6-7: B types before A's cursor: B's view of it moves right.
         {"do": "insert", "client": "B", "index": 0, "text": "XYZ", "wait": True},
         {"do": "waitPresence", "client": "B", "id": PRESENCE_ID, "value": {"index": 8, "length": 2}},
@@ -52,8 +56,13 @@ def test_cursors_travel_between_processes_transform_and_clear(two_servers: TwoSe
         # 14-16: a newcomer on the other process sees A's cursor without A moving it.
         {"do": "connect", "client": "C", "server": 0},
         {"do": "presenceSubscribe", "client": "C"},
-        {"do": "waitPresence", "client": "C", "id": PRESENCE_ID,
-         "value": {"index": 3, "length": 0, "name": "Ana Tester"}, "timeout_ms": 3000},
+        {
+            "do": "waitPresence",
+            "client": "C",
+            "id": PRESENCE_ID,
+            "value": {"index": 3, "length": 0, "name": "Ana Tester"},
+            "timeout_ms": 3000,
+        },
         # 17-19: A's socket dies; B (other process) and C (same process) get the clear.
         {"do": "kill", "client": "A"},
         {"do": "waitPresence", "client": "B", "id": PRESENCE_ID, "value": None, "timeout_ms": 5000},
@@ -86,11 +95,13 @@ def test_cursors_travel_between_processes_transform_and_clear(two_servers: TwoSe
         assert not clients[name]["error_frames"], clients[name]["error_frames"]
         assert not clients[name]["errors"], clients[name]["errors"]
     # The stale-version update was shifted by the server, not by B's client (B was at the head).
-    stale = [f["frame"] for f in clients["B"]["presence_frames"] if f["frame"].get("p") == {
-        "index": 3, "length": 0, "name": "Ana Tester", "user": ana_id}]
+    stale = [
+        f["frame"]
+        for f in clients["B"]["presence_frames"]
+        if f["frame"].get("p") == {"index": 3, "length": 0, "name": "Ana Tester", "user": ana_id}
+    ]
     assert stale and stale[0]["v"] == clients["B"]["version"], (stale, clients["B"]["version"])
     assert result["steps"][11]["version"] == stale[0]["v"] - 1, "A's update was not sent at a stale version"
-
 
     # The newcomer's view came promptly (the `pr` fan-out), and existing subscribers were asked.
     assert result["steps"][16]["waited_ms"] < 2000, result["steps"][16]

@@ -103,14 +103,25 @@ def test_op_in_flight_and_pending_ops_land_once_after_reconnecting_to_the_other_
 
     state = check_converged(two_servers.cluster, setup["doc"], result)
     log = {(row["src"], row["seq"]): row["version"] for row in state["log"]}
-    meanwhile = next(e for e in result["clients"]["B"]["history"] if e["ack_v"] == log[(e["src"], e["seq"])]
-                     and "[B.meanwhile]" in str(e["op"]))
+    meanwhile = next(
+        e
+        for e in result["clients"]["B"]["history"]
+        if e["ack_v"] == log[(e["src"], e["seq"])] and "[B.meanwhile]" in str(e["op"])
+    )
     # A's op was committed once, before B's later edit (it landed before the socket died) ...
     assert log[(resent_a["src"], resent_a["seq"])] < meanwhile["ack_v"]
     # ... and C's, which process 0 never saw, once, after it.
     assert log[(resent_c["src"], resent_c["seq"])] > meanwhile["ack_v"]
-    for token in ("[A.base]", "[A.inflight]", "[A.pending1]", "[A.pending2]", "[A.after]", "[C.lost]",
-                  "[C.pending]", "[B.meanwhile]"):
+    for token in (
+        "[A.base]",
+        "[A.inflight]",
+        "[A.pending1]",
+        "[A.pending2]",
+        "[A.after]",
+        "[C.lost]",
+        "[C.pending]",
+        "[B.meanwhile]",
+    ):
         assert state["text"].count(token) == 1, (token, state["text"])
     assert_server_logs_clean(two_servers.cluster)
 
@@ -241,8 +252,13 @@ def test_the_same_ops_resent_concurrently_to_both_processes_commit_once(two_serv
     steps = [
         {"do": "rawConnect", "name": "first", "client": "A", "server": 0},
         {"do": "rawConnect", "name": "second", "client": "A", "server": 1, "hs_id_of_raw": "first"},  # 1
-        {"do": "rawBurst", "names": ["first", "second"], "src_of": "first", "v": setup["version"],
-         "count": count},  # 2
+        {
+            "do": "rawBurst",
+            "names": ["first", "second"],
+            "src_of": "first",
+            "v": setup["version"],
+            "count": count,
+        },  # 2
         {"do": "fetchFresh", "client": "A", "server": 1},  # 3
     ]
     result = run_driver(scenario(two_servers, setup, {"A": {"cookie": cookies["ana"]}}, steps), timeout=30)

@@ -26,7 +26,9 @@ def content(document: Any) -> Any:
 
 
 def test_create_document_commits_version_zero_create_op(users: Any) -> None:
-    document = services.create_document(owner=users["olga"], title="  Two   words ", content=[{"insert": "a😀b\n"}])
+    document = services.create_document(
+        owner=users["olga"], title="  Two   words ", content=[{"insert": "a😀b\n"}]
+    )
     assert document.title == "Two words" and document.version == 1 and document.length == 5
     [op] = Operation.objects.filter(document=document)
     assert (op.version, op.kind, op.author_id) == (0, "create", users["olga"].pk)
@@ -98,7 +100,9 @@ def test_concurrent_submits_take_distinct_versions_and_lose_nothing(users: Any, 
     for worker in workers:
         worker.join(120)
     assert not failures, failures
-    versions = list(Operation.objects.filter(document=document).order_by("version").values_list("version", flat=True))
+    versions = list(
+        Operation.objects.filter(document=document).order_by("version").values_list("version", flat=True)
+    )
     assert versions == list(range(1 + per_thread * threads))
     text = "".join(op["insert"] for op in content(document))
     for index in range(threads):
@@ -119,7 +123,9 @@ def test_snapshots_bound_the_work_of_loading(users: Any, settings: Any, monkeypa
     services.take_snapshot(document_id=document.pk, version=9_950)
     applied = []
     real_apply = selectors.apply_record
-    monkeypatch.setattr(selectors, "apply_record", lambda state, record: applied.append(record) or real_apply(state, record))
+    monkeypatch.setattr(
+        selectors, "apply_record", lambda state, record: applied.append(record) or real_apply(state, record)
+    )
     state = selectors.snapshot_at(document=Document.objects.get(pk=document.pk))
     assert state.version == 10_000 and state.content == [{"insert": "x" * 9_999 + "\n"}]
     assert len(applied) == 50
@@ -133,7 +139,9 @@ def test_snapshot_task_is_idempotent(users: Any, document: Any) -> None:
     assert first.content == [{"insert": "Hello\n"}]
 
 
-def test_snapshots_are_taken_every_n_versions(users: Any, document: Any, settings: Any, monkeypatch: Any) -> None:
+def test_snapshots_are_taken_every_n_versions(
+    users: Any, document: Any, settings: Any, monkeypatch: Any
+) -> None:
     from documents.tasks import take_snapshot
 
     settings.COLLAB_SNAPSHOT_EVERY = 3
@@ -145,7 +153,9 @@ def test_snapshots_are_taken_every_n_versions(users: Any, document: Any, setting
 
 
 def test_replace_content_is_one_ordinary_op(users: Any, document: Any) -> None:
-    result = services.replace_content(user=users["ed"], document_id=document.pk, content=[{"insert": "Hello there\n"}])
+    result = services.replace_content(
+        user=users["ed"], document_id=document.pk, content=[{"insert": "Hello there\n"}]
+    )
     assert result.version == 1
     last = Operation.objects.get(document=document, version=1)
     assert last.data == [{"retain": 5}, {"insert": " there"}] and last.author_id == users["ed"].pk
@@ -164,7 +174,14 @@ def test_an_emoji_split_between_two_formats_is_stored_and_snapshotted(users: Any
     document = services.create_document(owner=users["olga"], content=[{"insert": "a😀b\n"}])
     # Bold from the start to the middle of the emoji: a retain that splits the pair.
     submit(users["olga"], document, SRC_A, 1, 1, [{"retain": 2, "attributes": {"bold": True}}])
-    submit(users["olga"], document, SRC_A, 2, 2, [{"retain": 1}, {"insert": "[\ud83d", "attributes": {"bold": True}}, {"insert": "\ude00]"}])
+    submit(
+        users["olga"],
+        document,
+        SRC_A,
+        2,
+        2,
+        [{"retain": 1}, {"insert": "[\ud83d", "attributes": {"bold": True}}, {"insert": "\ude00]"}],
+    )
     snapshot = services.take_snapshot(document_id=document.pk)
     assert snapshot is not None
     stored = Snapshot.objects.get(pk=snapshot.pk).content

@@ -65,8 +65,16 @@ def test_many_sharedb_clients_on_two_processes_converge_exactly_once(cluster: An
             clients[name] = {"cookie": f"sessionid={setup['sessions'][user]}"}
             steps.append({"do": "connect", "client": name, "server": tab % 2})
     steps += [
-        {"do": "random", "duration_ms": EDIT_SECONDS * 1000, "interval_ms": [20, 160], "seed": 7,
-         "p_token": 0.45, "p_filler": 0.2, "p_delete": 0.2, "p_emoji": 0.3},
+        {
+            "do": "random",
+            "duration_ms": EDIT_SECONDS * 1000,
+            "interval_ms": [20, 160],
+            "seed": 7,
+            "p_token": 0.45,
+            "p_filler": 0.2,
+            "p_delete": 0.2,
+            "p_emoji": 0.3,
+        },
         {"do": "settle", "timeout_ms": 20000, "fresh_client": "c1", "fresh_server": 1},
     ]
     result = run_driver(
