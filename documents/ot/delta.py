@@ -27,8 +27,10 @@ from typing import (
     Optional,
     Protocol,
     Tuple,
+    TypeGuard,
     TypeVar,
     Union,
+    cast,
 )
 
 from . import attributes as attrs
@@ -41,6 +43,7 @@ from .op import length as op_length
 __all__ = ["Delta", "EmbedHandler"]
 
 T = TypeVar("T")
+N = TypeVar("N", int, float)  # a JavaScript number: ints stay ints
 NULL_CHARACTER = "\x00"  # stands for an embed in diff()
 
 
@@ -60,7 +63,7 @@ DeltaLike = Union["Delta", List[Op], Dict[str, Any], None]
 def _ops_of(value: Any) -> List[Op]:
     """Op list of ``new Delta(value)``: a list, ``{"ops": list}`` or ``[]``."""
     if value.__class__ is list:
-        return value  # type: ignore[no-any-return]
+        return value
     if isinstance(value, Delta):
         return value.ops
     if isinstance(value, list):
@@ -72,8 +75,8 @@ def _ops_of(value: Any) -> List[Op]:
     return []
 
 
-def _is_number(value: Any) -> bool:
-    """``typeof value === 'number'`` for JSON values."""
+def _is_number(value: Any) -> TypeGuard[float]:
+    """``typeof value === 'number'`` for JSON values (``int`` or ``float``, not ``bool``)."""
     cls = value.__class__
     return cls is int or cls is float
 
@@ -124,7 +127,7 @@ def _leading_inserts(ops: List[Op], budget: float) -> Tuple[int, float]:
     return count, budget
 
 
-def transform_position(ops: List[Op], index: int, priority: bool = False) -> int:
+def transform_position(ops: List[Op], index: N, priority: bool = False) -> N:
     """``Delta.transformPosition`` on an op list (whole ops, no iterator)."""
     offset = 0
     for op in ops:
@@ -201,15 +204,15 @@ class Delta:
             new_op["attributes"] = attributes
         return self.push(new_op)
 
-    def delete(self, length: int) -> "Delta":
+    def delete(self, length: float) -> "Delta":
         if length <= 0:
             return self
         return self.push({"delete": length})
 
     def retain(
-        self, length: Union[int, Dict[str, Any]], attributes: Optional[AttributeMap] = None
+        self, length: Union[float, Dict[str, Any]], attributes: Optional[AttributeMap] = None
     ) -> "Delta":
-        if _is_number(length) and length <= 0:  # type: ignore[operator]
+        if _is_number(length) and length <= 0:
             return self
         new_op: Op = {"retain": length}
         if attributes.__class__ is dict and attributes:
@@ -309,11 +312,11 @@ class Delta:
         """Sum of all op lengths (document length for a document)."""
         return sum(op_length(op) for op in self.ops)
 
-    def slice(self, start: int = 0, end: float = INFINITY) -> "Delta":
+    def slice(self, start: float = 0, end: float = INFINITY) -> "Delta":
         """Ops covering ``[start, end)`` (units), chopping at the ends."""
         ops: List[Op] = []
         it = OpIterator(self.ops)
-        index = 0
+        index: float = 0
         while index < end and it.op is not None:
             remaining = it.op_len - it.offset
             if index < start:
@@ -322,7 +325,7 @@ class Delta:
             else:
                 step = min(end - index, remaining)
                 ops.append(it.next(step))
-            index += step  # type: ignore[assignment]
+            index += step
         return Delta(ops)
 
     # ---------------------------------------------------------- OT
@@ -417,7 +420,7 @@ class Delta:
         this_iter = OpIterator(self.ops)
         other_iter = OpIterator(other.ops)
         for kind, text in components:
-            length = len(text)
+            length: float = len(text)
             while length > 0:
                 if kind == fastdiff.INSERT:
                     op_len = min(other_iter.op_len - other_iter.offset, length)
@@ -425,7 +428,7 @@ class Delta:
                 elif kind == fastdiff.DELETE:
                     op_len = min(length, this_iter.op_len - this_iter.offset)
                     this_iter.next(op_len)
-                    ret.delete(op_len)  # type: ignore[arg-type]
+                    ret.delete(op_len)
                 else:
                     op_len = min(
                         this_iter.op_len - this_iter.offset, other_iter.op_len - other_iter.offset, length
@@ -433,10 +436,10 @@ class Delta:
                     this_op = this_iter.next(op_len)
                     other_op = other_iter.next(op_len)
                     if js_equal(this_op.get("insert"), other_op.get("insert")):
-                        ret.retain(op_len, attrs.diff(this_op.get("attributes"), other_op.get("attributes")))  # type: ignore[arg-type]
+                        ret.retain(op_len, attrs.diff(this_op.get("attributes"), other_op.get("attributes")))
                     else:
-                        ret.push(other_op).delete(op_len)  # type: ignore[arg-type]
-                length -= op_len  # type: ignore[assignment]
+                        ret.push(other_op).delete(op_len)
+                length -= op_len
         return ret.chop()
 
     def _diff_text(self, other: "Delta", prep: str) -> str:
@@ -481,7 +484,7 @@ class Delta:
     def invert(self, base: "Delta") -> "Delta":
         """The delta undoing ``self`` when ``self`` is applied to ``base``."""
         inverted = Delta()
-        base_index = 0
+        base_index: float = 0
         for op in self.ops:
             insert = op.get("insert")
             retain = op.get("retain")
@@ -492,7 +495,8 @@ class Delta:
                 inverted.retain(retain)
                 base_index += retain
             elif delete or _is_number(retain):
-                length = delete or retain
+                # ``delete`` if truthy, else ``retain``, a number by the test above
+                length = cast(float, delete or retain)
                 op_attributes = op.get("attributes")
                 for base_op in base.slice(base_index, base_index + length).ops:
                     if delete:
@@ -549,9 +553,9 @@ class Delta:
                     continue
                 this_data = this_op.get("retain")
                 other_data = other_op.get("retain")
-                transformed: Union[int, Dict[str, Any]] = (
+                transformed: Union[float, Dict[str, Any]] = (
                     other_data if other_data.__class__ is dict else length
-                )  # type: ignore[assignment]
+                )
                 if this_data.__class__ is dict and other_data.__class__ is dict:
                     embed_type = next(iter(this_data), None)
                     if embed_type is not None and embed_type == next(iter(other_data), None):

@@ -111,7 +111,8 @@ class OpIterator:
             if offset == 0:
                 return op
         else:
-            self.offset = offset + length
+            # JSON number: an int for valid ops (validate.py); fractions kept, as in quill-delta
+            self.offset = offset + length  # type: ignore[assignment]
         return _piece(op, kind, bmp, offset, int(length))
 
     def rest(self) -> List[Op]:

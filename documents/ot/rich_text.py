@@ -11,7 +11,7 @@ Results may share op dicts with the inputs: treat ops as immutable.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, TypeGuard
 
 from .delta import Delta, _ops_of, transform_position
 from .errors import InvalidDelta
@@ -76,7 +76,7 @@ def transform_cursor(cursor: int, op: OpsLike, is_own_op: bool) -> int:
     return transform_position(_ops_of(op), cursor, not is_own_op)
 
 
-def transform_presence(range_: Optional[Range], op: OpsLike, is_own_op: bool) -> Optional[Range]:
+def transform_presence(range_: object, op: OpsLike, is_own_op: bool) -> Optional[Range]:
     """Transform a ``{"index", "length", ...}`` selection; other keys are kept.
 
     Falsy input (``None``, ``0``, ``""``, ``False``) gives ``None``, as in
@@ -100,7 +100,8 @@ def transform_presence(range_: Optional[Range], op: OpsLike, is_own_op: bool) ->
     return result
 
 
-def _is_count(value: Any) -> bool:
+def _is_count(value: Any) -> TypeGuard[float]:
+    """A JSON number (``int`` or ``float``, not ``bool``) other than NaN."""
     return (value.__class__ is int or value.__class__ is float) and value == value
 
 
