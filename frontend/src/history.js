@@ -188,10 +188,11 @@ class HistoryPage {
     const { version, old, now } = this.shown;
     const session = this.selected && this.selected.session;
     const isCurrent = version === now.version;
-    const who = session && session.author && session.author.username;
+    const who = session && session.author && (session.author.name || session.author.username);
     this.heading.textContent = isCurrent ? `Version ${version} (current)` : `Version ${version}`;
     let what = '';
-    if (who) what = session.kind === 'create' ? `Created by ${who}` : `After ${who}'s edits`;
+    if (who && session.kind === 'restore') what = `After ${who} restored version ${session.restored_from}`;
+    else if (who) what = session.kind === 'create' ? `Created by ${who}` : `After ${who}'s edits`;
     this.detail.textContent = [
       what,
       session ? timeSpan(session.start, session.end) : '',
