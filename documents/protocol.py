@@ -12,7 +12,14 @@ from typing import Any
 
 from django.conf import settings
 
-from .errors import CollabError, MessageBadlyFormed, PresenceBadlyFormed, SeqOverflow, TypeNotRecognized
+from .errors import (
+    CollabError,
+    DocumentNotFound,
+    MessageBadlyFormed,
+    PresenceBadlyFormed,
+    SeqOverflow,
+    TypeNotRecognized,
+)
 from .models import OperationKind
 from .ot import rich_text
 from .selectors import OpRecord, SnapshotData
@@ -108,6 +115,8 @@ def parse_doc_ref(message: dict[str, Any]) -> str:
         raise MessageBadlyFormed("c and d must be strings.")
     if len(document_id) > MAX_ID_LENGTH or len(collection) > MAX_ID_LENGTH:
         raise MessageBadlyFormed("c or d is too long.")
+    if collection != COLLECTION:
+        raise DocumentNotFound(f"There is no such collection; documents live in {COLLECTION!r}.")
     return document_id
 
 
@@ -117,6 +126,8 @@ def parse_bulk(message: dict[str, Any]) -> dict[str, int | None]:
     ids = message.get("b")
     if not isinstance(collection, str):
         raise MessageBadlyFormed("c must be a string.")
+    if collection != COLLECTION:
+        raise DocumentNotFound(f"There is no such collection; documents live in {COLLECTION!r}.")
     if isinstance(ids, list):
         if not all(isinstance(i, str) and len(i) <= MAX_ID_LENGTH for i in ids):
             raise MessageBadlyFormed("b must list document ids.")

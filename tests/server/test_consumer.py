@@ -411,6 +411,11 @@ async def test_invalid_deltas_are_refused_and_change_nothing(
         ({"a": "qs", "id": 1, "c": "documents", "q": {}}, "ERR_NOT_SUPPORTED"),
         ({"a": "s", "c": "documents", "d": "__proto__", "v": None}, "ERR_DOC_NOT_FOUND"),
         (
+            {"a": "s", "c": "users", "d": "6f1c5e0e-5bd5-4c5e-9c55-6b8f5b7d2a11", "v": None},
+            "ERR_DOC_NOT_FOUND",
+        ),
+        ({"a": "bs", "c": "users", "b": ["x", "y"]}, "ERR_DOC_NOT_FOUND"),
+        (
             {"a": "p", "ch": "documents.x", "id": "p", "pv": 0, "v": 0, "p": {"index": -1}},
             "ERR_PRESENCE_BADLY_FORMED",
         ),
