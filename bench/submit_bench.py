@@ -6,7 +6,7 @@ de-duplication, transform against concurrent ops, length check, insert) into doc
 same run. A ratio near 1.0 means the commit does no work proportional to the document's size.
 
     .venv/bin/python bench/submit_bench.py                 # temporary SQLite database
-    DATABASE_URL=postgres://... .venv/bin/python bench/submit_bench.py
+    DATABASE_URL=postgres://... .venv/bin/python bench/submit_bench.py   # a temporary database on that server
 """
 
 import os
@@ -19,7 +19,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "collab.settings")
-if not os.environ.get("DATABASE_URL"):
+SERVER_URL = os.environ.get("DATABASE_URL", "")
+BENCH_DB = f"collab_bench_{os.getpid()}"
+if SERVER_URL:
+    # Never touch the database we were pointed at: measure in a private one on the same server.
+    import psycopg
+
+    with psycopg.connect(SERVER_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{BENCH_DB}"')
+    os.environ["DATABASE_URL"] = SERVER_URL.rsplit("/", 1)[0] + "/" + BENCH_DB
+else:
     os.environ["SQLITE_PATH"] = str(Path(tempfile.mkdtemp()) / "bench.sqlite3")
 os.environ.setdefault("REDIS_URL", "")
 os.environ["COLLAB_SNAPSHOT_EVERY"] = str(10**9)  # measure commits, not snapshot tasks
@@ -85,4 +94,10 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    finally:
+        if SERVER_URL:
+            connection.close()
+            with psycopg.connect(SERVER_URL, autocommit=True) as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
