@@ -34,26 +34,7 @@ MAX_SAFE_INTEGER = 2**53 - 1
 MAX_ID_LENGTH = 100
 # Fields echoed in an error reply so the client can route it; never the (possibly huge) payload.
 ROUTING_FIELDS = ("a", "c", "d", "v", "seq", "src", "id", "ch", "b", "pv")
-ACTIONS = {
-    "hs",
-    "f",
-    "s",
-    "u",
-    "bf",
-    "bs",
-    "bu",
-    "op",
-    "nf",
-    "nt",
-    "p",
-    "ps",
-    "pu",
-    "pr",
-    "pp",
-    "qf",
-    "qs",
-    "qu",
-}
+ACTIONS = frozenset("hs f s u bf bs bu op nf nt p ps pu pr pp qf qs qu".split())
 
 
 def _reject_constant(name: str) -> Any:

@@ -9,7 +9,7 @@ import pytest
 from channels.db import database_sync_to_async
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from documents import selectors
+from documents import protocol, selectors
 from documents.models import Document
 from documents.ot import validate_document
 
@@ -17,26 +17,8 @@ from .conftest import ProtocolClient
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-ACTIONS = [
-    "hs",
-    "f",
-    "s",
-    "u",
-    "bf",
-    "bs",
-    "bu",
-    "op",
-    "nf",
-    "nt",
-    "p",
-    "ps",
-    "pu",
-    "pr",
-    "pp",
-    "qf",
-    "qs",
-    "zz",
-]
+# Every action the server knows, plus one it does not.
+ACTIONS = sorted(protocol.ACTIONS) + ["zz", "init"]
 scalars = st.one_of(
     st.none(),
     st.booleans(),
