@@ -14,9 +14,11 @@ from documents.ot import rich_text
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def edit(user: Any, document: Any, seq: int, op: Any, src: str = "a" * 32) -> None:
-    services.submit_operation(
-        user=user, document_id=document.pk, src=src, seq=seq, base_version=None, kind="edit", data=op
+def edit(
+    user: Any, document: Any, seq: int, op: Any, src: str = "a" * 32, base: int | None = None
+) -> services.SubmitResult:
+    return services.submit_operation(
+        user=user, document_id=document.pk, src=src, seq=seq, base_version=base, kind="edit", data=op
     )
 
 
@@ -73,34 +75,10 @@ def test_retention_compacts_old_ops_but_keeps_the_window(users: Any, document: A
     assert selectors.snapshot_at(document=fresh(document)).content == [{"insert": "4321Hello\n"}]
     # A client that returns from before the window must reload; one inside it is served.
     with pytest.raises(errors.OpsNotFound):
-        services.submit_operation(
-            user=users["ed"],
-            document_id=document.pk,
-            src="b" * 32,
-            seq=1,
-            base_version=2,
-            kind="edit",
-            data=[{"insert": "x"}],
-        )
-    services.submit_operation(
-        user=users["ed"],
-        document_id=document.pk,
-        src="b" * 32,
-        seq=2,
-        base_version=3,
-        kind="edit",
-        data=[{"insert": "y"}],
-    )
+        edit(users["ed"], document, 1, [{"insert": "x"}], src="b" * 32, base=2)
+    edit(users["ed"], document, 2, [{"insert": "y"}], src="b" * 32, base=3)
     # A resend of an op inside the window is still recognised.
-    again = services.submit_operation(
-        user=users["ed"],
-        document_id=document.pk,
-        src="a" * 32,
-        seq=4,
-        base_version=4,
-        kind="edit",
-        data=[{"insert": "4"}],
-    )
+    again = edit(users["ed"], document, 4, [{"insert": "4"}], src="a" * 32, base=4)
     assert again.duplicate and again.version == 4
 
 
