@@ -106,6 +106,14 @@ class ProtocolClient:
         await asyncio.sleep(0)
 
 
+async def connected(cookies: dict[str, str], *names: str) -> list[ProtocolClient]:
+    """One handshaken client per user name, in order."""
+    clients = [ProtocolClient(cookies[name]) for name in names]
+    for client in clients:
+        await client.handshake()
+    return clients
+
+
 @pytest.fixture
 def users(transactional_db: Any) -> dict[str, Any]:
     user_model = get_user_model()

@@ -8,7 +8,7 @@ from channels.db import database_sync_to_async
 from documents import broadcast, selectors, services
 from documents.models import Document, Operation, Role
 
-from .conftest import ProtocolClient
+from .conftest import ProtocolClient, connected
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -192,9 +192,7 @@ async def test_snapshot_at_version_and_time(cookies: dict[str, str], document: A
 
 async def test_op_is_acked_and_broadcast_with_src_and_seq(cookies: dict[str, str], document: Any) -> None:
     doc_id = str(document.pk)
-    ed, olga = ProtocolClient(cookies["ed"]), ProtocolClient(cookies["olga"])
-    await ed.handshake()
-    await olga.handshake()
+    ed, olga = await connected(cookies, "ed", "olga")
     await ed.subscribe(doc_id)
     await olga.subscribe(doc_id)
     [ack] = await ed.submit(doc_id, 1, 1, [{"retain": 5}, {"insert": " world", "attributes": {"bold": True}}])
@@ -223,9 +221,7 @@ async def test_concurrent_ops_are_transformed_and_missing_ops_precede_the_ack(
     cookies: dict[str, str], document: Any
 ) -> None:
     doc_id = str(document.pk)
-    ed, olga = ProtocolClient(cookies["ed"]), ProtocolClient(cookies["olga"])
-    await ed.handshake()
-    await olga.handshake()
+    ed, olga = await connected(cookies, "ed", "olga")
     await ed.subscribe(doc_id)
     await olga.subscribe(doc_id)
     await olga.submit(doc_id, 1, 1, [{"insert": "AA"}])
@@ -286,9 +282,7 @@ async def test_resent_op_behind_other_ops_gets_them_before_its_ack(
 
 async def test_someone_elses_src_is_rejected(cookies: dict[str, str], document: Any) -> None:
     doc_id = str(document.pk)
-    ed, olga = ProtocolClient(cookies["ed"]), ProtocolClient(cookies["olga"])
-    await ed.handshake()
-    await olga.handshake()
+    ed, olga = await connected(cookies, "ed", "olga")
     await olga.send(
         {"a": "op", "c": "documents", "d": doc_id, "v": 1, "src": ed.src, "seq": 1, "op": [{"insert": "X"}]}
     )
@@ -303,9 +297,7 @@ async def test_someone_elses_src_is_rejected(cookies: dict[str, str], document: 
 
 async def test_viewer_cannot_edit_and_editor_cannot_delete(cookies: dict[str, str], document: Any) -> None:
     doc_id = str(document.pk)
-    vera, ed = ProtocolClient(cookies["vera"]), ProtocolClient(cookies["ed"])
-    await vera.handshake()
-    await ed.handshake()
+    vera, ed = await connected(cookies, "vera", "ed")
     await vera.send({"a": "op", "c": "documents", "d": doc_id, "v": 1, "seq": 1, "op": [{"insert": "X"}]})
     assert (await vera.recv())["error"]["code"] == "ERR_OP_SUBMIT_REJECTED"
     await ed.send({"a": "op", "c": "documents", "d": doc_id, "v": 1, "seq": 1, "del": True})
@@ -328,9 +320,7 @@ async def test_viewer_cannot_edit_and_editor_cannot_delete(cookies: dict[str, st
 
 async def test_owner_deletes_and_subscribers_see_it(cookies: dict[str, str], document: Any) -> None:
     doc_id = str(document.pk)
-    olga, vera = ProtocolClient(cookies["olga"]), ProtocolClient(cookies["vera"])
-    await olga.handshake()
-    await vera.handshake()
+    olga, vera = await connected(cookies, "olga", "vera")
     await vera.subscribe(doc_id)
     await olga.send({"a": "op", "c": "documents", "d": doc_id, "v": 1, "seq": 1, "del": True})
     assert (await olga.recv()) == {
@@ -559,9 +549,7 @@ async def test_presence_relay_echo_request_transform_and_clear(
 ) -> None:
     doc_id = str(document.pk)
     channel = f"documents.{doc_id}"
-    olga, ed = ProtocolClient(cookies["olga"]), ProtocolClient(cookies["ed"])
-    await olga.handshake()
-    await ed.handshake()
+    olga, ed = await connected(cookies, "olga", "ed")
     for client in (olga, ed):
         await client.subscribe(doc_id)
     await olga.send({"a": "ps", "ch": channel, "seq": 1})
@@ -763,9 +751,7 @@ async def test_cursors_of_a_dead_server_process_expire(
     settings.COLLAB_SYNC_INTERVAL_SECONDS = 0.2  # presence TTL = 3 * 0.2 + 5 s
     doc_id = str(document.pk)
     channel = f"documents.{doc_id}"
-    olga, ed = ProtocolClient(cookies["olga"]), ProtocolClient(cookies["ed"])
-    await olga.handshake()
-    await ed.handshake()
+    olga, ed = await connected(cookies, "olga", "ed")
     for client in (olga, ed):
         await client.subscribe(doc_id)
         await client.send({"a": "ps", "ch": channel, "seq": 1})
