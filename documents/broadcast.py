@@ -47,8 +47,19 @@ def publish_access_changed_on_commit(*, document_id: Any, user_id: Any) -> None:
     transaction.on_commit(lambda: _send_sync(user_group(user_id), event))
 
 
+def publish_document_access_changed_on_commit(*, document_id: Any) -> None:
+    """Every connection on the document re-checks its access (owner change, delete, bulk edits)."""
+    event = {"type": "doc.access", "document_id": str(document_id), "user_id": None}
+    transaction.on_commit(lambda: _send_sync(document_group(document_id), event))
+
+
 def publish_session_end(*, user_id: Any) -> None:
     _send_sync(user_group(user_id), {"type": "session.end"})
+
+
+def publish_session_end_on_commit(*, user_id: Any) -> None:
+    """Close every socket of the user (deactivated, deleted, password changed) once committed."""
+    transaction.on_commit(lambda: publish_session_end(user_id=user_id))
 
 
 async def join(channel_name: str, group: str) -> None:
