@@ -17,14 +17,26 @@ from .documents import (
 )
 from .members import accept_invite, add_member, create_invite, remove_member, revoke_invite, set_member_role
 from .snapshots import compact_document, take_snapshot
-from .submit import SERVER_SRC, SubmitResult, delta_limits, document_limits, server_submit, submit_operation
+from .submit import (
+    SERVER_SRC,
+    SubmitRequest,
+    SubmitResult,
+    clean_request,
+    delta_limits,
+    document_limits,
+    server_submit,
+    submit_batch,
+    submit_operation,
+)
 from .visitors import end_visits, record_visits
 
 __all__ = [
     "SERVER_SRC",
+    "SubmitRequest",
     "SubmitResult",
     "accept_invite",
     "add_member",
+    "clean_request",
     "compact_document",
     "create_document",
     "create_invite",
@@ -41,6 +53,7 @@ __all__ = [
     "revoke_invite",
     "server_submit",
     "set_member_role",
+    "submit_batch",
     "submit_operation",
     "take_snapshot",
 ]
