@@ -148,24 +148,15 @@ if REDIS_URL.startswith("rediss://") and "ssl_cert_reqs=" not in REDIS_URL:
 # deployments (or test databases) sharing one Redis must not hear each other. Empty: derived from
 # the database's name.
 COLLAB_PUBSUB_PREFIX = os.environ.get("COLLAB_PUBSUB_PREFIX", "")
+# No Channels channel layer: connections hear committed ops, presence and access changes through
+# documents.broadcast (one Redis pub/sub subscription per document and process), not through
+# per-connection channels, which cost one Redis message per recipient and drop over capacity.
+CHANNEL_LAYERS: dict[str, dict[str, object]] = {}
 if REDIS_URL:
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {
-                "hosts": [REDIS_URL],
-                # Drops are repaired from the op log, but a roomier channel makes them rare.
-                "capacity": 1000,
-                "expiry": 60,
-                "group_expiry": 86400,
-            },
-        }
-    }
     CELERY_BROKER_URL = REDIS_URL
     CELERY_RESULT_BACKEND = REDIS_URL
     CELERY_TASK_ALWAYS_EAGER = False
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     CELERY_BROKER_URL = "memory://"
     CELERY_RESULT_BACKEND = "cache+memory://"
     # The embedded default runs tasks in-process, so no worker is needed.

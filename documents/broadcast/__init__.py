@@ -73,14 +73,21 @@ def publish_session_end_on_commit(*, user_id: Any) -> None:
     transaction.on_commit(lambda: publish_session_end(user_id=user_id))
 
 
+async def _publish_async(channel: str, event: dict[str, Any]) -> None:
+    try:
+        await transport.publish(channel, encode(event))
+    except Exception:  # Presence is best-effort: the next move, or the heartbeat, sends it again.
+        logger.warning("publish to %s failed", channel, exc_info=True)
+
+
 async def publish_presence(*, document_id: str, message: dict[str, Any], sender: str) -> None:
-    await transport.publish(document_channel(document_id), encode({"k": "p", "m": message, "from": sender}))
+    await _publish_async(document_channel(document_id), {"k": "p", "m": message, "from": sender})
 
 
 async def presence_alive(*, document_id: str, src: str, ids: list[str]) -> None:
-    await transport.publish(document_channel(document_id), encode({"k": "pa", "src": src, "ids": ids}))
+    await _publish_async(document_channel(document_id), {"k": "pa", "src": src, "ids": ids})
 
 
 async def request_presence(*, document_id: str, channel: str, sender: str) -> None:
     """Ask every other subscriber to re-send its presence (someone joined or asked)."""
-    await transport.publish(document_channel(document_id), encode({"k": "pr", "ch": channel, "from": sender}))
+    await _publish_async(document_channel(document_id), {"k": "pr", "ch": channel, "from": sender})

@@ -140,6 +140,12 @@ class Hub:
             return None
         return [event.record for event in state.recent if event.record.version >= version]
 
+    def loaded(self, document_id: str, version: int) -> None:
+        """A listener read the document at `version`: anything committed after it must come by."""
+        state = self.documents.get(document_id)
+        if state is not None and state.next_version is None:
+            state.next_version = version
+
     def head(self, document_id: str) -> int | None:
         state = self.documents.get(document_id)
         return None if state is None else state.next_version

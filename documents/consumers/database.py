@@ -6,6 +6,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 
 from .. import selectors, services
+from ..broadcast.hub import OpEvent
 from ..errors import VersionNewer
 from ..models import Document
 from ..records import OpRecord, SnapshotData
@@ -27,13 +28,14 @@ def read_snapshot(user: Any, document_id: str, version: int | None = None) -> Sn
 
 
 @in_thread
-def read_ops(user: Any, document_id: str, start: int) -> tuple[list[OpRecord], int]:
-    """Ops from `start` to now, and the current version."""
+def read_op_events(user: Any, document_id: str, start: int) -> list[OpEvent]:
+    """Ops from `start` to now with their frames, encoded here so a long catch-up never blocks
+    the event loop."""
     document, _role = selectors.access_document(user=user, document_id=document_id)
     if start > document.version:
         raise VersionNewer()
     ops = selectors.operations_between(document_id=document.pk, start=start, end=document.version)
-    return ops, document.version
+    return [OpEvent.of(record) for record in ops]
 
 
 @in_thread

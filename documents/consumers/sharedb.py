@@ -10,6 +10,7 @@ deliveries reach the client in the order the protocol needs.
 import asyncio
 import logging
 import time
+import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from importlib import import_module
@@ -33,7 +34,6 @@ from ..errors import (
     VersionNewer,
 )
 from ..pipeline import get_pipeline
-from ..records import OpRecord
 from ..services import SubmitRequest
 from . import database as db
 from .presence import PresenceMixin
@@ -73,6 +73,8 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
     # --- Connection -------------------------------------------------------------------------
 
     async def connect(self) -> None:
+        # No channel layer (see broadcast): the connection's own id names it to the hub and visits.
+        self.channel_name = f"conn.{uuid.uuid4().hex}"
         self.user = self.scope.get("user")
         self.user_id = getattr(self.user, "pk", None)
         self.outbox: deque[str | int] = deque()
@@ -253,25 +255,20 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
                     self._loaded(document_id, state.version)
                     await db.record_visits(self.user, self.channel_name, [document_id])
                 return protocol.snapshot_data(state)
-            ops = await self._ops_since(document_id, version)
+            events = await db.read_op_events(self.user, document_id, version)
         except CollabError:
             if fresh:
                 self.subscriptions.pop(document_id, None)
                 await self._unwatch_if_unused(document_id)
             raise
         subscription = self.subscriptions.get(document_id) if subscribe else None
-        for record in ops:
-            if subscription is None or subscription.sent is None or record.version >= subscription.sent:
-                self._push(OpEvent.of(record).frame)
+        for event in events:
+            if subscription is None or subscription.sent is None or event.record.version >= subscription.sent:
+                self._push(event.frame)
         if subscribe:
-            self._loaded(document_id, version + len(ops))
+            self._loaded(document_id, version + len(events))
             await db.record_visits(self.user, self.channel_name, [document_id])
         return None
-
-    async def _ops_since(self, document_id: str, version: int) -> list[OpRecord]:
-        """Ops from `version` to head: from the hub when it holds them, else the op log."""
-        ops, _head = await db.read_ops(self.user, document_id, version)
-        return ops
 
     def _loaded(self, document_id: str, version: int) -> None:
         """The initial read of a subscription is queued: send what the hub delivered meanwhile."""
@@ -280,6 +277,7 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
             return
         if subscription.sent is None or version > subscription.sent:
             subscription.sent = version
+        self.hub.loaded(document_id, subscription.sent)
         held, subscription.held = subscription.held, []
         for event in held:
             self.hub_op(document_id, event)
@@ -405,7 +403,7 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
             return
         subscription.catching_up = True
         try:
-            ops = await self._ops_since(document_id, subscription.sent)
+            events = await db.read_op_events(self.user, document_id, subscription.sent)
         except DocumentNotFound:
             await self._lose_access(document_id)
             return
@@ -414,8 +412,8 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
             return
         finally:
             subscription.catching_up = False
-        for record in ops:
-            self._deliver(document_id, subscription, OpEvent.of(record))
+        for event in events:
+            self._deliver(document_id, subscription, event)
 
     # --- What the hub hands us --------------------------------------------------------------
 
