@@ -92,8 +92,12 @@ class Schema:
                 if self.value_allowed(name, value) and not (name in self.line and insert.strip("\n"))
             }
             result.append({"insert": insert, "attributes": kept} if kept else {"insert": insert})
-        last = result[-1]["insert"] if result else None
-        if not isinstance(last, str) or not last.endswith("\n"):
+        last = result[-1] if result else {}
+        if isinstance(last.get("insert"), str) and last["insert"].endswith("\n"):
+            return result
+        if isinstance(last.get("insert"), str) and "attributes" not in last:
+            last["insert"] += "\n"
+        else:
             result.append({"insert": "\n"})
         return result
 
