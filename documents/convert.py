@@ -510,12 +510,20 @@ def export(ops: Ops, fmt: str, *, title: str) -> str:
     raise ValueError(f"unknown export format {fmt!r}")
 
 
+# The largest file of each kind, in characters: parsing is linear, and these bound it to a few
+# seconds on adversarial input (bench/import_bench.py; docs/reliability.md).
+MAX_IMPORT_CHARACTERS = {"md": 256 * 1024, "html": 1024 * 1024, "txt": 2 * 1024 * 1024}
+IMPORTERS = {".html": ("html", from_html), ".htm": ("html", from_html), ".md": ("md", from_markdown)}
+IMPORTERS |= {".markdown": ("md", from_markdown), ".txt": ("txt", from_text)}
+
+
 def import_file(name: str, source: str) -> Ops:
-    lowered = name.lower()
-    if lowered.endswith((".html", ".htm")):
-        return from_html(source)
-    if lowered.endswith((".md", ".markdown")):
-        return from_markdown(source)
-    if lowered.endswith(".txt"):
-        return from_text(source)
-    raise ValueError("Import a .md, .html or .txt file.")
+    """Parse an uploaded file by its extension; ValueError says what is wrong with it."""
+    extension = "." + name.lower().rsplit(".", 1)[-1] if "." in name else ""
+    if extension not in IMPORTERS:
+        raise ValueError("Import a .md, .html or .txt file.")
+    kind, parse = IMPORTERS[extension]
+    limit = MAX_IMPORT_CHARACTERS[kind]
+    if len(source) > limit:
+        raise ValueError(f"A .{kind} file can be at most {limit // 1024} kB.")
+    return parse(source)
