@@ -512,7 +512,7 @@ def export(ops: Ops, fmt: str, *, title: str) -> str:
 
 # The largest file of each kind, in characters: parsing is linear, and these bound it to a few
 # seconds on adversarial input (bench/import_bench.py; docs/reliability.md).
-MAX_IMPORT_CHARACTERS = {"md": 256 * 1024, "html": 1024 * 1024, "txt": 2 * 1024 * 1024}
+MAX_IMPORT_CHARACTERS = {"md": 128 * 1024, "html": 1024 * 1024, "txt": 2 * 1024 * 1024}
 IMPORTERS = {".html": ("html", from_html), ".htm": ("html", from_html), ".md": ("md", from_markdown)}
 IMPORTERS |= {".markdown": ("md", from_markdown), ".txt": ("txt", from_text)}
 

@@ -6,7 +6,8 @@ render. ``inline`` formats apply to text, ``line`` formats to the newline that e
 ``embeds`` lists the atomic embeds (none today). Every rule has a ``type``:
 
 * ``true``: the value is ``true`` (``null`` removes the format in an op);
-* ``enum``: one of ``values`` (compared with their JSON type: ``true`` is not ``1``);
+* ``enum``: one of ``values`` (compared with their JSON type: ``true`` is not ``1``); a code
+  block is ``true`` as the toolbar sets it or ``"plain"`` as Quill reads it back;
 * ``url``: a string of at most ``max_length`` characters, without whitespace or control
   characters, whose scheme (if it has one) is in ``schemes``.
 """
@@ -119,7 +120,11 @@ def _matches(rule: Mapping[str, Any], value: Any) -> bool:
 
 
 def _url_allowed(rule: Mapping[str, Any], value: Any) -> bool:
-    if not isinstance(value, str) or not 0 < len(value) <= rule["max_length"]:
+    # Lengths in UTF-16 code units, as the editor counts them.
+    if (
+        not isinstance(value, str)
+        or not 0 < len(value.encode("utf-16-le", "surrogatepass")) // 2 <= rule["max_length"]
+    ):
         return False
     if _UNSAFE_URL_CHARACTER.search(value):
         return False

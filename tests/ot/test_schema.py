@@ -76,7 +76,6 @@ def test_sanitize_keeps_what_the_editor_renders_and_drops_the_rest() -> None:
         {"insert": "\n"},
         {"insert": "link"},
         {"insert": "\n", "attributes": {"list": "bullet"}},
-        {"insert": "tail"},
-        {"insert": "\n"},
+        {"insert": "tail\n"},
     ]
     assert validate_document(clean)

@@ -164,7 +164,9 @@ def test_create_with_content_the_editor_cannot_render_is_refused(users: Any) -> 
         response = client.post(
             "/api/documents/", {"title": "t", "content": content}, content_type="application/json"
         )
-        assert response.status_code == 400 and response.json()["error"]["code"] == "ERR_OT_OP_BADLY_FORMED", content
+        assert response.status_code == 400 and response.json()["error"]["code"] == "ERR_OT_OP_BADLY_FORMED", (
+            content
+        )
 
 
 def test_import_keeps_what_the_editor_renders_and_drops_the_rest(users: Any) -> None:
