@@ -3,9 +3,10 @@
 The schema is data (``documents/schema.json``), read here, by the editor (which registers exactly
 these formats) and by import and export, so the server never stores what the editor cannot
 render. ``inline`` formats apply to text, ``line`` formats to the newline that ends a line,
-``embeds`` lists the atomic embeds (none today). Every rule has a ``type``:
+``embeds`` lists the atomic embeds (none today). In an op, ``null`` removes a format, any
+format: that is how a document stored before the schema is repaired. Every rule has a ``type``:
 
-* ``true``: the value is ``true`` (``null`` removes the format in an op);
+* ``true``: the value is ``true``;
 * ``enum``: one of ``values`` (compared with their JSON type: ``true`` is not ``1``); a code
   block is ``true`` as the toolbar sets it or ``"plain"`` as Quill reads it back;
 * ``url``: a string of at most ``max_length`` characters, without whitespace or control
@@ -53,11 +54,11 @@ class Schema:
         on inserted newlines, since the editor shows it nowhere else.
         """
         for name, value in attributes.items():
+            if value is None:
+                continue  # removing a format is always fine (even one from before the schema)
             rule = self.rule(name)
             if rule is None:
                 raise InvalidDelta(f"{where}: unknown format {_quote(name)}")
-            if value is None:
-                continue
             if not _matches(rule, value):
                 raise InvalidDelta(f"{where}: {_quote(name)} cannot be {_show(value)}")
             if name in self.line and isinstance(insert, str) and insert.strip("\n"):

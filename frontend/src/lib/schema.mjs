@@ -26,9 +26,9 @@ function matches(rule, value) {
 
 function attributesProblem(schema, attributes, insert) {
   for (const [name, value] of Object.entries(attributes || {})) {
+    if (value === null) continue; // removing a format is always fine
     const rule = schema.inline[name] || schema.line[name];
     if (!rule) return `unknown format ${name}`;
-    if (value === null) continue;
     if (!matches(rule, value)) return `${name} cannot be ${JSON.stringify(value)}`;
     if (schema.line[name] && typeof insert === 'string' && insert.replace(/\n/g, '') !== '') {
       return `line format ${name} on text`;
