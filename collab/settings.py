@@ -205,6 +205,9 @@ COLLAB_OP_BURST = env_int("COLLAB_OP_BURST", 200)
 COLLAB_PRESENCE_RATE = env_int("COLLAB_PRESENCE_RATE", 20)
 COLLAB_PRESENCE_BURST = env_int("COLLAB_PRESENCE_BURST", 60)
 COLLAB_MAX_SUBSCRIPTIONS = env_int("COLLAB_MAX_SUBSCRIPTIONS", 100)
+# Seconds an import's parser may run (in its own process) before it is stopped; files within
+# the size limits parse in a few seconds even when built to be slow (docs/reliability.md).
+COLLAB_IMPORT_TIME_LIMIT = env_int("COLLAB_IMPORT_TIME_LIMIT", 20)
 # How often a connection checks its documents' versions and its session (heals dropped broadcasts).
 COLLAB_SYNC_INTERVAL_SECONDS = float(os.environ.get("COLLAB_SYNC_INTERVAL_SECONDS", "10"))
 # A Celery snapshot is taken once this many ops have accumulated since the last one.
