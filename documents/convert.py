@@ -281,10 +281,10 @@ def _html_events(source: str) -> Iterator[tuple[str, str, dict[str, str]]]:
             value = double if double is not None else single if single is not None else bare or ""
             attributes.setdefault(key.translate(_ASCII_LOWER), html.unescape(value))
             position = attribute.end()
-        end = _TAG_END.match(source, position)
-        if end is None:
+        tag_end = _TAG_END.match(source, position)
+        if tag_end is None:
             return  # an unclosed tag
-        position = end.end()
+        position = tag_end.end()
         if closing:
             yield "end", tag, {}
         elif tag in RAW_TEXT:
@@ -330,12 +330,13 @@ class _DeltaBuilder:
         self.line_open = False
 
     def feed(self, source: str) -> None:
-        handlers = {"start": self.handle_starttag, "end": self.handle_endtag}
         for kind, value, attributes in _html_events(source):
             if kind == "data":
                 self.handle_data(value)
+            elif kind == "start":
+                self.handle_starttag(value, attributes)
             else:
-                handlers[kind](value, attributes)
+                self.handle_endtag(value)
 
     def _attrs(self) -> dict[str, Any]:
         attributes: dict[str, Any] = {}
@@ -412,7 +413,7 @@ class _DeltaBuilder:
             # An unsafe or missing href still opens the tag, so its end tag pairs up.
             self._push_inline("link", safe_link(attrs.get("href")))
 
-    def handle_endtag(self, tag: str, _attrs: dict[str, str] | None = None) -> None:
+    def handle_endtag(self, tag: str) -> None:
         if tag in self.SKIP:
             self.skip = max(0, self.skip - 1)
             return
