@@ -426,8 +426,8 @@ class CollabEditor {
       this.end('no-access', 'This document is not available to you any more.');
     } else if (code === OPS_NOT_FOUND) {
       this.reloadAfterLoss();
-    } else if (code === 'ERR_PENDING_OP_REMOVED_BY_OP_SUBMIT_REJECTED') {
-      // Reported through 'load'.
+    } else if (code === 'ERR_PENDING_OP_REMOVED_BY_OP_SUBMIT_REJECTED' || code === 'ERR_OT_OP_BADLY_FORMED') {
+      // Reported through 'load' (the rollback refetches the document).
     } else {
       console.error('collab document error', err);
       this.notice.show(`Something went wrong: ${(err && err.message) || err}`, { tone: 'warn' });

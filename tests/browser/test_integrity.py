@@ -106,3 +106,43 @@ def test_a_change_the_editor_cannot_apply_is_contained_and_reloaded(
     )
     assert authors == ["alice", "alice"]
     assert plain_text(stored(document.pk)) == "Hello world\n"
+
+
+def test_hostile_ops_from_a_raw_client_never_reach_other_editors(
+    make_user: Any, open_tab: Any, artifacts_dir: Path
+) -> None:
+    alice = make_user("alice", "Alice Archer")
+    mallory = make_user("mallory", "Mallory Moss")
+    document = db(services.create_document, owner=alice, title="Target", content=[{"insert": "Safe text\n"}])
+    db(
+        services.add_member,
+        actor=alice,
+        document_id=document.pk,
+        identifier="mallory@example.com",
+        role="editor",
+    )
+    victim = open_tab(alice)
+    attacker = open_tab(mallory)
+    victim.open_editor(document.pk)
+    attacker.open_editor(document.pk)
+    # Straight through the attacker's sharedb Doc as if the editor had made them (a tampered
+    # editor): each is refused by the server and rolled back.
+    for op in (
+        [{"insert": {"image": "https://example.com/x.png"}}],
+        [{"insert": {"formula": "e=mc^2"}}],
+        [{"insert": "x", "attributes": {"header": 99}}],
+        [{"insert": "x", "attributes": {"bold": "<b>"}}],
+        [{"insert": "x", "attributes": {"link": "javascript:alert(1)"}}],
+    ):
+        attacker.page.evaluate("(op) => window.collab.doc.submitOp(op, { source: 'collab-local' })", op)
+        attacker.page.locator("#editor-notice", has_text="not accepted").wait_for(timeout=10_000)
+        wait_until(lambda: attacker.unsent() == 0, message="the rollback", tab=attacker)
+    assert plain_text(stored(document.pk)) == "Safe text\n"
+    assert victim.contents() == [{"insert": "Safe text\n"}]
+    # The victim's editor still works and is still in step with everyone.
+    victim.place_caret_at_end_of_first_line()
+    victim.page.keyboard.type(" still")
+    wait_until(lambda: attacker.text() == "Safe text still\n", message="the edit to arrive", tab=attacker)
+    assert victim.page.locator("#editor-notice").is_hidden()
+    victim.screenshot(artifacts_dir / "browser-hostile-ops-victim.png")
+    assert victim.errors == []
