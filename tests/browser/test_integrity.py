@@ -4,7 +4,7 @@ from pathlib import Path
 from typing import Any
 
 from documents import selectors, services
-from documents.models import Operation
+from documents.models import Document, Operation
 
 from .conftest import db, plain_text, wait_until
 
@@ -44,7 +44,7 @@ EVERY_FORMAT = [
 
 
 def stored(document_id: Any) -> Any:
-    return db(lambda: selectors.snapshot_at(document=selectors.Document.objects.get(pk=document_id)).content)
+    return db(lambda: selectors.snapshot_at(document=Document.objects.get(pk=document_id)).content)
 
 
 def test_the_editor_opens_every_format_the_schema_allows(
