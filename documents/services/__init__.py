@@ -1,7 +1,7 @@
 """Writes: every change to documents, members and the op log goes through these functions.
 
 - `submit`: the submit path, the only place a document's version changes;
-- `documents`: create, rename, delete, replace and restore whole documents;
+- `documents`: create, rename, delete, replace, restore and repair whole documents;
 - `members`: roles and invite links;
 - `snapshots`: materialized snapshots and the retention policy;
 - `visitors`: who is in a document now.
@@ -11,6 +11,7 @@ from .documents import (
     create_document,
     delete_document,
     rename_document,
+    repair_content,
     replace_content,
     restore_version,
     restore_version_as_operator,
@@ -47,6 +48,7 @@ __all__ = [
     "record_visits",
     "remove_member",
     "rename_document",
+    "repair_content",
     "replace_content",
     "restore_version",
     "restore_version_as_operator",
