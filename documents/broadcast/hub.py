@@ -30,13 +30,14 @@ logger = logging.getLogger(__name__)
 RECENT_OPS = 256
 
 
-@dataclass(frozen=True)
 class OpEvent:
     """A committed op with its two frames: as a remote op, and as the ack its own author gets."""
 
-    record: OpRecord
-    frame: str
-    ack_frame: str
+    __slots__ = ("record", "frame", "ack_frame", "prepared")
+
+    def __init__(self, record: OpRecord, frame: str, ack_frame: str) -> None:
+        self.record, self.frame, self.ack_frame = record, frame, ack_frame
+        self.prepared: Any = None  # the frame as the socket sends it, made once (consumers.wire)
 
     @classmethod
     def of(cls, record: OpRecord) -> "OpEvent":

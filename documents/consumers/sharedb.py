@@ -37,8 +37,13 @@ from ..pipeline import get_pipeline
 from ..services import SubmitRequest
 from . import database as db
 from .presence import PresenceMixin
+from .wire import Wire
 
 logger = logging.getLogger(__name__)
+
+
+def _size(frame: str | OpEvent) -> int:
+    return len(frame.frame) if isinstance(frame, OpEvent) else len(frame)
 
 
 class TokenBucket:
@@ -55,24 +60,6 @@ class TokenBucket:
         self.stamp = now
         self.tokens -= 1
         return 0.0 if self.tokens >= 0 else -self.tokens / self.rate
-
-
-def transport_backlog(send: Any) -> int:
-    """Bytes written to this connection's socket that the client has not read yet.
-
-    daphne hands each connection `partial(server.handle_reply, protocol)` as its send callable
-    (under Channels' session wrapper); the protocol's Twisted transport buffers whatever the kernel
-    would not take. Elsewhere (tests'
-    communicators) there is no socket, and nothing piles up: 0.
-    """
-    while hasattr(getattr(send, "__self__", None), "real_send"):
-        send = send.__self__.real_send  # Channels' session middleware wraps send.
-    args = getattr(send, "args", None)
-    transport = getattr(args[0], "transport", None) if args else None
-    if transport is None:
-        return 0
-    buffered = len(getattr(transport, "dataBuffer", b"")) - int(getattr(transport, "offset", 0))
-    return buffered + int(getattr(transport, "_tempDataLen", 0))
 
 
 @dataclass
@@ -95,7 +82,7 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
         self.channel_name = f"conn.{uuid.uuid4().hex}"
         self.user = self.scope.get("user")
         self.user_id = getattr(self.user, "pk", None)
-        self.outbox: deque[str | int] = deque()
+        self.outbox: deque[str | OpEvent | int] = deque()
         self.queued_bytes = 0
         self.closing = False  # a close is queued or sent: nothing more goes out or is handled
         self.wake = asyncio.Event()
@@ -194,12 +181,12 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
     def _send(self, message: dict[str, Any]) -> None:
         self._push(protocol.encode(message))
 
-    def _push(self, frame: str | int) -> None:
-        """Queue a frame (or a close code) behind everything queued before it."""
+    def _push(self, frame: str | OpEvent | int) -> None:
+        """Queue a frame, a broadcast op or a close code behind everything queued before it."""
         if self.closing:
             return
-        if isinstance(frame, str):
-            self.queued_bytes += len(frame)
+        if not isinstance(frame, int):
+            self.queued_bytes += _size(frame)
             if self.queued_bytes > settings.COLLAB_MAX_QUEUED_BYTES:
                 logger.warning("closing a connection that reads too slowly")
                 self.outbox.clear()
@@ -214,6 +201,7 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
         self._push(code)
 
     async def _write_forever(self) -> None:
+        wire = Wire(self.base_send)
         try:
             while True:
                 await self.wake.wait()
@@ -224,15 +212,18 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
                         self.outbox.clear()
                         await self.close(code=frame)
                         return
-                    self.queued_bytes -= len(frame)
-                    if transport_backlog(self.base_send) > settings.COLLAB_MAX_QUEUED_BYTES:
+                    self.queued_bytes -= _size(frame)
+                    if wire.backlog() > settings.COLLAB_MAX_QUEUED_BYTES:
                         # The client reads too slowly: what it has not read would pile up here.
                         logger.warning("closing a connection that reads too slowly")
                         self.closing = True
                         self.outbox.clear()
                         await self.close(code=protocol.CLOSE_TOO_SLOW)
                         return
-                    await self.send(text_data=frame)
+                    if wire.direct:
+                        wire.send(frame)
+                    else:
+                        await self.send(text_data=frame.frame if isinstance(frame, OpEvent) else frame)
         except asyncio.CancelledError:
             pass
 
@@ -294,7 +285,7 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
         subscription = self.subscriptions.get(document_id) if subscribe else None
         for event in events:
             if subscription is None or subscription.sent is None or event.record.version >= subscription.sent:
-                self._push(event.frame)
+                self._push(event)
         if subscribe:
             self._loaded(document_id, version + len(events))
             await db.record_visits(self.user, self.channel_name, [document_id])
@@ -386,7 +377,7 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
         if subscription is None or subscription.sent is None:
             # Not (yet) subscribed: the ops it missed, then the ack, straight from the result.
             for record in result.missing:
-                self._push(OpEvent.of(record).frame)
+                self._push(OpEvent.of(record))
             self._send(
                 protocol.ack_message(
                     document_id=submit.document_id, src=src, seq=submit.seq, version=result.version
@@ -424,7 +415,7 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
                 self._spawn(self._catch_up(document_id))
             return
         subscription.sent = version + 1
-        self._push(event.ack_frame if event.record.src == self.src else event.frame)
+        self._push(event.ack_frame if event.record.src == self.src else event)
 
     async def _catch_up(self, document_id: str) -> None:
         """Fill a gap in what this client was sent from the op log."""
