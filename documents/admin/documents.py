@@ -122,6 +122,13 @@ class DocumentAdmin(admin.ModelAdmin):
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         if formset.model is Membership:
             save_memberships(request, formset, form.instance.pk)
+        else:
+            formset.save(commit=False)  # Read-only: lists what changed (nothing) for the admin's log.
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
+        # The op log and snapshots are read-only one by one, but go with what owns them.
+        deleted, counts, _perms_needed, protected = super().get_deleted_objects(objs, request)
+        return deleted, counts, set(), protected
 
     def delete_model(self, request: HttpRequest, obj: Document) -> None:
         services.purge_document(operator=request.user, document_id=obj.pk)
@@ -303,12 +310,8 @@ class MembershipAdmin(admin.ModelAdmin):
         )
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Membership]) -> None:
-        rows = list(queryset.exclude(role=Role.OWNER).values_list("document_id", "user_id"))
-        for document_id, user_id in rows:
+        # Owners' rows never get here: the bulk delete refuses a selection that holds one.
+        for document_id, user_id in list(queryset.values_list("document_id", "user_id")):
             services.remove_member_as_operator(
                 operator=request.user, document_id=document_id, user_id=user_id
-            )
-        if queryset.filter(role=Role.OWNER).exists():
-            self.message_user(
-                request, "Owners' memberships were kept: change a document's Owner instead.", messages.WARNING
             )

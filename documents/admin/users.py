@@ -46,6 +46,11 @@ class UserAdmin(DjangoUserAdmin):
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         services.save_user(user=obj)
 
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
+        # The op log and snapshots are read-only one by one, but go with what owns them.
+        deleted, counts, _perms_needed, protected = super().get_deleted_objects(objs, request)
+        return deleted, counts, set(), protected
+
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
         services.delete_user(user_id=obj.pk)
 

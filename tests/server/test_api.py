@@ -395,7 +395,9 @@ def members_of(client: Client, document: Document) -> dict[str, dict[str, Any]]:
     return {m["username"]: m for m in response.json()["members"]}
 
 
-def test_every_member_sees_the_member_list_and_only_the_owner_sees_emails(as_user: Any, doc: Document) -> None:
+def test_every_member_sees_the_member_list_and_only_the_owner_sees_emails(
+    as_user: Any, doc: Document
+) -> None:
     for name in ("olga", "ed", "vera"):
         members = members_of(as_user(name), doc)
         assert {u: m["role"] for u, m in members.items()} == {
@@ -439,7 +441,9 @@ def test_adding_someone_without_an_account_answers_like_adding_someone_with_one(
     """No lookup oracle: unknown, inactive and the owner herself get the very same answer."""
     get_user_model().objects.create_user("gone", "gone@example.com", "pw", is_active=False)
     known = send(as_user("olga"), "POST", doc_url(doc, "members/"), {"username": "nina", "role": "viewer"})
-    unknown = send(as_user("olga"), "POST", doc_url(doc, "members/"), {"username": identifier, "role": "viewer"})
+    unknown = send(
+        as_user("olga"), "POST", doc_url(doc, "members/"), {"username": identifier, "role": "viewer"}
+    )
     assert (unknown.status_code, unknown.content) == (known.status_code, known.content)
     assert identifier not in unknown.content.decode()
     assert Membership.objects.filter(document=doc).count() == 4
