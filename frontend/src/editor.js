@@ -6,6 +6,7 @@ import QuillCursors from 'quill-cursors/core';
 import ShareDB from 'sharedb/lib/client';
 import richText from 'rich-text';
 
+import { api } from './lib/api.mjs';
 import { Heartbeat } from './lib/heartbeat.mjs';
 import { lostSummary, lostText } from './lib/lost-edits.mjs';
 import { collaboratorsFrom, cursorFromPresence } from './lib/presence.mjs';
@@ -29,6 +30,7 @@ const LOST_KEY = 'collab:lost:';
 // A second such reload this soon means reloading does not help: stop instead of looping.
 const RELOAD_LOOP_MS = 20_000;
 const OPS_NOT_FOUND = 'ERR_SUBMIT_TRANSFORM_OPS_NOT_FOUND';
+const OP_REJECTED = 'ERR_OP_SUBMIT_REJECTED';
 const FORMATS = [
   'header', 'bold', 'italic', 'underline', 'strike', 'link',
   'list', 'blockquote', 'code-block',
@@ -126,14 +128,18 @@ class LostEditsPanel {
   }
 }
 
-/** A plain copy of a Doc's unacknowledged ops, taken before a rollback drops them. */
+/**
+ * A plain copy of a Doc's unacknowledged ops, taken before a rollback drops them, composed into
+ * one change so that text typed in many keystrokes reads as one run, not one letter per line.
+ */
 function unsentOps(doc) {
   const ops = [];
   if (doc.inflightOp) ops.push(doc.inflightOp);
   ops.push(...(doc.pendingOps || []));
-  return ops
-    .filter((entry) => entry && entry.op)
-    .map((entry) => ({ op: JSON.parse(JSON.stringify(entry.op.ops || entry.op)) }));
+  const deltas = ops.filter((entry) => entry && entry.op).map((entry) => new Delta(entry.op.ops || entry.op));
+  if (!deltas.length) return [];
+  const composed = deltas.reduce((all, delta) => all.compose(delta), new Delta());
+  return [{ op: JSON.parse(JSON.stringify(composed.ops)) }];
 }
 
 class CollabEditor {
@@ -151,6 +157,8 @@ class CollabEditor {
     this.lostPanel = new LostEditsPanel(document.getElementById('lost-edits'));
     // Unsent ops captured when the server refused one (before sharedb's rollback drops them).
     this.lostOps = null;
+    // Why unsent changes may be refused next (a downgrade to viewer), for the lost-edits panel.
+    this.accessLoss = null;
     this.reloading = false;
     this.cursorsById = new Map();
     this.flagTimers = new Map();
@@ -247,7 +255,10 @@ class CollabEditor {
   }
 
   accessChanged(role) {
+    if (this.ended) return;
     if (role === null || role === undefined) {
+      // Whatever was still unsent cannot be saved any more: keep it on screen for copying.
+      this.lostPanel.show(unsentOps(this.doc), 'You lost access to this document.');
       this.end('no-access', 'You no longer have access to this document.');
       return;
     }
@@ -256,11 +267,24 @@ class CollabEditor {
     this.renderRole();
     if (!this.loaded) return;
     if (this.canEdit) {
+      this.accessLoss = null;
       this.quill.enable();
       if (previous === 'viewer') this.notice.show(`You can now edit this document (${role}).`, { tone: 'ok' });
     } else {
+      // Read-only at once, so no keystroke is made that the server would refuse. Changes already
+      // on their way are refused in one go; the rollback then lists their text (see 'load').
       this.quill.disable();
-      this.notice.show('You can now only view this document.', { tone: 'warn' });
+      this.accessLoss = unsentCount(this.doc) ? 'Your access changed to view only.' : null;
+      this.notice.show('Your access changed: you can now only view this document.', { tone: 'warn', timeoutMs: 20000 });
+    }
+  }
+
+  async refreshRole() {
+    try {
+      const data = await api(`/api/documents/${encodeURIComponent(this.config.documentId)}/`);
+      if (data.role !== this.role) this.accessChanged(data.role);
+    } catch (err) {
+      if (err && err.status === 404) this.accessChanged(null);
     }
   }
 
@@ -312,12 +336,17 @@ class CollabEditor {
       const rejection = this.lastRejection;
       if (this.doc.type && !(rejection && rejection.code === OPS_NOT_FOUND)) {
         const reason = rejection && rejection.message;
-        this.notice.show(
-          `Your last change was not accepted${reason ? `: ${reason}` : '.'} The document shows what was saved.`,
-          { tone: 'warn' },
-        );
-        if (this.lostOps) this.lostPanel.show(this.lostOps, 'The server refused a change.');
+        if (!this.accessLoss) {
+          this.notice.show(
+            `Your last change was not accepted${reason ? `: ${reason}` : '.'} The document shows what was saved.`,
+            { tone: 'warn' },
+          );
+        }
+        if (this.lostOps) this.lostPanel.show(this.lostOps, this.accessLoss || 'The server refused a change.');
         this.lostOps = null;
+        this.accessLoss = null;
+        // Refused for our role: the access message may have been missed while offline, so ask.
+        if (rejection && rejection.code === OP_REJECTED) this.refreshRole();
       }
       this.lastRejection = null;
       if (this.presence && typeof this.presence._requestRemotePresence === 'function') {
