@@ -113,3 +113,34 @@ def test_a_downgrade_in_the_admin_keeps_unsent_text_and_an_upgrade_needs_no_relo
     assert editor.status() == "No access"
     editor.screenshot(artifacts_dir / "browser-access-removed-in-admin.png")
     assert editor.errors == [] and admin.errors == []
+
+
+def test_a_downgrade_missed_while_offline_is_learned_from_the_refusal(
+    make_user: Any, open_tab: Any, artifacts_dir: Path
+) -> None:
+    olga = make_user("olga", "Olga Owner")
+    bob = make_user("bob", "Bob Baker")
+    root = db(get_user_model().objects.create_superuser, "root", "root@example.com", PASSWORD)
+    document = db(services.create_document, owner=olga, title="Plans", content=[{"insert": "Saved line\n"}])
+    db(services.add_member, actor=olga, document_id=document.pk, identifier="bob", role=Role.EDITOR)
+    membership_id = db(lambda: Membership.objects.get(document=document, user=bob).pk)
+    editor = open_tab(bob)
+    editor.open_editor(document.pk)
+    admin = open_tab(root)
+
+    # Bob types offline; meanwhile the operator makes him a viewer, which his page cannot hear.
+    editor.context.set_offline(True)
+    editor.page.locator("#connection-status[data-phase='offline']").wait_for(timeout=5_000)
+    editor.place_caret_at_end_of_first_line()
+    editor.page.keyboard.type(" typed offline")
+    set_role_in_admin(admin, membership_id, Role.VIEWER)
+
+    # Back online, the server refuses his op; the page asks for its role and turns read-only.
+    editor.context.set_offline(False)
+    editor.page.locator("#lost-edits").wait_for(state="visible", timeout=15_000)
+    assert editor.page.locator("#lost-edits-text").input_value() == " typed offline"
+    editor.page.locator("#role-badge", has_text="View only").wait_for(timeout=5_000)
+    assert editor.page.locator(".ql-editor").get_attribute("contenteditable") == "false"
+    assert saved_text(document.pk) == "Saved line\n"
+    editor.screenshot(artifacts_dir / "browser-access-downgraded-offline.png")
+    assert editor.errors == []
