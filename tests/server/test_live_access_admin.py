@@ -107,7 +107,10 @@ def test_access_changes_in_the_admin_reach_open_sockets_on_both_processes(
     setup = _shell_json(cluster, code)
     doc = setup["doc"]
     cookie = {name: f"sessionid={key}" for name, key in setup["sessions"].items()}
-    flag = {name: str(tmp_path / name) for name in ("ready1", "go1", "ready2", "go2", "ready3", "go3")}
+    flag = {
+        name: str(tmp_path / name)
+        for name in ("ready1", "go1", "ready2", "go2", "ready3", "go3", "ready4", "go4")
+    }
     subscribe = {"a": "s", "c": "documents", "d": doc, "v": None}
     steps = [
         # Real sharedb clients: Ed on process B, Dave on process A.
@@ -141,7 +144,11 @@ def test_access_changes_in_the_admin_reach_open_sockets_on_both_processes(
         # 3. Dave's account is deactivated with the user admin's bulk action.
         {"do": "waitFile", "path": flag["go3"]},
         {"do": "rawWaitClosed", "name": "dave", "timeout_ms": WITHIN_MS},
-        {"do": "sleep", "ms": 300},
+        {"do": "touch", "path": flag["ready4"]},
+        # 4. Ed is made the owner with the document's Owner field.
+        {"do": "waitFile", "path": flag["go4"]},
+        {"do": "rawWait", "name": "ed", "match": {"a": "x-access", "role": "owner"}, "timeout_ms": WITHIN_MS},
+        {"do": "insert", "client": "E", "index": 0, "text": "[ed.owner]", "wait": True},
     ]
     scenario = {
         "doc": doc,
@@ -177,8 +184,8 @@ def test_access_changes_in_the_admin_reach_open_sockets_on_both_processes(
 
     wait_for_file(Path(flag["ready2"]), driver)
     # The document page with its member inline, Vera's row ticked for deletion.
-    vera_inline = inline_fields(operator, doc, setup)
-    status = operator.post_form(f"/admin/documents/document/{doc}/change/", vera_inline)
+    without_vera = document_form(operator, doc, delete_membership=setup["memberships"]["vera"])
+    status = operator.post_form(f"/admin/documents/document/{doc}/change/", without_vera)
     assert status == 302
     Path(flag["go2"]).touch()
 
@@ -187,6 +194,12 @@ def test_access_changes_in_the_admin_reach_open_sockets_on_both_processes(
     status = operator.post_form("/admin/auth/user/", action)
     assert status == 302
     Path(flag["go3"]).touch()
+
+    wait_for_file(Path(flag["ready4"]), driver)
+    new_owner = {**document_form(operator, doc), "owner": str(setup["user_ids"]["ed"])}
+    status = operator.post_form(f"/admin/documents/document/{doc}/change/", new_owner)
+    assert status == 302
+    Path(flag["go4"]).touch()
 
     driver.wait(timeout=60)
     output = out_path.read_text()
@@ -206,15 +219,17 @@ def test_access_changes_in_the_admin_reach_open_sockets_on_both_processes(
     closed = next(step for step in result["steps"] if step["do"] == "rawWaitClosed")
     assert closed["code"] == 4401
     assert [c["code"] for c in result["clients"]["D"]["closes"] if c["by"] == "server"][:1] == [4401]
+    # The new owner's next op is accepted.
+    ed_owner = next(e for e in result["clients"]["E"]["history"] if "[ed.owner]" in json.dumps(e.get("op")))
+    assert ed_owner.get("ack_v") is not None and not ed_owner.get("error"), ed_owner
     # For docs/reliability.md: how long after the admin answered each socket learned of it.
-    waits = [step["ms"] for step in result["steps"] if step["do"] in ("rawWait", "rawWaitClosed")][-3:]
-    (artifacts_dir / "live-access-admin.json").write_text(
-        json.dumps(dict(zip(("downgrade_ms", "removal_ms", "deactivation_ms"), waits, strict=True)))
-    )
+    waits = [step["ms"] for step in result["steps"] if step["do"] in ("rawWait", "rawWaitClosed")][-4:]
+    names = ("downgrade_ms", "removal_ms", "deactivation_ms", "new_owner_ms")
+    (artifacts_dir / "live-access-admin.json").write_text(json.dumps(dict(zip(names, waits, strict=True))))
 
 
-def inline_fields(operator: AdminClient, doc: str, setup: dict[str, Any]) -> dict[str, Any]:
-    """The document change form as posted back unchanged, but with Vera's membership row deleted."""
+def document_form(operator: AdminClient, doc: str, *, delete_membership: int | None = None) -> dict[str, Any]:
+    """The document change form as posted back unchanged, optionally with one member row deleted."""
     page = operator.opener.open(operator._request(f"/admin/documents/document/{doc}/change/")).read().decode()
     fields: dict[str, Any] = {}
     for match in re.finditer(r"<input[^>]*>", page):
@@ -232,10 +247,9 @@ def inline_fields(operator: AdminClient, doc: str, setup: dict[str, Any]) -> dic
     for match in re.finditer(r'<select name="([^"]+)"[^>]*>(.*?)</select>', page, re.S):
         chosen = re.search(r'<option value="([^"]*)"[^>]*selected', match.group(2))
         fields[match.group(1)] = chosen.group(1) if chosen else ""
-    vera_pk = str(setup["memberships"]["vera"])
-    row = next(
-        key[: -len("-id")] for key, value in fields.items() if key.endswith("-id") and value == vera_pk
-    )
-    fields[f"{row}-DELETE"] = "on"
+    if delete_membership is not None:
+        pk = str(delete_membership)
+        row = next(key[: -len("-id")] for key, value in fields.items() if key.endswith("-id") and value == pk)
+        fields[f"{row}-DELETE"] = "on"
     fields["_save"] = "Save"
     return fields
