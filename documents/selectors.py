@@ -1,7 +1,6 @@
 """Reads: access checks, document lists, op ranges and snapshots at a version."""
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -10,59 +9,9 @@ from django.db.models import QuerySet
 from .errors import DocumentNotFound, OpsNotFound, PermissionDenied, VersionNewer
 from .models import Document, Invite, Membership, Operation, OperationKind, Role, Snapshot, Visitor
 from .ot import rich_text
+from .records import OpRecord, SnapshotData
 
 ROLE_RANK = {Role.VIEWER: 1, Role.EDITOR: 2, Role.OWNER: 3}
-
-
-@dataclass(frozen=True)
-class OpRecord:
-    """A committed op as it travels to clients and through the channel layer."""
-
-    document_id: str
-    version: int
-    kind: str
-    data: Any
-    src: str
-    seq: int
-    author_id: int | None = None
-
-    @classmethod
-    def from_model(cls, op: Operation) -> "OpRecord":
-        return cls(
-            document_id=str(op.document_id),
-            version=op.version,
-            kind=op.kind,
-            data=op.data,
-            src=op.src,
-            seq=op.seq,
-            author_id=op.author_id,
-        )
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "document_id": self.document_id,
-            "version": self.version,
-            "kind": self.kind,
-            "data": self.data,
-            "src": self.src,
-            "seq": self.seq,
-            "author_id": self.author_id,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "OpRecord":
-        return cls(**data)
-
-
-@dataclass(frozen=True)
-class SnapshotData:
-    """A document's state at `version`; `type` is empty when it did not exist then."""
-
-    version: int
-    type: str
-    content: list[dict[str, Any]] | None
-    # Who wrote what: the content with only {"author": id} attributes (None if not asked for).
-    authorship: list[dict[str, Any]] | None = None
 
 
 def parse_document_id(document_id: Any) -> uuid.UUID:
@@ -358,3 +307,26 @@ def visitor_ttl() -> float:
     from django.conf import settings
 
     return 3 * float(settings.COLLAB_SYNC_INTERVAL_SECONDS) + 5
+
+
+def heads_and_roles(
+    *, document_ids: list[str], user_ids: list[Any]
+) -> tuple[dict[str, int], dict[str, dict[Any, str]]]:
+    """Each document's version, and the role of each of these users who may still read it.
+
+    A deleted document, an inactive user or a removed member has no role.
+    """
+    heads = {
+        str(pk): version
+        for pk, version in Document.objects.filter(pk__in=document_ids).values_list("pk", "version")
+    }
+    roles: dict[str, dict[Any, str]] = {document_id: {} for document_id in heads}
+    rows = Membership.objects.filter(
+        document_id__in=document_ids,
+        user_id__in=user_ids,
+        user__is_active=True,
+        document__deleted_at__isnull=True,
+    ).values_list("document_id", "user_id", "role")
+    for document_id, user_id, role in rows:
+        roles.setdefault(str(document_id), {})[user_id] = role
+    return heads, roles

@@ -36,15 +36,27 @@ from .members import (
     transfer_ownership,
 )
 from .snapshots import compact_document, take_snapshot
-from .submit import SERVER_SRC, SubmitResult, delta_limits, document_limits, server_submit, submit_operation
+from .submit import (
+    SERVER_SRC,
+    SubmitRequest,
+    SubmitResult,
+    clean_request,
+    delta_limits,
+    document_limits,
+    server_submit,
+    submit_batch,
+    submit_operation,
+)
 from .visitors import end_visits, record_visits
 
 __all__ = [
     "ADDED_NOTICE",
     "SERVER_SRC",
+    "SubmitRequest",
     "SubmitResult",
     "accept_invite",
     "add_member",
+    "clean_request",
     "compact_document",
     "create_document",
     "create_invite",
@@ -71,6 +83,7 @@ __all__ = [
     "set_member_role",
     "set_password",
     "set_role_as_operator",
+    "submit_batch",
     "submit_operation",
     "take_snapshot",
     "transfer_ownership",
