@@ -42,11 +42,14 @@ class World:
         return int(self.people[name].pk)
 
     def access_events(self) -> set[tuple[str, Any]]:
-        """(group, user_id) of each access re-check published; user_id None is document-wide."""
-        return {(group, event["user_id"]) for group, event in self.events if event["type"] == "doc.access"}
+        """(channel, user id) of each access re-check published; user id None is document-wide."""
+        return {(channel, event["u"]) for channel, event in self.events if event["k"] == "access"}
 
     def session_ends(self) -> set[str]:
-        return {group for group, event in self.events if event["type"] == "session.end"}
+        return {channel for channel, event in self.events if event["k"] == "end"}
+
+    def ops(self) -> list[dict[str, Any]]:
+        return [record for _channel, event in self.events if event["k"] == "ops" for record in event["r"]]
 
     def role(self, name: str) -> str | None:
         return selectors.role_on(user=self.people[name], document_id=self.document.pk)
@@ -58,8 +61,8 @@ def world(django_capture_on_commit_callbacks: Any, monkeypatch: pytest.MonkeyPat
     staff = Client()
     staff.force_login(operator)
     built = World(staff, operator)
-    # The channel layer's edge: everything services publish on commit is recorded here.
-    monkeypatch.setattr(broadcast, "_send_sync", lambda group, event: built.events.append((group, event)))
+    # The pub/sub edge: everything services publish on commit is recorded here.
+    monkeypatch.setattr(broadcast, "_publish", lambda channel, event: built.events.append((channel, event)))
     return built
 
 
@@ -140,7 +143,7 @@ def _document_change(world: World, capture: Any) -> None:
     document = Document.objects.get(pk=world.document.pk)
     assert document.title == "Renamed" and document.owner_id == world.pk("ed")
     assert world.role("ed") == Role.OWNER and world.role("olga") == Role.EDITOR
-    assert (broadcast.document_group(document.pk), None) in world.access_events()
+    assert (broadcast.document_channel(document.pk), None) in world.access_events()
 
 
 @case("documents.document:inline:documents.membership:add")
@@ -153,7 +156,7 @@ def _membership_inline_add(world: World, capture: Any) -> None:
     data[f"memberships-{total}-document"] = str(world.document.pk)
     post(world, path, data, capture)
     assert world.role("nina") == Role.VIEWER
-    assert world.access_events() == {(broadcast.user_group(world.pk("nina")), world.pk("nina"))}
+    assert world.access_events() == {(broadcast.user_channel(world.pk("nina")), world.pk("nina"))}
 
 
 @case("documents.document:inline:documents.membership:change")
@@ -163,7 +166,7 @@ def _membership_inline_change(world: World, capture: Any) -> None:
     data[inline_row(data, "memberships", "ed") + "-role"] = Role.VIEWER
     post(world, path, data, capture)
     assert world.role("ed") == Role.VIEWER
-    assert world.access_events() == {(broadcast.user_group(world.pk("ed")), world.pk("ed"))}
+    assert world.access_events() == {(broadcast.user_channel(world.pk("ed")), world.pk("ed"))}
 
 
 @case("documents.document:inline:documents.membership:delete")
@@ -173,7 +176,7 @@ def _membership_inline_delete(world: World, capture: Any) -> None:
     data[inline_row(data, "memberships", "vera") + "-DELETE"] = "on"
     post(world, path, data, capture)
     assert world.role("vera") is None
-    assert world.access_events() == {(broadcast.user_group(world.pk("vera")), world.pk("vera"))}
+    assert world.access_events() == {(broadcast.user_channel(world.pk("vera")), world.pk("vera"))}
 
 
 def test_the_owners_row_and_the_owner_role_are_refused_in_the_inline(world: World) -> None:
@@ -188,10 +191,9 @@ def test_the_owners_row_and_the_owner_role_are_refused_in_the_inline(world: Worl
 
 def _assert_purged(world: World) -> None:
     assert not Document.objects.filter(pk=world.document.pk).exists()
-    assert (broadcast.document_group(world.document.pk), None) in world.access_events()
+    assert (broadcast.document_channel(world.document.pk), None) in world.access_events()
     # The delete went through the op log first, so subscribers saw it as an op.
-    ops = [json for group, event in world.events if event["type"] == "doc.op" for json in [event["record"]]]
-    assert len(ops) == 1 and '"kind": "delete"' in ops[0]
+    assert [record["kind"] for record in world.ops()] == ["delete"]
 
 
 @case("documents.document:delete")
@@ -220,7 +222,7 @@ def _document_restore(world: World, capture: Any) -> None:
     assert selectors.snapshot_at(document=Document.objects.get(pk=world.document.pk)).content == [
         {"insert": "Hello\n"}
     ]
-    assert [event["type"] for _group, event in world.events] == ["doc.op"]
+    assert [event["k"] for _channel, event in world.events] == ["ops"] and len(world.ops()) == 1
 
 
 @case("documents.document:action:snapshot_now")
@@ -261,7 +263,7 @@ def _membership_add(world: World, capture: Any) -> None:
     data = {"document": str(world.document.pk), "user": world.pk("nina"), "role": Role.EDITOR}
     post(world, f"{MEMBERS}add/", data, capture)
     assert world.role("nina") == Role.EDITOR
-    assert world.access_events() == {(broadcast.user_group(world.pk("nina")), world.pk("nina"))}
+    assert world.access_events() == {(broadcast.user_channel(world.pk("nina")), world.pk("nina"))}
 
 
 @case("documents.membership:change")
@@ -269,7 +271,7 @@ def _membership_change(world: World, capture: Any) -> None:
     membership = Membership.objects.get(document=world.document, user=world.people["vera"])
     post(world, f"{MEMBERS}{membership.pk}/change/", {"role": Role.EDITOR}, capture)
     assert world.role("vera") == Role.EDITOR
-    assert world.access_events() == {(broadcast.user_group(world.pk("vera")), world.pk("vera"))}
+    assert world.access_events() == {(broadcast.user_channel(world.pk("vera")), world.pk("vera"))}
 
 
 @case("documents.membership:delete")
@@ -277,7 +279,7 @@ def _membership_delete(world: World, capture: Any) -> None:
     membership = Membership.objects.get(document=world.document, user=world.people["ed"])
     post(world, f"{MEMBERS}{membership.pk}/delete/", {"post": "yes"}, capture)
     assert world.role("ed") is None
-    assert world.access_events() == {(broadcast.user_group(world.pk("ed")), world.pk("ed"))}
+    assert world.access_events() == {(broadcast.user_channel(world.pk("ed")), world.pk("ed"))}
 
 
 @case("documents.membership:action:delete_selected")
@@ -293,7 +295,7 @@ def _membership_delete_selected(world: World, capture: Any) -> None:
     post(world, MEMBERS, selected("delete_selected", *others, post="yes"), capture)
     assert world.role("ed") is None and world.role("vera") is None and world.role("olga") == Role.OWNER
     assert world.access_events() == {
-        (broadcast.user_group(world.pk(name)), world.pk(name)) for name in ("ed", "vera")
+        (broadcast.user_channel(world.pk(name)), world.pk(name)) for name in ("ed", "vera")
     }
 
 
@@ -348,7 +350,7 @@ def _user_change(world: World, capture: Any) -> None:
     data.pop("is_active")  # unticked: deactivated
     post(world, path, data, capture)
     assert not User.objects.get(pk=world.pk("ed")).is_active
-    assert world.session_ends() == {broadcast.user_group(world.pk("ed"))}
+    assert world.session_ends() == {broadcast.user_channel(world.pk("ed"))}
 
 
 def test_the_admin_password_page_sets_it_through_the_service(
@@ -357,12 +359,12 @@ def test_the_admin_password_page_sets_it_through_the_service(
     data = {"usable_password": "true", "password1": "A-fresh-pass-77", "password2": "A-fresh-pass-77"}
     post(world, f"{USERS}{world.pk('vera')}/password/", data, django_capture_on_commit_callbacks)
     assert User.objects.get(pk=world.pk("vera")).check_password("A-fresh-pass-77")
-    assert world.session_ends() == {broadcast.user_group(world.pk("vera"))}
+    assert world.session_ends() == {broadcast.user_channel(world.pk("vera"))}
 
 
 def _assert_user_deleted(world: World, name: str) -> None:
     assert not User.objects.filter(username=name).exists()
-    assert broadcast.user_group(world.pk(name)) in world.session_ends()
+    assert broadcast.user_channel(world.pk(name)) in world.session_ends()
 
 
 @case("auth.user:delete")
@@ -370,7 +372,7 @@ def _user_delete(world: World, capture: Any) -> None:
     post(world, f"{USERS}{world.pk('olga')}/delete/", {"post": "yes"}, capture)
     _assert_user_deleted(world, "olga")
     # Her documents go with her: everyone in them re-checks access at once.
-    assert (broadcast.document_group(world.document.pk), None) in world.access_events()
+    assert (broadcast.document_channel(world.document.pk), None) in world.access_events()
 
 
 @case("auth.user:action:delete_selected")
@@ -383,7 +385,7 @@ def _user_delete_selected(world: World, capture: Any) -> None:
 def _user_deactivate(world: World, capture: Any) -> None:
     post(world, USERS, selected("deactivate_users", world.pk("ed"), world.pk("vera")), capture)
     assert not User.objects.filter(username__in=["ed", "vera"], is_active=True).exists()
-    assert world.session_ends() == {broadcast.user_group(world.pk(name)) for name in ("ed", "vera")}
+    assert world.session_ends() == {broadcast.user_channel(world.pk(name)) for name in ("ed", "vera")}
 
 
 @case("auth.user:action:reactivate_users")

@@ -164,8 +164,7 @@ def test_replace_content_is_one_ordinary_op(users: Any, document: Any) -> None:
 
 def test_delete_then_edit_is_refused(users: Any, document: Any) -> None:
     services.delete_document(user=users["olga"], document_id=document.pk)
-    # A deleted document is not found, for writes as for reads.
-    with pytest.raises(errors.DocumentNotFound):
+    with pytest.raises(errors.DocDoesNotExist):
         submit(users["ed"], document, SRC_A, 1, None, [{"insert": "x"}])
     assert not selectors.documents_for_user(user=users["ed"]).exists()
 
