@@ -39,7 +39,7 @@ def access_document(
         raise DocumentNotFound()
     memberships = Membership.objects.select_related("document").filter(document_id=doc_uuid, user=user)
     if not include_deleted:
-        memberships = memberships.exclude(document__type="")
+        memberships = memberships.filter(document__deleted_at__isnull=True)
     membership = memberships.first()
     if membership is None:
         raise DocumentNotFound()
@@ -76,8 +76,7 @@ def live_invite(*, token: Any) -> Invite | None:
         return None
     return (
         Invite.objects.select_related("document", "document__owner")
-        .filter(token=token, revoked_at__isnull=True)
-        .exclude(document__type="")
+        .filter(token=token, revoked_at__isnull=True, document__deleted_at__isnull=True)
         .first()
     )
 
