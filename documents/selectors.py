@@ -26,20 +26,18 @@ def parse_document_id(document_id: Any) -> uuid.UUID:
         raise DocumentNotFound() from None
 
 
-def access_document(
-    *, user: Any, document_id: Any, min_role: str = Role.VIEWER, include_deleted: bool = False
-) -> tuple[Document, str]:
+def access_document(*, user: Any, document_id: Any, min_role: str = Role.VIEWER) -> tuple[Document, str]:
     """Return the document and the user's role, or raise the same error for missing and forbidden.
 
-    A deleted document is not found either, so no read path serves its old content;
-    `include_deleted` is for the submit path alone, which decides who may re-create one.
+    A deleted document is not found either, so no read path serves its old content (the submit
+    path reads roles itself, and lets the owner re-create one).
     """
     doc_uuid = parse_document_id(document_id)
     if not getattr(user, "is_authenticated", False):
         raise DocumentNotFound()
-    memberships = Membership.objects.select_related("document").filter(document_id=doc_uuid, user=user)
-    if not include_deleted:
-        memberships = memberships.filter(document__deleted_at__isnull=True)
+    memberships = Membership.objects.select_related("document").filter(
+        document_id=doc_uuid, user=user, document__deleted_at__isnull=True
+    )
     membership = memberships.first()
     if membership is None:
         raise DocumentNotFound()

@@ -93,7 +93,7 @@ async def test_an_editor_cannot_undo_the_owners_delete(
 async def test_the_owner_can_re_create_a_deleted_document(
     cookies: dict[str, str], users: dict[str, Any], document: Any
 ) -> None:
-    """Re-creating is the owner's call (the submit path's check, with include_deleted=True)."""
+    """Re-creating is the owner's call alone."""
     await delete(users, document)
     version, _type, _content = await stored(document.pk)
     [olga] = await connected(cookies, "olga")
