@@ -1,8 +1,9 @@
 """Access changes made in the real admin reach open sockets on both server processes within 2 s.
 
 Two daphne processes share PostgreSQL and Redis. Real `sharedb` clients and raw protocol sockets
-stay open while an operator, signed in to the admin over HTTP, downgrades a member, removes one
-and deactivates an account; the driver waits for each effect with a 2 s deadline.
+stay open while an operator, signed in to the admin over HTTP, downgrades a member, removes one,
+deactivates an account, changes the owner and deletes an account; the driver waits for each
+effect with a 2 s deadline.
 """
 
 import json
@@ -109,7 +110,7 @@ def test_access_changes_in_the_admin_reach_open_sockets_on_both_processes(
     cookie = {name: f"sessionid={key}" for name, key in setup["sessions"].items()}
     flag = {
         name: str(tmp_path / name)
-        for name in ("ready1", "go1", "ready2", "go2", "ready3", "go3", "ready4", "go4")
+        for name in ("ready1", "go1", "ready2", "go2", "ready3", "go3", "ready4", "go4", "ready5", "go5")
     }
     subscribe = {"a": "s", "c": "documents", "d": doc, "v": None}
     steps = [
@@ -149,6 +150,10 @@ def test_access_changes_in_the_admin_reach_open_sockets_on_both_processes(
         {"do": "waitFile", "path": flag["go4"]},
         {"do": "rawWait", "name": "ed", "match": {"a": "x-access", "role": "owner"}, "timeout_ms": WITHIN_MS},
         {"do": "insert", "client": "E", "index": 0, "text": "[ed.owner]", "wait": True},
+        {"do": "touch", "path": flag["ready5"]},
+        # 5. Vera's account is deleted in the user admin.
+        {"do": "waitFile", "path": flag["go5"]},
+        {"do": "rawWaitClosed", "name": "vera", "timeout_ms": WITHIN_MS},
     ]
     scenario = {
         "doc": doc,
@@ -201,6 +206,11 @@ def test_access_changes_in_the_admin_reach_open_sockets_on_both_processes(
     assert status == 302
     Path(flag["go4"]).touch()
 
+    wait_for_file(Path(flag["ready5"]), driver)
+    status = operator.post_form(f"/admin/auth/user/{setup['user_ids']['vera']}/delete/", {"post": "yes"})
+    assert status == 302
+    Path(flag["go5"]).touch()
+
     driver.wait(timeout=60)
     output = out_path.read_text()
     lines = [line for line in output.splitlines() if line.startswith("{")]
@@ -216,15 +226,15 @@ def test_access_changes_in_the_admin_reach_open_sockets_on_both_processes(
     removed_at = next(i for i, f in enumerate(vera) if f.get("a") == "x-access")
     assert not [f for f in vera[removed_at:] if f.get("a") == "op"], vera[removed_at:]
     # Dave's sockets on both processes closed with the session-ended code.
-    closed = next(step for step in result["steps"] if step["do"] == "rawWaitClosed")
-    assert closed["code"] == 4401
+    closed = [step["code"] for step in result["steps"] if step["do"] == "rawWaitClosed"]
+    assert closed == [4401, 4401]  # Dave deactivated, Vera deleted
     assert [c["code"] for c in result["clients"]["D"]["closes"] if c["by"] == "server"][:1] == [4401]
     # The new owner's next op is accepted.
     ed_owner = next(e for e in result["clients"]["E"]["history"] if "[ed.owner]" in json.dumps(e.get("op")))
     assert ed_owner.get("ack_v") is not None and not ed_owner.get("error"), ed_owner
     # For docs/reliability.md: how long after the admin answered each socket learned of it.
-    waits = [step["ms"] for step in result["steps"] if step["do"] in ("rawWait", "rawWaitClosed")][-4:]
-    names = ("downgrade_ms", "removal_ms", "deactivation_ms", "new_owner_ms")
+    waits = [step["ms"] for step in result["steps"] if step["do"] in ("rawWait", "rawWaitClosed")][-5:]
+    names = ("downgrade_ms", "removal_ms", "deactivation_ms", "new_owner_ms", "account_deleted_ms")
     (artifacts_dir / "live-access-admin.json").write_text(json.dumps(dict(zip(names, waits, strict=True))))
 
 
