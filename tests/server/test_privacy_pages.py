@@ -103,3 +103,27 @@ def test_with_mail_the_reset_link_sets_the_password_through_the_service(
     assert done.status_code == 302
     olga.refresh_from_db()
     assert olga.check_password("A-long-new-pass-42") and ended == [olga.pk]
+
+
+def test_changing_ones_password_goes_through_the_service(
+    olga: Any, django_capture_on_commit_callbacks: Any, monkeypatch: Any
+) -> None:
+    olga.set_password("the-old-password-1")
+    olga.save()
+    client = signed_in(olga)
+    ended: list[Any] = []
+    monkeypatch.setattr(
+        services.accounts.broadcast, "publish_session_end", lambda *, user_id: ended.append(user_id)
+    )
+    fields = {
+        "old_password": "the-old-password-1",
+        "new_password1": "A-long-new-pass-42",
+        "new_password2": "A-long-new-pass-42",
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        done = client.post("/accounts/password_change/", fields)
+    assert done.status_code == 302
+    olga.refresh_from_db()
+    # Every open editor of the account closes; this browser stays signed in.
+    assert olga.check_password("A-long-new-pass-42") and ended == [olga.pk]
+    assert client.get("/").status_code == 200
