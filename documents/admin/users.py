@@ -52,11 +52,11 @@ class UserAdmin(DjangoUserAdmin):
         return deleted, counts, set(), protected
 
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
-        services.delete_user(user_id=obj.pk)
+        services.delete_user(operator=request.user, user_id=obj.pk)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         for user_id in list(queryset.values_list("pk", flat=True)):
-            services.delete_user(user_id=user_id)
+            services.delete_user(operator=request.user, user_id=user_id)
 
     def _set_active(self, request: HttpRequest, queryset: QuerySet[Any], *, active: bool) -> None:
         changed = sum(

@@ -12,6 +12,7 @@ from django.db import transaction
 
 from .. import broadcast
 from ..models import Document
+from .documents import purge_document
 
 logger = logging.getLogger(__name__)
 
@@ -64,13 +65,13 @@ def set_password(*, user: Any, password: str | None) -> Any:
     return user
 
 
-def delete_user(*, user_id: Any) -> None:
-    """Delete an account and, with it, the documents it owns; their open editors are told at once."""
+def delete_user(*, operator: Any, user_id: Any) -> None:
+    """Delete an account and the documents it owns (each removed as the admin's delete does)."""
     with transaction.atomic():
         user = get_user_model().objects.select_for_update().filter(pk=user_id).first()
         if user is None:
             return
         for document_id in Document.objects.filter(owner=user).values_list("pk", flat=True):
-            broadcast.publish_document_access_changed_on_commit(document_id=document_id)
+            purge_document(operator=operator, document_id=document_id)
         broadcast.publish_session_end_on_commit(user_id=user.pk)
         user.delete()

@@ -371,8 +371,9 @@ def _assert_user_deleted(world: World, name: str) -> None:
 def _user_delete(world: World, capture: Any) -> None:
     post(world, f"{USERS}{world.pk('olga')}/delete/", {"post": "yes"}, capture)
     _assert_user_deleted(world, "olga")
-    # Her documents go with her: everyone in them re-checks access at once.
+    # Her documents go with her, each deleted through the op log first, then re-checked by all.
     assert (broadcast.document_channel(world.document.pk), None) in world.access_events()
+    assert [record["kind"] for record in world.ops()] == ["delete"]
 
 
 @case("auth.user:action:delete_selected")
