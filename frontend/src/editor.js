@@ -8,7 +8,7 @@ import richText from 'rich-text';
 
 import { api } from './lib/api.mjs';
 import { Heartbeat } from './lib/heartbeat.mjs';
-import { lostSummary, lostText } from './lib/lost-edits.mjs';
+import { composeUnsent, lostSummary, lostText } from './lib/lost-edits.mjs';
 import { collaboratorsFrom, cursorFromPresence } from './lib/presence.mjs';
 import { ReconnectingSocket } from './lib/socket.mjs';
 import { describeStatus, unsentCount } from './lib/status.mjs';
@@ -128,18 +128,9 @@ class LostEditsPanel {
   }
 }
 
-/**
- * A plain copy of a Doc's unacknowledged ops, taken before a rollback drops them, composed into
- * one change so that text typed in many keystrokes reads as one run, not one letter per line.
- */
+/** A plain copy of a Doc's unacknowledged ops, as one change, taken before a rollback drops them. */
 function unsentOps(doc) {
-  const ops = [];
-  if (doc.inflightOp) ops.push(doc.inflightOp);
-  ops.push(...(doc.pendingOps || []));
-  const deltas = ops.filter((entry) => entry && entry.op).map((entry) => new Delta(entry.op.ops || entry.op));
-  if (!deltas.length) return [];
-  const composed = deltas.reduce((all, delta) => all.compose(delta), new Delta());
-  return [{ op: JSON.parse(JSON.stringify(composed.ops)) }];
+  return composeUnsent([doc.inflightOp, ...(doc.pendingOps || [])]);
 }
 
 class CollabEditor {
