@@ -167,6 +167,12 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 300
+# A task whose whole worker died (no chance to requeue it) is delivered again after this many
+# seconds unacknowledged: a little longer than the time limit, so a task still running is never
+# handed to a second worker, and far shorter than Redis' default of one hour.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("COLLAB_CELERY_VISIBILITY_TIMEOUT", CELERY_TASK_TIME_LIMIT + 60)
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "snapshot-idle-documents": {
@@ -194,6 +200,9 @@ COLLAB_OP_BURST = env_int("COLLAB_OP_BURST", 200)
 COLLAB_PRESENCE_RATE = env_int("COLLAB_PRESENCE_RATE", 20)
 COLLAB_PRESENCE_BURST = env_int("COLLAB_PRESENCE_BURST", 60)
 COLLAB_MAX_SUBSCRIPTIONS = env_int("COLLAB_MAX_SUBSCRIPTIONS", 100)
+# Seconds an import's parser may run (in its own process) before it is stopped; files within
+# the size limits parse in a few seconds even when built to be slow (docs/reliability.md).
+COLLAB_IMPORT_TIME_LIMIT = env_int("COLLAB_IMPORT_TIME_LIMIT", 20)
 # How often a connection checks its documents' versions and its session (heals dropped broadcasts).
 COLLAB_SYNC_INTERVAL_SECONDS = float(os.environ.get("COLLAB_SYNC_INTERVAL_SECONDS", "10"))
 # Reads (f, s, bf, bs, nf, nt) per connection per second, and the burst on top: each may cost a
@@ -203,6 +212,8 @@ COLLAB_READ_BURST = env_int("COLLAB_READ_BURST", 100)
 # How often each server process compares the documents it serves with the database: a gap (an op
 # lost by pub/sub) is repaired within two sweeps, and access is re-read from the database.
 COLLAB_HUB_SWEEP_SECONDS = float(os.environ.get("COLLAB_HUB_SWEEP_SECONDS", "0.5"))
+# Threads (and so database connections) per web process that commit ops; reads use others.
+COLLAB_COMMIT_THREADS = env_int("COLLAB_COMMIT_THREADS", 4)
 # How long an op is held while the database is unreachable before its client is asked to resend.
 COLLAB_SUBMIT_HOLD_SECONDS = float(os.environ.get("COLLAB_SUBMIT_HOLD_SECONDS", "20"))
 # Presence at a version older than this many ops is refused; the client re-sends it at head.

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -18,7 +19,7 @@ from django.urls import reverse
 from django.views.csrf import csrf_failure as django_csrf_failure
 from django.views.decorators.csrf import ensure_csrf_cookie
 
-from . import convert, selectors, services
+from . import convert, imports, selectors, services
 from .errors import (
     CollabError,
     CsrfFailed,
@@ -334,9 +335,11 @@ def _import(request: HttpRequest) -> HttpResponse:
     except UnicodeDecodeError:
         raise ValidationFailed("The file must be UTF-8 text.") from None
     try:
-        content = convert.import_file(upload.name or "", text)
+        content = imports.parse_upload(upload.name or "", text, time_limit=settings.COLLAB_IMPORT_TIME_LIMIT)
     except ValueError as exc:
         raise ValidationFailed(str(exc)) from None
+    except imports.ImportTooSlow:
+        raise ValidationFailed("The file took too long to read; split it into smaller files.") from None
     title = request.POST.get("title") or (upload.name or "Imported").rsplit(".", 1)[0]
     document = services.create_document(owner=request.user, title=title, content=content)
     return JsonResponse(_document_json(document, Role.OWNER.value), status=201)

@@ -14,10 +14,11 @@ committed op is acknowledged, never applied twice).
 import asyncio
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from channels.db import database_sync_to_async
+from channels.db import DatabaseSyncToAsync
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
@@ -57,7 +58,10 @@ def _commit(document_id: str, requests: list[SubmitRequest]) -> list[SubmitResul
     return [outcome if outcome is not None else next(committed) for outcome in outcomes]
 
 
-_commit_in_thread = database_sync_to_async(_commit, thread_sensitive=False)
+# Commits have threads of their own, so reads (however many a connection asks for) never make a
+# document's commit wait for a free thread.
+COMMIT_THREADS = ThreadPoolExecutor(max_workers=settings.COLLAB_COMMIT_THREADS, thread_name_prefix="commit")
+_commit_in_thread = DatabaseSyncToAsync(_commit, thread_sensitive=False, executor=COMMIT_THREADS)
 
 
 class CommitPipeline:

@@ -64,12 +64,25 @@ def publish_sync(channel: str, data: str) -> None:
             loop.call_soon_threadsafe(receive, channel, data)
 
 
+_async_clients: dict[int, tuple[asyncio.AbstractEventLoop, Any]] = {}
+
+
 async def publish(channel: str, data: str) -> None:
-    """Publish from the event loop without blocking it."""
-    if uses_redis():
-        await asyncio.get_running_loop().run_in_executor(None, publish_sync, channel, data)
+    """Publish from the event loop without blocking it (one Redis client per loop)."""
+    if not uses_redis():
+        publish_sync(channel, data)
         return
-    publish_sync(channel, data)
+    loop = asyncio.get_running_loop()
+    entry = _async_clients.get(id(loop))
+    if entry is None or entry[0] is not loop:
+        from redis import asyncio as aioredis
+
+        for key, (old, _client) in list(_async_clients.items()):
+            if old.is_closed():
+                del _async_clients[key]
+        client = aioredis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
+        entry = _async_clients[id(loop)] = (loop, client)
+    await entry[1].publish(_full(channel), data)
 
 
 class Subscriber:
@@ -132,8 +145,12 @@ class Subscriber:
                 if not self.channels:
                     self._wake.clear()
                     await self._wake.wait()
-                await pubsub.subscribe(*[_full(c) for c in self.channels])
+                initial = set(self.channels)
+                await pubsub.subscribe(*[_full(c) for c in initial])
                 self._pubsub = pubsub
+                late = self.channels - initial  # watched while the subscription was being made
+                if late:
+                    await pubsub.subscribe(*[_full(c) for c in late])
                 if not first:
                     self.on_reset()
                 first, delay = False, 0.1

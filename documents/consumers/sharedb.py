@@ -57,6 +57,24 @@ class TokenBucket:
         return 0.0 if self.tokens >= 0 else -self.tokens / self.rate
 
 
+def transport_backlog(send: Any) -> int:
+    """Bytes written to this connection's socket that the client has not read yet.
+
+    daphne hands each connection `partial(server.handle_reply, protocol)` as its send callable
+    (under Channels' session wrapper); the protocol's Twisted transport buffers whatever the kernel
+    would not take. Elsewhere (tests'
+    communicators) there is no socket, and nothing piles up: 0.
+    """
+    while hasattr(getattr(send, "__self__", None), "real_send"):
+        send = send.__self__.real_send  # Channels' session middleware wraps send.
+    args = getattr(send, "args", None)
+    transport = getattr(args[0], "transport", None) if args else None
+    if transport is None:
+        return 0
+    buffered = len(getattr(transport, "dataBuffer", b"")) - int(getattr(transport, "offset", 0))
+    return buffered + int(getattr(transport, "_tempDataLen", 0))
+
+
 @dataclass
 class Subscription:
     """One subscribed document: the next version the client has been sent (None while loading),
@@ -79,6 +97,7 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
         self.user_id = getattr(self.user, "pk", None)
         self.outbox: deque[str | int] = deque()
         self.queued_bytes = 0
+        self.closing = False  # a close is queued or sent: nothing more goes out or is handled
         self.wake = asyncio.Event()
         self.writer = asyncio.ensure_future(self._write_forever())
         await self.accept()
@@ -129,7 +148,7 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
     # --- Frames in --------------------------------------------------------------------------
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        if not hasattr(self, "src"):
+        if not hasattr(self, "src") or self.closing:
             return
         if text_data is None:
             self._close(protocol.CLOSE_UNSUPPORTED_DATA)
@@ -177,13 +196,17 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
 
     def _push(self, frame: str | int) -> None:
         """Queue a frame (or a close code) behind everything queued before it."""
+        if self.closing:
+            return
         if isinstance(frame, str):
             self.queued_bytes += len(frame)
             if self.queued_bytes > settings.COLLAB_MAX_QUEUED_BYTES:
-                logger.info("closing a connection that reads too slowly")
+                logger.warning("closing a connection that reads too slowly")
                 self.outbox.clear()
                 self.queued_bytes = 0
                 frame = protocol.CLOSE_TOO_SLOW
+        if isinstance(frame, int):
+            self.closing = True
         self.outbox.append(frame)
         self.wake.set()
 
@@ -202,6 +225,13 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
                         await self.close(code=frame)
                         return
                     self.queued_bytes -= len(frame)
+                    if transport_backlog(self.base_send) > settings.COLLAB_MAX_QUEUED_BYTES:
+                        # The client reads too slowly: what it has not read would pile up here.
+                        logger.warning("closing a connection that reads too slowly")
+                        self.closing = True
+                        self.outbox.clear()
+                        await self.close(code=protocol.CLOSE_TOO_SLOW)
+                        return
                     await self.send(text_data=frame)
         except asyncio.CancelledError:
             pass

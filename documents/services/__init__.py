@@ -4,7 +4,7 @@ Every actor calls them (pages, the JSON API, the admin, tasks, commands), and th
 connections what changed through `broadcast` once the change is committed.
 
 - `submit`: the submit path, the only place a document's version changes;
-- `documents`: create, rename, delete, replace and restore whole documents;
+- `documents`: create, rename, delete, replace, restore and repair whole documents;
 - `members`: roles, ownership and invite links;
 - `accounts`: users, their active state and passwords;
 - `snapshots`: materialized snapshots and the retention policy;
@@ -18,6 +18,7 @@ from .documents import (
     purge_document,
     rename_document,
     rename_document_as_operator,
+    repair_content,
     replace_content,
     restore_version,
     restore_version_as_operator,
@@ -72,6 +73,7 @@ __all__ = [
     "remove_member_as_operator",
     "rename_document",
     "rename_document_as_operator",
+    "repair_content",
     "replace_content",
     "restore_version",
     "restore_version_as_operator",

@@ -13,7 +13,7 @@ from ..errors import (
     ValidationFailed,
 )
 from ..models import Document, Membership, OperationKind, Role
-from ..ot import rich_text
+from ..ot import CONTENT_SCHEMA, rich_text
 from ..selectors import access_document, snapshot_at
 from .submit import SERVER_SRC, SubmitResult, _clean_content, server_submit, submit_operation
 
@@ -93,6 +93,26 @@ def _replace(
         check_access=False,
         restored_from=restored_from,
     )
+
+
+def repair_content(*, document_id: Any) -> SubmitResult | None:
+    """Cut a document stored before the content schema down to it, with one ordinary op.
+
+    What the editor cannot render (embeds, unknown formats, bad values) is dropped, so the
+    document opens again; open editors receive the change like any other. None if it fits.
+    """
+    document = Document.objects.filter(pk=selectors.parse_document_id(document_id)).first()
+    if document is None:
+        raise DocumentNotFound()
+    current = snapshot_at(document=document)
+    if not current.type:
+        return None
+    content = current.content or []
+    target = rich_text.compose([], CONTENT_SCHEMA.sanitize(content))
+    if target == content:
+        return None
+    logger.info("repairing document %s at version %s", document.pk, current.version)
+    return _replace(document=document, author=None, content=target)
 
 
 def restore_version(*, user: Any, document_id: Any, version: Any) -> SubmitResult:

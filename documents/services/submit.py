@@ -29,7 +29,7 @@ from ..errors import (
     VersionNewer,
 )
 from ..models import RICH_TEXT_URI, Document, Membership, Operation, OperationKind, Role
-from ..ot import InvalidDelta, Limits, rich_text, validate_document, validate_op
+from ..ot import InvalidDelta, Limits, check_keeps_final_newline, rich_text, validate_document, validate_op
 from ..records import OpRecord
 from ..selectors import operations_between, role_allows
 
@@ -285,6 +285,10 @@ def _commit_one(
             data = rich_text.transform(data, committed.data, "left")
         if rich_text.base_length(data) > document.length:
             raise OpBadlyFormed("The operation retains or deletes past the end of the document.")
+        try:
+            check_keeps_final_newline(data, document.length)
+        except InvalidDelta as exc:
+            raise OpBadlyFormed(str(exc)) from None
         new_length = document.length + rich_text.change_length(data)
         if new_length > settings.COLLAB_MAX_DOCUMENT_LENGTH:
             raise OpRejected("The document would exceed the maximum document length.")

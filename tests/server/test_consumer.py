@@ -309,7 +309,7 @@ async def test_viewer_cannot_edit_and_editor_cannot_delete(cookies: dict[str, st
             "d": doc_id,
             "v": None,
             "seq": 2,
-            "create": {"type": "rich-text", "data": []},
+            "create": {"type": "rich-text", "data": [{"insert": "\n"}]},
         }
     )
     assert (await vera.recv())["error"]["code"] == "ERR_OP_SUBMIT_REJECTED"
@@ -355,6 +355,18 @@ async def test_owner_deletes_and_subscribers_see_it(cookies: dict[str, str], doc
         [{"insert": "\u0000"}],
         "not a delta",
         {"ops": "nope"},
+        # What the editor cannot render (documents/schema.json): every class of it.
+        [{"insert": {"image": "https://example.com/x.png"}}],
+        [{"insert": {"formula": "e=mc^2"}}],
+        [{"insert": {"x-unknown": {"a": 1}}}],
+        [{"insert": "a", "attributes": {"color": "#ff0000"}}],
+        [{"retain": 1, "attributes": {"align": "center"}}],
+        [{"retain": 5}, {"insert": "\n", "attributes": {"header": 99}}],
+        [{"retain": 5}, {"retain": 1, "attributes": {"list": "dashed"}}],
+        [{"insert": "a", "attributes": {"bold": "<b>"}}],
+        [{"insert": "a", "attributes": {"link": 5}}],
+        [{"insert": "a", "attributes": {"link": "javascript:alert(1)"}}],
+        [{"insert": "Title", "attributes": {"header": 1}}],
     ],
 )
 async def test_invalid_deltas_are_refused_and_change_nothing(
@@ -792,3 +804,17 @@ async def test_cursors_of_a_dead_server_process_expire(
     assert await olga.nothing_more(1.0)  # ed's live cursor is not cleared
     for client in (olga, ed):
         await client.disconnect()
+
+
+@pytest.mark.parametrize("op", [[{"retain": 5}, {"delete": 1}], [{"retain": 6}, {"insert": "x"}]])
+async def test_an_op_cannot_remove_the_final_newline(cookies: dict[str, str], document: Any, op: Any) -> None:
+    doc_id = str(document.pk)
+    ed = ProtocolClient(cookies["ed"])
+    await ed.handshake()
+    await ed.send({"a": "op", "c": "documents", "d": doc_id, "v": 1, "seq": 1, "op": op})
+    reply = await ed.recv()
+    try:
+        assert reply.get("error", {}).get("code") == "ERR_OT_OP_BADLY_FORMED"
+        assert await content_of(doc_id) == [{"insert": "Hello\n"}]
+    finally:
+        await ed.disconnect()

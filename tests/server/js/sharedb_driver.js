@@ -514,7 +514,7 @@ function randomAction(client, rng, options) {
   if (isLow(start)) start--;
   if (isLow(end)) end++;
   const length = end - start;
-  const attributes = rng.pick([{bold: true}, {italic: true}, {bold: null}, {color: '#cc0000'}, {italic: null}]);
+  const attributes = rng.pick([{bold: true}, {italic: true}, {bold: null}, {underline: true}, {italic: null}]);
   const op = [];
   if (start > 0) op.push({retain: start});
   op.push({retain: length, attributes});
