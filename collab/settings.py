@@ -239,6 +239,20 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "document-list"
 LOGOUT_REDIRECT_URL = "login"
 
+# Mail, for password resets. Without EMAIL_HOST a production site sends none, and says so instead
+# of claiming an email went out; local runs print the email on the console.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+if EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_PORT = env_int("EMAIL_PORT", 587)
+    EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+    EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+elif DEBUG:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "collab <noreply@localhost>")
+COLLAB_PASSWORD_RESET_BY_EMAIL = bool(EMAIL_HOST) or DEBUG
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True

@@ -7,7 +7,7 @@ from typing import Any
 from django.db.models import QuerySet
 
 from .errors import DocumentNotFound, OpsNotFound, PermissionDenied, VersionNewer
-from .models import Document, Membership, Operation, OperationKind, Role, Snapshot, Visitor
+from .models import Document, Invite, Membership, Operation, OperationKind, Role, Snapshot, Visitor
 from .ot import rich_text
 from .records import OpRecord, SnapshotData
 
@@ -27,11 +27,18 @@ def parse_document_id(document_id: Any) -> uuid.UUID:
 
 
 def access_document(*, user: Any, document_id: Any, min_role: str = Role.VIEWER) -> tuple[Document, str]:
-    """Return the document and the user's role, or raise the same error for missing and forbidden."""
+    """Return the document and the user's role, or raise the same error for missing and forbidden.
+
+    A deleted document is not found either, so no read path serves its old content (the submit
+    path reads roles itself, and lets the owner re-create one).
+    """
     doc_uuid = parse_document_id(document_id)
     if not getattr(user, "is_authenticated", False):
         raise DocumentNotFound()
-    membership = Membership.objects.select_related("document").filter(document_id=doc_uuid, user=user).first()
+    memberships = Membership.objects.select_related("document").filter(
+        document_id=doc_uuid, user=user, document__deleted_at__isnull=True
+    )
+    membership = memberships.first()
     if membership is None:
         raise DocumentNotFound()
     if ROLE_RANK[Role(membership.role)] < ROLE_RANK[Role(min_role)]:
@@ -39,8 +46,37 @@ def access_document(*, user: Any, document_id: Any, min_role: str = Role.VIEWER)
     return membership.document, membership.role
 
 
+def operator_document(*, operator: Any, document_id: Any) -> Document:
+    """Staff act on any document from the admin, deleted ones included; others never do."""
+    if not getattr(operator, "is_staff", False):
+        raise PermissionDenied("Only staff can change documents they are not members of.")
+    document = Document.objects.filter(pk=parse_document_id(document_id)).first()
+    if document is None:
+        raise DocumentNotFound()
+    return document
+
+
 def role_allows(role: str, min_role: str) -> bool:
     return ROLE_RANK[Role(role)] >= ROLE_RANK[Role(min_role)]
+
+
+def role_on(*, user: Any, document_id: Any) -> str | None:
+    """The user's role on a live document, or None."""
+    try:
+        return access_document(user=user, document_id=document_id)[1]
+    except DocumentNotFound:
+        return None
+
+
+def live_invite(*, token: Any) -> Invite | None:
+    """The invite behind a link, if it is neither revoked nor for a deleted document."""
+    if not isinstance(token, str) or len(token) > 64:
+        return None
+    return (
+        Invite.objects.select_related("document", "document__owner")
+        .filter(token=token, revoked_at__isnull=True, document__deleted_at__isnull=True)
+        .first()
+    )
 
 
 def documents_for_user(*, user: Any, search: str = "") -> QuerySet[Membership]:

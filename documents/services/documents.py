@@ -6,11 +6,10 @@ from typing import Any
 
 from django.db import transaction
 
-from .. import selectors
+from .. import broadcast, selectors
 from ..errors import (
     DocDoesNotExist,
     DocumentNotFound,
-    PermissionDenied,
     ValidationFailed,
 )
 from ..models import Document, Membership, OperationKind, Role
@@ -39,7 +38,17 @@ def create_document(*, owner: Any, title: Any = "Untitled", content: Any = None)
     with transaction.atomic():
         document = Document.objects.create(title=title, owner=owner, type="")
         Membership.objects.create(document=document, user=owner, role=Role.OWNER)
-        server_submit(user=owner, document_id=document.pk, kind=OperationKind.CREATE, data=content)
+        # The owner was authorized by creating the row; it has no type yet, so no access check finds it.
+        submit_operation(
+            user=owner,
+            document_id=document.pk,
+            src=f"{SERVER_SRC}-{uuid.uuid4().hex}",
+            seq=1,
+            base_version=None,
+            kind=OperationKind.CREATE,
+            data=content,
+            check_access=False,
+        )
     document.refresh_from_db()
     return document
 
@@ -114,12 +123,34 @@ def restore_version(*, user: Any, document_id: Any, version: Any) -> SubmitResul
 
 def restore_version_as_operator(*, operator: Any, document_id: Any, version: Any) -> SubmitResult:
     """The admin's restore: staff act on any document, and the restore is recorded as theirs."""
-    if not getattr(operator, "is_staff", False):
-        raise PermissionDenied("Only staff can restore documents they are not members of.")
-    document = Document.objects.filter(pk=selectors.parse_document_id(document_id)).first()
-    if document is None:
-        raise DocumentNotFound()
+    document = selectors.operator_document(operator=operator, document_id=document_id)
     return _restore(document=document, author=operator, version=version)
+
+
+def rename_document_as_operator(*, operator: Any, document_id: Any, title: Any) -> Document:
+    document = selectors.operator_document(operator=operator, document_id=document_id)
+    document.title = _clean_title(title)
+    document.save(update_fields=["title", "updated_at"])
+    return document
+
+
+def purge_document(*, operator: Any, document_id: Any) -> None:
+    """Remove a document for good (the admin's delete): open editors see it deleted, then lose it."""
+    with transaction.atomic():
+        document = selectors.operator_document(operator=operator, document_id=document_id)
+        if not document.is_deleted:
+            # Through the op log first, so every subscriber learns of the delete as an op.
+            submit_operation(
+                user=operator,
+                document_id=document.pk,
+                src=f"{SERVER_SRC}-{uuid.uuid4().hex}",
+                seq=1,
+                base_version=None,
+                kind=OperationKind.DELETE,
+                check_access=False,
+            )
+        broadcast.publish_document_access_changed_on_commit(document_id=document.pk)
+        Document.objects.filter(pk=document.pk).delete()
 
 
 def _restore(*, document: Document, author: Any, version: Any) -> SubmitResult:

@@ -7,8 +7,9 @@ import ShareDB from 'sharedb/lib/client';
 import richText from 'rich-text';
 
 import contentSchema from '../../documents/schema.json';
+import { api } from './lib/api.mjs';
 import { Heartbeat } from './lib/heartbeat.mjs';
-import { lostSummary, lostText } from './lib/lost-edits.mjs';
+import { composeUnsent, lostSummary, lostText } from './lib/lost-edits.mjs';
 import { collaboratorsFrom, cursorFromPresence } from './lib/presence.mjs';
 import { deltaLength, deltaProblem, formatNames } from './lib/schema.mjs';
 import { ReconnectingSocket } from './lib/socket.mjs';
@@ -31,6 +32,7 @@ const LOST_KEY = 'collab:lost:';
 // A second such reload this soon means reloading does not help: stop instead of looping.
 const RELOAD_LOOP_MS = 20_000;
 const OPS_NOT_FOUND = 'ERR_SUBMIT_TRANSFORM_OPS_NOT_FOUND';
+const OP_REJECTED = 'ERR_OP_SUBMIT_REJECTED';
 // Exactly the formats of the content schema, which the server enforces on every op.
 const FORMATS = formatNames(contentSchema);
 
@@ -126,14 +128,9 @@ class LostEditsPanel {
   }
 }
 
-/** A plain copy of a Doc's unacknowledged ops, taken before a rollback drops them. */
+/** A plain copy of a Doc's unacknowledged ops, as one change, taken before a rollback drops them. */
 function unsentOps(doc) {
-  const ops = [];
-  if (doc.inflightOp) ops.push(doc.inflightOp);
-  ops.push(...(doc.pendingOps || []));
-  return ops
-    .filter((entry) => entry && entry.op)
-    .map((entry) => ({ op: JSON.parse(JSON.stringify(entry.op.ops || entry.op)) }));
+  return composeUnsent([doc.inflightOp, ...(doc.pendingOps || [])]);
 }
 
 class CollabEditor {
@@ -151,6 +148,8 @@ class CollabEditor {
     this.lostPanel = new LostEditsPanel(document.getElementById('lost-edits'));
     // Unsent ops captured when the server refused one (before sharedb's rollback drops them).
     this.lostOps = null;
+    // Why unsent changes may be refused next (a downgrade to viewer), for the lost-edits panel.
+    this.accessLoss = null;
     this.reloading = false;
     // Set once a change could not be shown: from then on nothing typed here is sent.
     this.contained = false;
@@ -251,7 +250,10 @@ class CollabEditor {
   }
 
   accessChanged(role) {
+    if (this.ended) return;
     if (role === null || role === undefined) {
+      // Whatever was still unsent cannot be saved any more: keep it on screen for copying.
+      this.lostPanel.show(unsentOps(this.doc), 'You lost access to this document.');
       this.end('no-access', 'You no longer have access to this document.');
       return;
     }
@@ -260,11 +262,24 @@ class CollabEditor {
     this.renderRole();
     if (!this.loaded) return;
     if (this.canEdit) {
-      this.quill.enable();
+      this.accessLoss = null;
+      if (!this.contained) this.quill.enable();
       if (previous === 'viewer') this.notice.show(`You can now edit this document (${role}).`, { tone: 'ok' });
     } else {
+      // Read-only at once, so no keystroke is made that the server would refuse. Changes already
+      // on their way are refused in one go; the rollback then lists their text (see 'load').
       this.quill.disable();
-      this.notice.show('You can now only view this document.', { tone: 'warn' });
+      this.accessLoss = unsentCount(this.doc) ? 'Your access changed to view only.' : null;
+      this.notice.show('Your access changed: you can now only view this document.', { tone: 'warn', timeoutMs: 20000 });
+    }
+  }
+
+  async refreshRole() {
+    try {
+      const data = await api(`/api/documents/${encodeURIComponent(this.config.documentId)}/`);
+      if (data.role !== this.role) this.accessChanged(data.role);
+    } catch (err) {
+      if (err && err.status === 404) this.accessChanged(null);
     }
   }
 
@@ -316,12 +331,17 @@ class CollabEditor {
       const rejection = this.lastRejection;
       if (this.doc.type && !(rejection && rejection.code === OPS_NOT_FOUND)) {
         const reason = rejection && rejection.message;
-        this.notice.show(
-          `Your last change was not accepted${reason ? `: ${reason}` : '.'} The document shows what was saved.`,
-          { tone: 'warn' },
-        );
-        if (this.lostOps) this.lostPanel.show(this.lostOps, 'The server refused a change.');
+        if (!this.accessLoss) {
+          this.notice.show(
+            `Your last change was not accepted${reason ? `: ${reason}` : '.'} The document shows what was saved.`,
+            { tone: 'warn' },
+          );
+        }
+        if (this.lostOps) this.lostPanel.show(this.lostOps, this.accessLoss || 'The server refused a change.');
         this.lostOps = null;
+        this.accessLoss = null;
+        // Refused for our role: the access message may have been missed while offline, so ask.
+        if (rejection && rejection.code === OP_REJECTED) this.refreshRole();
       }
       this.lastRejection = null;
       if (this.presence && typeof this.presence._requestRemotePresence === 'function') {

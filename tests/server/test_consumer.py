@@ -332,8 +332,9 @@ async def test_owner_deletes_and_subscribers_see_it(cookies: dict[str, str], doc
         "v": 1,
     }
     assert (await vera.recv())["del"] is True
+    # Deleted is not found, for its owner too (tests/server/test_deleted_documents.py).
     await olga.send({"a": "f", "c": "documents", "d": doc_id, "v": None})
-    assert (await olga.recv())["data"] == {"v": 2, "data": None, "type": None}
+    assert (await olga.recv())["error"]["code"] == "ERR_DOC_NOT_FOUND"
     for client in (olga, vera):
         await client.disconnect()
 
