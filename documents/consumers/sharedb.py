@@ -490,6 +490,13 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
         self._send(protocol.session_ended_message())
         self._close(protocol.CLOSE_SESSION_ENDED)
 
+    async def _session_valid(self) -> bool:
+        # A fresh session object: the scope's one caches what it read at connect.
+        session_key = getattr(self.scope.get("session"), "session_key", None)
+        session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+        user = await get_user({"session": session})
+        return bool(user.is_authenticated and user.pk == self.user.pk and user.is_active)
+
     async def _tick_forever(self) -> None:
         """Every few seconds: notice an ended session, keep visits and cursors alive."""
         while True:
@@ -502,11 +509,7 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
                 logger.warning("sync tick failed", exc_info=True)
 
     async def _tick(self) -> None:
-        # A fresh session object: the scope's one caches what it read at connect.
-        session_key = getattr(self.scope.get("session"), "session_key", None)
-        session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
-        user = await get_user({"session": session})
-        if not user.is_authenticated or user.pk != self.user.pk or not user.is_active:
+        if not await self._session_valid():
             await self._end_session()
             return
         await self._presence_heartbeat()
