@@ -209,6 +209,10 @@ COLLAB_SYNC_INTERVAL_SECONDS = float(os.environ.get("COLLAB_SYNC_INTERVAL_SECOND
 # database read and a reply as large as the document.
 COLLAB_READ_RATE = env_int("COLLAB_READ_RATE", 20)
 COLLAB_READ_BURST = env_int("COLLAB_READ_BURST", 100)
+# Ops of catch-up (`f`/`s` with a version) per connection per second, and the burst: a reconnecting
+# client is served at once, one asking for a long history again and again waits.
+COLLAB_CATCH_UP_RATE = env_int("COLLAB_CATCH_UP_RATE", 2000)
+COLLAB_CATCH_UP_BURST = env_int("COLLAB_CATCH_UP_BURST", 20000)
 # How often each server process compares the documents it serves with the database: a gap (an op
 # lost by pub/sub) is repaired within two sweeps, and access is re-read from the database.
 COLLAB_HUB_SWEEP_SECONDS = float(os.environ.get("COLLAB_HUB_SWEEP_SECONDS", "0.5"))

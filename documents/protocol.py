@@ -332,6 +332,18 @@ def op_message(record: OpRecord) -> dict[str, Any]:
     return message
 
 
+def stored_op_frame(
+    *, document_id: str, version: int, kind: str, src: str, seq: int, stored: str | None
+) -> str:
+    """The frame of `op_message`, built around a delta still in its stored JSON text."""
+    head = f'{{"a":"op","c":"{COLLECTION}","d":{json.dumps(document_id)},"v":{version},"src":{json.dumps(src)},"seq":{seq}'
+    if kind == OperationKind.CREATE:
+        return f'{head},"create":{{"type":{json.dumps(rich_text.URI)},"data":{stored}}}}}'
+    if kind == OperationKind.DELETE:
+        return head + ',"del":true}'
+    return f'{head},"op":{stored}}}'
+
+
 def ack_message(*, document_id: str, src: str, seq: int, version: int) -> dict[str, Any]:
     return {"a": "op", "c": COLLECTION, "d": document_id, "src": src, "seq": seq, "v": version}
 

@@ -4,7 +4,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, TextField
+from django.db.models.functions import Cast
 
 from .errors import DocumentNotFound, OpsNotFound, PermissionDenied, VersionNewer
 from .models import Document, Invite, Membership, Operation, OperationKind, Role, Snapshot, Visitor
@@ -107,6 +108,26 @@ def operations_between(*, document_id: Any, start: int, end: int) -> list[OpReco
     if len(ops) != end - start or (ops and ops[0].version != start):
         raise OpsNotFound()
     return [OpRecord.from_model(op) for op in ops]
+
+
+def stored_ops_between(
+    *, document_id: Any, start: int, end: int
+) -> list[tuple[int, str, str, int, str | None]]:
+    """Ops with start <= version < end as stored: (version, kind, src, seq, delta as JSON text).
+
+    For catch-up, which sends ops on as they are: no decoding and re-encoding of every delta.
+    """
+    if end <= start:
+        return []
+    rows = list(
+        Operation.objects.filter(document_id=document_id, version__gte=start, version__lt=end)
+        .order_by("version")
+        .annotate(stored=Cast("data", output_field=TextField()))
+        .values_list("version", "kind", "src", "seq", "stored")
+    )
+    if len(rows) != end - start or (rows and rows[0][0] != start):
+        raise OpsNotFound()
+    return rows
 
 
 def authored(ops: list[dict[str, Any]], author_id: int | None) -> list[dict[str, Any]]:

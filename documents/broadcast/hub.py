@@ -33,17 +33,22 @@ RECENT_OPS = 256
 class OpEvent:
     """A committed op with its two frames: as a remote op, and as the ack its own author gets."""
 
-    __slots__ = ("record", "frame", "ack_frame", "prepared")
+    __slots__ = ("record", "frame", "_ack_frame", "prepared")
 
-    def __init__(self, record: OpRecord, frame: str, ack_frame: str) -> None:
-        self.record, self.frame, self.ack_frame = record, frame, ack_frame
+    def __init__(self, record: OpRecord, frame: str) -> None:
+        self.record, self.frame = record, frame
+        self._ack_frame: str | None = None
         self.prepared: Any = None  # the frame as the socket sends it, made once (consumers.wire)
+
+    @property
+    def ack_frame(self) -> str:
+        if self._ack_frame is None:
+            self._ack_frame = protocol.encode(protocol.ack_of(self.record))
+        return self._ack_frame
 
     @classmethod
     def of(cls, record: OpRecord) -> "OpEvent":
-        return cls(
-            record, protocol.encode(protocol.op_message(record)), protocol.encode(protocol.ack_of(record))
-        )
+        return cls(record, protocol.encode(protocol.op_message(record)))
 
 
 class Listener(Protocol):

@@ -5,7 +5,7 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 
-from .. import selectors, services
+from .. import protocol, selectors, services
 from ..broadcast.hub import OpEvent
 from ..errors import VersionNewer
 from ..models import Document
@@ -34,8 +34,16 @@ def read_op_events(user: Any, document_id: str, start: int) -> list[OpEvent]:
     document, _role = selectors.access_document(user=user, document_id=document_id)
     if start > document.version:
         raise VersionNewer()
-    ops = selectors.operations_between(document_id=document.pk, start=start, end=document.version)
-    return [OpEvent.of(record) for record in ops]
+    rows = selectors.stored_ops_between(document_id=document.pk, start=start, end=document.version)
+    return [
+        OpEvent(
+            OpRecord(document_id, version, kind, None, src, seq),
+            protocol.stored_op_frame(
+                document_id=document_id, version=version, kind=kind, src=src, seq=seq, stored=stored
+            ),
+        )
+        for version, kind, src, seq, stored in rows
+    ]
 
 
 @in_thread

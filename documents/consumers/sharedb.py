@@ -53,12 +53,12 @@ class TokenBucket:
         self.rate, self.burst = rate, burst
         self.tokens, self.stamp = burst, time.monotonic()
 
-    def delay(self) -> float:
-        """Take a token; return how long the caller should wait for it (0 if none)."""
+    def delay(self, cost: float = 1) -> float:
+        """Take `cost` tokens; return how long the caller should wait for them (0 if none)."""
         now = time.monotonic()
         self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
         self.stamp = now
-        self.tokens -= 1
+        self.tokens -= cost
         return 0.0 if self.tokens >= 0 else -self.tokens / self.rate
 
 
@@ -104,6 +104,9 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
         self.remote_presence: dict[tuple[str, str, str], tuple[dict[str, Any], float]] = {}
         self.op_bucket = TokenBucket(settings.COLLAB_OP_RATE, settings.COLLAB_OP_BURST)
         self.read_bucket = TokenBucket(settings.COLLAB_READ_RATE, settings.COLLAB_READ_BURST)
+        # Catch-up is paid for by the op: a request for the whole history of a long document waits
+        # its turn instead of taking the process's time from everyone else.
+        self.catch_up_bucket = TokenBucket(settings.COLLAB_CATCH_UP_RATE, settings.COLLAB_CATCH_UP_BURST)
         self.presence_bucket = TokenBucket(settings.COLLAB_PRESENCE_RATE, settings.COLLAB_PRESENCE_BURST)
         self.tasks: set[asyncio.Task[Any]] = set()
         await self.hub.watch_user(self.user.pk, self)
@@ -170,8 +173,8 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
             self._send(protocol.error_reply(message, CollabError("Internal error.")))
 
     @staticmethod
-    async def _wait(bucket: TokenBucket) -> None:
-        wait = bucket.delay()
+    async def _wait(bucket: TokenBucket, cost: float = 1) -> None:
+        wait = bucket.delay(cost)
         if wait > 0:
             # Back-pressure rather than rejection: the client's request is only slowed down.
             await asyncio.sleep(min(wait, 5.0))
@@ -207,12 +210,6 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
                 await self.wake.wait()
                 self.wake.clear()
                 while self.outbox:
-                    frame = self.outbox.popleft()
-                    if isinstance(frame, int):
-                        self.outbox.clear()
-                        await self.close(code=frame)
-                        return
-                    self.queued_bytes -= _size(frame)
                     if wire.backlog() > settings.COLLAB_MAX_QUEUED_BYTES:
                         # The client reads too slowly: what it has not read would pile up here.
                         logger.warning("closing a connection that reads too slowly")
@@ -220,10 +217,25 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
                         self.outbox.clear()
                         await self.close(code=protocol.CLOSE_TOO_SLOW)
                         return
-                    if wire.direct:
-                        wire.send(frame)
-                    else:
-                        await self.send(text_data=frame.frame if isinstance(frame, OpEvent) else frame)
+                    frames: list[str | OpEvent] = []
+                    while self.outbox and not isinstance(self.outbox[0], int):
+                        frame = self.outbox.popleft()
+                        assert not isinstance(frame, int)
+                        self.queued_bytes -= _size(frame)
+                        frames.append(frame)
+                        if not wire.direct:
+                            break
+                    if frames:
+                        if wire.direct:
+                            wire.send(frames)
+                        else:
+                            frame = frames[0]
+                            await self.send(text_data=frame.frame if isinstance(frame, OpEvent) else frame)
+                        continue
+                    code = self.outbox.popleft()
+                    self.outbox.clear()
+                    await self.close(code=int(code))
+                    return
         except asyncio.CancelledError:
             pass
 
@@ -276,6 +288,7 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
                     self._loaded(document_id, state.version)
                     await db.record_visits(self.user, self.channel_name, [document_id])
                 return protocol.snapshot_data(state)
+            await self._pay_for_catch_up(document_id, version)
             events = await db.read_op_events(self.user, document_id, version)
         except CollabError:
             if fresh:
@@ -290,6 +303,12 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
             self._loaded(document_id, version + len(events))
             await db.record_visits(self.user, self.channel_name, [document_id])
         return None
+
+    async def _pay_for_catch_up(self, document_id: str, version: int) -> None:
+        head = self.hub.head(document_id)
+        if head is None:
+            head = await db.head_version(self.user, document_id)
+        await self._wait(self.catch_up_bucket, max(1, head - version))
 
     def _loaded(self, document_id: str, version: int) -> None:
         """The initial read of a subscription is queued: send what the hub delivered meanwhile."""
