@@ -90,7 +90,10 @@ def main() -> int:
         redis = PrivateRedis(OUT).start()
         stoppers.append(redis.stop)
         targets: list[Target] = []
-        population = max(w.clients for w in [*workloads.standard(), workloads.w5(workloads.W5_STEPS[-1])])
+        chosen = [w for w in workloads.standard() if w.name.split("-")[0] in WORKLOADS]
+        if "W5" in WORKLOADS:
+            chosen.append(workloads.w5(workloads.W5_STEPS[-1]))
+        population = max(w.clients for w in chosen)
         if any(s.startswith("collab") for s in SYSTEMS):
             progress(f"starting collab (2 daphne, HAProxy, Celery) and {population} users with sessions")
             collab = Collab(postgres, redis, OUT, population)

@@ -30,10 +30,11 @@ async function backend() {
   const postgres = option('postgres');
   const redis = option('redis');
   if (!postgres) return new ShareDB();
-  // The tables sharedb-postgres expects, from the schema file it ships.
+  // The tables sharedb-postgres expects, from the schema file it ships (its ALTERs run once only).
   const schema = fs.readFileSync(path.join(__dirname, 'node_modules', 'sharedb-postgres', 'structure.sql'), 'utf8');
   const pool = new Pool({connectionString: postgres});
-  await pool.query(schema);
+  const {rows} = await pool.query("SELECT to_regclass('snapshots') AS found");
+  if (!rows[0].found) await pool.query(schema);
   await pool.end();
   const db = require('sharedb-postgres')({connectionString: postgres, max: 10});
   const pubsub = require('sharedb-redis-pubsub')({url: redis});

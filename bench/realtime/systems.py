@@ -154,6 +154,7 @@ class Collab:
         }
         for server in self.servers:
             server.env.update(self.env)
+            self.cluster.servers.append(server)  # stopped by cluster.close()
             server.start()
         self.balancer = LoadBalancer([s.port for s in self.servers], port=self.balancer_port).start()
         self.beat_dir = Path(tempfile.mkdtemp(prefix="collab-bench-beat-"))
