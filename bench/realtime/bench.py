@@ -126,7 +126,7 @@ def main() -> int:
     header = [title for _, title, _ in report.COLUMNS]
     print()
     print(report.text_table(header, report.table(rows)))
-    items = report.ratios(rows)
+    items = report.ratios(rows, workloads.W4_SIZES)
     print()
     print("Targets (issue 9, point 2), collab / ShareDB from this run:")
     print(report.text_table(["collab", "target", "ratio", ""], report.ratio_lines(items)))
