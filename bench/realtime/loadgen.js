@@ -76,6 +76,20 @@ function connect(spec) {
 }
 const client_closing = new Set();
 
+async function connectRetrying(spec) {
+  // A refused handshake (a 502 from the balancer, a timeout) is an error, and the client retries
+  // as the editor's reconnecting socket would.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await connect(spec);
+    } catch (err) {
+      error('connect', err);
+      if (attempt === 3) throw err;
+      await sleep(1000);
+    }
+  }
+}
+
 function subscribe(doc) {
   return new Promise((resolve, reject) => doc.subscribe((err) => (err ? reject(err) : resolve())));
 }
@@ -90,7 +104,7 @@ class Client {
   }
 
   async start() {
-    const {ws, connection} = await connect(this.spec);
+    const {ws, connection} = await connectRetrying(this.spec);
     this.ws = ws;
     this.connection = connection;
     this.doc = connection.get(COLLECTION, this.spec.doc);

@@ -185,7 +185,7 @@ def profile_summary(path: Path, seconds: float, rate: int = 100, top: int = 15) 
         n = int(count)
         thread, *frames = stack.split(";")
         name = thread.partition(": ")[2] or thread
-        threads["database thread" if name.startswith("asyncio_") else name] += n
+        threads["database worker threads (pool)" if name.startswith("asyncio_") else name] += n
         frames = [_frame(f) for f in frames]
         total += n
         if frames:
