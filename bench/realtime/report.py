@@ -104,13 +104,15 @@ def ratios(rows: list[dict[str, Any]], w4_sizes: list[int]) -> list[dict[str, An
                 mine_entry, theirs_entry = crossings.get(collab, {}), crossings.get(ref, {})
                 mine = mine_entry.get("authors") or mine_entry.get("max_tried")
                 theirs = theirs_entry.get("authors") or theirs_entry.get("max_tried")
-                mine_bound = not mine_entry.get("authors")
-                theirs_bound = not theirs_entry.get("authors")
-                kind = (
-                    "≥" if mine_bound and not theirs_bound else "≤" if theirs_bound and not mine_bound else ""
-                )
-                if mine_bound and theirs_bound:
-                    kind = "?"
+                # Never crossed: the real N is above the largest tried. Crossed at the first step:
+                # it is at or below it. Either way the ratio is only a bound.
+                mine_up = not mine_entry.get("authors")
+                mine_down = bool(mine_entry.get("authors")) and mine_entry.get("last_below") is None
+                theirs_up = not theirs_entry.get("authors")
+                theirs_down = bool(theirs_entry.get("authors")) and theirs_entry.get("last_below") is None
+                lower = mine_up or theirs_down  # the ratio is at least this
+                upper = mine_down or theirs_up  # the ratio is at most this
+                kind = "?" if lower and upper else "≥" if lower else "≤" if upper else ""
             else:
                 a, b = by.get((workload, collab)), by.get((workload, ref))
                 mine = a.get(metric) if a and not a.get("fatal") else None
