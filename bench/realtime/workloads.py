@@ -20,7 +20,7 @@ QUICK = os.environ.get("BENCH_QUICK") == "1"
 SECONDS = float(os.environ.get("BENCH_SECONDS", "3" if QUICK else "20"))
 W5_SECONDS = float(os.environ.get("BENCH_W5_SECONDS", "3" if QUICK else "10"))
 W4_SIZES = [100, 200] if QUICK else [1000, 2000]
-W5_STEPS = [5, 10, 20, 40] if QUICK else [5, 10, 20, 40, 80, 160, 320, 640]
+W5_STEPS = [5, 10, 20, 40] if QUICK else [2, 5, 10, 20, 40, 80, 160, 320, 640]
 W5_P95_LIMIT_MS = 100.0
 
 
