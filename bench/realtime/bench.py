@@ -1,7 +1,7 @@
 """Side-by-side real-time benchmark: collab (1 and 2 daphne processes) against ShareDB 7 (in memory,
 and on sharedb-postgres + sharedb-redis-pubsub), real sharedb clients, the same run, alternating.
 
-    make bench-realtime                          # the default run, ~25 minutes on 2 cores
+    make bench-realtime                          # the default run, ~20 minutes on 2 cores
     BENCH_QUICK=1 make bench-realtime            # a smoke run: short windows, fewer subscribers
     BENCH_SYSTEMS=collab-1p,sharedb-mem BENCH_WORKLOADS=W1,W5 make bench-realtime
 
