@@ -17,7 +17,8 @@
  *
  * Steps (see STEPS below): connect, reconnect, kill, close, submit, insert, drop, dropOut,
  * waitDropped, waitAcked, waitDoc, settle, sleep, random, fetchFresh, presenceSubscribe,
- * presenceSubmit, waitPresence, rawConnect, rawSend, rawSpoofOp, rawBurst, rawWait, rawClose, record.
+ * presenceSubmit, waitPresence, rawConnect, rawSend, rawSpoofOp, rawBurst, rawWait, rawClose, rawWaitClosed,
+ * touch, waitFile, record.
  * Python side: tests/server/sharedb_harness.py (run_driver, invariant checks).
  *
  * Each client's socket is wrapped (FaultSocket) so that a step can drop incoming frames (a lost ack,
@@ -513,7 +514,7 @@ function randomAction(client, rng, options) {
   if (isLow(start)) start--;
   if (isLow(end)) end++;
   const length = end - start;
-  const attributes = rng.pick([{bold: true}, {italic: true}, {bold: null}, {color: '#cc0000'}, {italic: null}]);
+  const attributes = rng.pick([{bold: true}, {italic: true}, {bold: null}, {underline: true}, {italic: null}]);
   const op = [];
   if (start > 0) op.push({retain: start});
   op.push({retain: length, attributes});
@@ -879,6 +880,25 @@ const STEPS = {
 
   async rawClose(ctx, step) {
     ctx.raw[step.name].ws.close();
+    return {};
+  },
+
+  /** Wait until raw socket `name` is closed by the server; return its close code. */
+  async rawWaitClosed(ctx, step) {
+    const raw = ctx.raw[step.name];
+    const close = await waitFor(() => raw.closes[0], step.timeout_ms || 5000, step.name + ' to be closed');
+    return {code: close.code};
+  },
+
+  /** Create file `path`: tells the test driving this scenario that the steps before are done. */
+  async touch(ctx, step) {
+    fs.writeFileSync(step.path, String(Date.now()));
+    return {};
+  },
+
+  /** Wait for the test to create file `path` (it did something outside, e.g. in the admin). */
+  async waitFile(ctx, step) {
+    await waitFor(() => fs.existsSync(step.path), step.timeout_ms || 30000, 'file ' + step.path);
     return {};
   },
 
