@@ -29,6 +29,9 @@ defaults
     timeout client 120s
     timeout server 120s
     timeout tunnel 1h
+    # A connection refused while a server's accept queue is full is tried again, as routers do.
+    retries 3
+    option redispatch
 
 frontend web
     bind 127.0.0.1:{port}
