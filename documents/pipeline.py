@@ -18,9 +18,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from channels.db import DatabaseSyncToAsync
+from asgiref.sync import SyncToAsync
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, connection
 
 from . import services
 from .errors import CollabError, ServerUnavailable
@@ -58,10 +58,25 @@ def _commit(document_id: str, requests: list[SubmitRequest]) -> list[SubmitResul
     return [outcome if outcome is not None else next(committed) for outcome in outcomes]
 
 
+def _commit_on_own_connection(
+    document_id: str, requests: list[SubmitRequest]
+) -> list[SubmitResult | CollabError]:
+    """`_commit` in a commit thread, which keeps its database connection from batch to batch.
+
+    No health check before each batch (a round trip every time): a connection found broken fails
+    the batch with a transient error, is closed here, and the retry opens a new one.
+    """
+    try:
+        return _commit(document_id, requests)
+    except TRANSIENT:
+        connection.close()
+        raise
+
+
 # Commits have threads of their own, so reads (however many a connection asks for) never make a
 # document's commit wait for a free thread.
 COMMIT_THREADS = ThreadPoolExecutor(max_workers=settings.COLLAB_COMMIT_THREADS, thread_name_prefix="commit")
-_commit_in_thread = DatabaseSyncToAsync(_commit, thread_sensitive=False, executor=COMMIT_THREADS)
+_commit_in_thread = SyncToAsync(_commit_on_own_connection, thread_sensitive=False, executor=COMMIT_THREADS)
 
 
 class CommitPipeline:

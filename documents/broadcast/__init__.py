@@ -55,13 +55,13 @@ def publish_op(record: OpRecord) -> None:
 def publish_access_changed_on_commit(*, document_id: Any, user_id: Any) -> None:
     """The user's role on the document changed: their connections re-check it."""
     event = {"k": "access", "d": str(document_id), "u": user_id}
-    transaction.on_commit(lambda: _publish(user_channel(user_id), event))
+    transaction.on_commit(lambda: _publish(user_channel(user_id), event), robust=True)
 
 
 def publish_document_access_changed_on_commit(*, document_id: Any) -> None:
     """Every connection on the document re-checks its access (owner change, delete, bulk edits)."""
     event = {"k": "access", "d": str(document_id), "u": None}
-    transaction.on_commit(lambda: _publish(document_channel(document_id), event))
+    transaction.on_commit(lambda: _publish(document_channel(document_id), event), robust=True)
 
 
 def publish_session_end(*, user_id: Any) -> None:
@@ -70,7 +70,7 @@ def publish_session_end(*, user_id: Any) -> None:
 
 def publish_session_end_on_commit(*, user_id: Any) -> None:
     """Close every socket of the user (deactivated, deleted, password changed) once committed."""
-    transaction.on_commit(lambda: publish_session_end(user_id=user_id))
+    transaction.on_commit(lambda: publish_session_end(user_id=user_id), robust=True)
 
 
 async def _publish_async(channel: str, event: dict[str, Any]) -> None:
