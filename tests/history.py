@@ -235,17 +235,25 @@ def check_converged(
     return verify(cluster, doc_id, result, clients).assert_holds()
 
 
+def client_errors(result: dict[str, Any], clients: list[str] | None = None) -> list[str]:
+    """What the clients saw go wrong: error frames, rollbacks, connection or document errors."""
+    found = []
+    for name in clients or list(result["clients"]):
+        client = result["clients"][name]
+        for kind in ("error_frames", "rollbacks", "errors"):
+            if client[kind]:
+                found.append(f"{name} {kind.replace('_', ' ')} ({len(client[kind])}): {client[kind][:3]}")
+    return found
+
+
 def assert_clean(
     result: dict[str, Any], clients: list[str] | None = None, *, allow_closes: bool = False
 ) -> None:
     """No error frames, no rollbacks, no connection/doc errors, no 'Invalid version' fetches."""
+    problems = client_errors(result, clients)
+    assert not problems, "\n".join(problems)
     for name in clients or list(result["clients"]):
-        client = result["clients"][name]
-        assert not client["error_frames"], f"{name} got error frames: {client['error_frames'][:3]}"
-        assert not client["rollbacks"], f"{name} rolled back: {client['rollbacks'][:3]}"
-        assert not client["errors"], f"{name} had errors: {client['errors'][:3]}"
-        if not allow_closes:
-            server_closes = [c for c in client["closes"] if c["by"] == "server"]
-            assert not server_closes, f"{name}'s socket was closed by the server: {server_closes}"
+        server_closes = [c for c in result["clients"][name]["closes"] if c["by"] == "server"]
+        assert allow_closes or not server_closes, f"{name}'s socket was closed by the server: {server_closes}"
     warnings = [e for e in result.get("log") or [] if e["level"] in ("warn", "error")]
     assert not warnings, f"sharedb client warnings: {warnings[:5]}"

@@ -110,6 +110,7 @@ class Driver:
         self.timeout = timeout
         self.scenario = {"timeout_ms": int(timeout * 1000) - 2000, **scenario}
         self.marks: dict[str, float] = {}
+        self._offset = 0.0
         self._stderr: list[str] = []
         self._changed = threading.Condition()
         self.process = subprocess.Popen(
@@ -135,22 +136,25 @@ class Driver:
     def _read_stderr(self) -> None:
         for line in self.process.stderr:
             if line.startswith(DRIVER_MARK):
+                mark = json.loads(line[len(DRIVER_MARK) :])
                 with self._changed:
-                    self.marks[json.loads(line[len(DRIVER_MARK) :])["name"]] = time.monotonic()
+                    self.marks[mark["name"]] = time.monotonic()
+                    self._offset = time.monotonic() - mark["t"] / 1000
                     self._changed.notify_all()
             else:
                 self._stderr.append(line)
         with self._changed:
             self._changed.notify_all()
 
-    def wait_mark(self, name: str, timeout: float = 30) -> None:
+    def wait_mark(self, name: str, timeout: float = 30) -> bool:
+        """Wait until the scenario passes `{"do": "mark", "name": name}`; False if it never did."""
         with self._changed:
-            ok = self._changed.wait_for(
-                lambda: name in self.marks or self.process.poll() is not None, timeout
-            )
-        assert ok and name in self.marks, (
-            f"the driver never reached mark {name!r}:\n{''.join(self._stderr)[-2000:]}"
-        )
+            self._changed.wait_for(lambda: name in self.marks or self.process.poll() is not None, timeout)
+            return name in self.marks
+
+    def driver_ms(self, at: float) -> float:
+        """A time.monotonic() of ours on the driver's clock (the `t` and `*_ms` of its result)."""
+        return (at - self._offset) * 1000
 
     def result(self) -> dict[str, Any]:
         """Wait for the end of the scenario; its JSON result (fail loudly if the driver broke)."""

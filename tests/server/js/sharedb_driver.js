@@ -18,7 +18,7 @@
  * Steps (see STEPS below): connect, reconnect, kill, close, submit, insert, drop, dropOut,
  * waitDropped, waitAcked, waitDoc, settle, sleep, random, fetchFresh, presenceSubscribe,
  * presenceSubmit, waitPresence, rawConnect, rawSend, rawSpoofOp, rawBurst, rawWait, rawClose, record,
- * parallel, mark, offline, slowRead.
+ * parallel, mark, offline, slowRead, waitClosed (any step may be `optional`: its failure is recorded).
  * A client spec may ask for {"auto_reconnect": {"server": 0, "delay_ms": [200, 600]}}: when the server
  * drops its socket, it reconnects as the page does (tests/faults use it with a balancer in front).
  * Python side: tests/server/sharedb_harness.py (run_driver, invariant checks).
@@ -952,6 +952,14 @@ const STEPS = {
     return {branches};
   },
 
+  /** Wait until the server side of a client's socket is gone (a process killed under it). */
+  async waitClosed(ctx, step) {
+    const client = ctx.clients[step.client];
+    await waitFor(() => client.closes.some((c) => c.by === 'server'), step.timeout_ms || 60000,
+      step.client + "'s socket to be closed by the server");
+    return {closed_at: client.closes.find((c) => c.by === 'server').t};
+  },
+
   /** Tell the test runner (tests/faults) that the scenario reached this point. */
   async mark(ctx, step) {
     process.stderr.write(MARK_PREFIX + JSON.stringify({name: step.name, t: now()}) + '\n');
@@ -1002,11 +1010,18 @@ const STEPS = {
 
 const MARK_PREFIX = '@@SHAREDB_MARK@@';
 
+/** Run one step; an `optional` step that fails records its error instead of ending the run. */
 async function runStep(ctx, step) {
   const started = now();
   const handler = STEPS[step.do];
   if (!handler) throw new Error('unknown step ' + step.do);
-  const out = await handler(ctx, step);
+  let out;
+  try {
+    out = await handler(ctx, step);
+  } catch (err) {
+    if (!step.optional) throw err;
+    out = {error: String(err && err.message)};
+  }
   return Object.assign({do: step.do, client: step.client || step.name || null, t: started, ms: now() - started}, out);
 }
 
