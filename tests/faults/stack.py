@@ -324,10 +324,13 @@ def cursor_gone_ms(result: dict[str, Any]) -> int | str:
     vanished = steps_named(result, "waitClosed", "G") or steps_named(result, "kill", "G")
     gone = steps_named(result, "waitPresence", "O")
     if not vanished or not gone or vanished[-1].get("error") or gone[-1].get("error"):
-        frames = [
-            f for f in result["clients"].get("O", {}).get("presence_frames", []) if f["frame"]["id"] == GHOST
-        ]
-        return f"not cleared: {vanished[-1:]} {gone[-1:]}; O's frames about it: {frames[-4:]}"
+        observer = result["clients"].get("O", {})
+        frames = [f for f in observer.get("presence_frames", []) if f["frame"]["id"] == GHOST]
+        return (
+            f"not cleared: {vanished[-1:]} {gone[-1:]}; O reconnected {len(observer.get('reconnects', []))} "
+            f"times and ended at v{observer.get('version')}; held back by its sharedb client: "
+            f"{observer.get('presence_held')}; O's frames about the cursor: {frames[-3:]}"
+        )
     return int(gone[-1]["t"] - vanished[-1].get("closed_at", vanished[-1]["t"]))
 
 

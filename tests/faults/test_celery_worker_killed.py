@@ -90,9 +90,10 @@ def test_a_celery_worker_killed_mid_snapshot(redis_stack: Stack, own_redis: OwnR
                     "the worker to be inside a snapshot",
                 )
                 end_group(stack.worker)  # SIGKILL to the worker and its pool child, mid-snapshot
-                rows_at_kill = probe.execute(
-                    "SELECT count(*) FROM documents_snapshot WHERE document_id = %s", (doc,)
-                ).fetchone()
+            # (Read through the connection holding the lock: any other one would wait for it.)
+            rows_at_kill = lock.execute(
+                "SELECT count(*) FROM documents_snapshot WHERE document_id = %s", (doc,)
+            ).fetchone()
             lock.rollback()
         stack.start_worker()
         wait_until(lambda: worker_starts() >= 2, 60, "the restarted Celery worker")

@@ -76,10 +76,7 @@ def test_a_client_offline_for_a_minute_with_pending_ops(stack: Stack) -> None:
     )
     # It really had typed while away, and all of it landed once (the token check above).
     assert offline[0]["pending_ops"] >= 1 and offline[0]["offline_ms"] >= offline_ms, offline
-    offline_tokens = [
-        s for s in result["clients"]["T0"]["submits"] if s.get("token") and s["t"] > offline[0]["t"] + 100
-    ]
-    assert offline_tokens, "T0 typed no token while offline"
+    assert offline[0]["edits_while_offline"] >= 10, offline
     assert isinstance(figures["cursor_gone_ms"], int), figures["cursor_gone_ms"]
 
 
@@ -160,10 +157,18 @@ def test_a_slow_reader_while_the_document_takes_50_ops_a_second(stack: Stack) ->
         for e in result["clients"][name]["history"]
         if slow and e["acked_ms"] and slow[0]["t"] < e["acked_ms"] < slow[0]["t"] + 30000
     )
+    edits_during = sum(
+        1
+        for name in writers
+        for e in result["clients"][name]["submits"]
+        if slow and slow[0]["t"] < e["t"] < slow[0]["t"] + 30000
+    )
     writers_only = {"clients": {n: result["clients"][n] for n in writers}}
     figures.update(
         (slow[0] if slow else {})
         | {
+            # Edits typed, and wire ops committed (sharedb folds edits typed while one is in flight).
+            "edits_per_s_during": round(edits_during / 30, 1),
             "ops_per_s_during": round(acked_during / 30, 1),
             "rss_growth_mb": [round(mb, 1) for mb in rss.growth_mb()],
             "writers_ack_ms": ack_latencies(writers_only),

@@ -493,6 +493,10 @@ class Client {
       remote_presence: this.presence ? this.presence.remotePresences : null,
       reconnects: this.reconnects,
       slow_delivered: this.slowDelivered,
+      // Remote presence updates the sharedb client holds back (e.g. one at a version it cannot reach).
+      presence_held: this.presence ? Object.entries(this.presence._remotePresenceInstances || {})
+        .filter(([, r]) => r._pending).map(([id, r]) => ({id, v: r._pending.v, p: r._pending.p,
+          caching_ops: !!r._opCache})) : [],
     };
   }
 }
@@ -974,11 +978,11 @@ const STEPS = {
     const start = now();
     await sleep(step.ms);
     const pending = (client.doc.inflightOp ? 1 : 0) + client.doc.pendingOps.length;
-    const queued = client.doc.pendingOps.reduce((n, op) => n + (op.op ? op.op.length : 0), 0);
+    const typed = client.submits.filter((s) => s.t > start).length;
     client.offline = false;
     client.connection.bindToSocket(client.openSocket(step.server || 0));
     await waitFor(() => client.connection.state === 'connected', step.timeout_ms || 10000, step.client + ' back online');
-    return {offline_ms: now() - start, pending_ops: pending, pending_components: queued};
+    return {offline_ms: now() - start, pending_ops: pending, edits_while_offline: typed};
   },
 
   /** Read one incoming frame per `interval_ms` for `ms` (the TCP socket is not read meanwhile). */
