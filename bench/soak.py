@@ -128,7 +128,11 @@ def main() -> int:
             f"{len(verdict.lost)} lost / {len(verdict.duplicated)} duplicated of {verdict.acked_ops:,} acked ops "
             f"across {total} kills ({breakdown}); "
             f"{len(verdict.rejected)} ops answered with an error; "
-            f"{'every client converged' if result.get('ok') and not verdict.problems else 'NOT converged'}"
+            + (
+                "every client converged with the database"
+                if result.get("ok") and not verdict.diverged
+                else f"NOT converged: {', '.join(verdict.diverged) or result.get('error')}"
+            )
         )
         report(f"soak {SECONDS} s", {"summary": line, "seconds": SECONDS, "clients": CLIENTS, "seed": SEED})
         print(line)

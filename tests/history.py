@@ -102,6 +102,7 @@ class Verdict:
     duplicated: list[Any] = field(default_factory=list)
     rejected: list[Any] = field(default_factory=list)
     unacked: list[Any] = field(default_factory=list)
+    diverged: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     tokens: int = 0
     db: dict[str, Any] = field(default_factory=dict)
@@ -213,12 +214,14 @@ def verify(cluster: Any, doc_id: str, result: dict[str, Any], clients: list[str]
     if fresh is None:
         verdict.fail("no settle step: the clients' final documents were not compared")
     elif fresh["version"] != db["version"] or canonical(fresh["data"]["ops"]) != canonical(db["content"]):
+        verdict.diverged.append("a fresh fetch")
         verdict.fail(f"a fresh fetch (v{fresh['version']}) differs from the database (v{db['version']})")
     for name in clients or list(result["clients"]):
         client = result["clients"][name]
         if client["version"] != db["version"] or canonical((client["data"] or {}).get("ops")) != canonical(
             db["content"]
         ):
+            verdict.diverged.append(name)
             verdict.fail(
                 f"{name} diverged: v{client['version']} vs the database's v{db['version']}:\n"
                 f"{client['text']!r}\n{verdict.text!r}"

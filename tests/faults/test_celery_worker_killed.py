@@ -68,7 +68,7 @@ def test_a_celery_worker_killed_mid_snapshot(redis_stack: Stack, own_redis: OwnR
         {
             "do": "parallel",
             "branches": [
-                [typing_step(22, seed=41, clients=list(writers), interval_ms=(100, 300))],
+                [typing_step(14, seed=41, clients=list(writers), interval_ms=(100, 300))],
                 cursor_gone_steps(kill_after_ms=6000),
             ],
         },

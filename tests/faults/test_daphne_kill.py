@@ -28,7 +28,7 @@ from .stack import (
 pytestmark = pytest.mark.integration
 
 TYPISTS = 12
-TYPING_SECONDS = 40
+TYPING_SECONDS = 34
 
 
 def test_three_kill_9s_of_a_daphne_process_while_twelve_clients_type(stack: Stack) -> None:
@@ -87,7 +87,7 @@ def test_sigterm_with_ops_in_flight(stack: Stack) -> None:
             "do": "parallel",
             "branches": [
                 # Fast typing, so that ops are in flight when the signal lands.
-                [typing_step(16, seed=12, clients=list(writers), interval_ms=(40, 160))],
+                [typing_step(12, seed=12, clients=list(writers), interval_ms=(40, 160))],
                 cursor_gone_steps(),
             ],
         },
