@@ -210,9 +210,11 @@ def verify(cluster: Any, doc_id: str, result: dict[str, Any], clients: list[str]
         verdict.fail("snapshot_at() (the latest snapshot plus later ops) != replay of the op log")
     if db["snapshot_mismatches"]:
         verdict.fail(f"stored snapshots differ from the replay at versions {db['snapshot_mismatches']}")
-    fresh = next((s["fresh"] for s in reversed(result.get("steps") or []) if s.get("do") == "settle"), None)
+    settle = next((s for s in reversed(result.get("steps") or []) if s.get("do") == "settle"), None)
+    fresh = settle.get("fresh") if settle else None
     if fresh is None:
-        verdict.fail("no settle step: the clients' final documents were not compared")
+        verdict.diverged.append("settle")
+        verdict.fail(f"the clients did not settle: {settle.get('error') if settle else 'no settle step'}")
     elif fresh["version"] != db["version"] or canonical(fresh["data"]["ops"]) != canonical(db["content"]):
         verdict.diverged.append("a fresh fetch")
         verdict.fail(f"a fresh fetch (v{fresh['version']}) differs from the database (v{db['version']})")
