@@ -144,24 +144,19 @@ if REDIS_URL.startswith("rediss://") and "ssl_cert_reqs=" not in REDIS_URL:
     if _cert_reqs not in {"required", "optional", "none"}:
         raise ImproperlyConfigured("REDIS_SSL_CERT_REQS must be required, optional or none.")
     REDIS_URL += ("&" if "?" in REDIS_URL else "?") + f"ssl_cert_reqs={_cert_reqs}"
+# Pub/sub channels are named under this prefix: Redis pub/sub ignores database numbers, so two
+# deployments (or test databases) sharing one Redis must not hear each other. Empty: derived from
+# the database's name.
+COLLAB_PUBSUB_PREFIX = os.environ.get("COLLAB_PUBSUB_PREFIX", "")
+# No Channels channel layer: connections hear committed ops, presence and access changes through
+# documents.broadcast (one Redis pub/sub subscription per document and process), not through
+# per-connection channels, which cost one Redis message per recipient and drop over capacity.
+CHANNEL_LAYERS: dict[str, dict[str, object]] = {}
 if REDIS_URL:
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {
-                "hosts": [REDIS_URL],
-                # Drops are repaired from the op log, but a roomier channel makes them rare.
-                "capacity": 1000,
-                "expiry": 60,
-                "group_expiry": 86400,
-            },
-        }
-    }
     CELERY_BROKER_URL = REDIS_URL
     CELERY_RESULT_BACKEND = REDIS_URL
     CELERY_TASK_ALWAYS_EAGER = False
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     CELERY_BROKER_URL = "memory://"
     CELERY_RESULT_BACKEND = "cache+memory://"
     # The embedded default runs tasks in-process, so no worker is needed.
@@ -172,6 +167,12 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 300
+# A task whose whole worker died (no chance to requeue it) is delivered again after this many
+# seconds unacknowledged: a little longer than the time limit, so a task still running is never
+# handed to a second worker, and far shorter than Redis' default of one hour.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("COLLAB_CELERY_VISIBILITY_TIMEOUT", CELERY_TASK_TIME_LIMIT + 60)
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "snapshot-idle-documents": {
@@ -199,8 +200,27 @@ COLLAB_OP_BURST = env_int("COLLAB_OP_BURST", 200)
 COLLAB_PRESENCE_RATE = env_int("COLLAB_PRESENCE_RATE", 20)
 COLLAB_PRESENCE_BURST = env_int("COLLAB_PRESENCE_BURST", 60)
 COLLAB_MAX_SUBSCRIPTIONS = env_int("COLLAB_MAX_SUBSCRIPTIONS", 100)
+# Seconds an import's parser may run (in its own process) before it is stopped; files within
+# the size limits parse in a few seconds even when built to be slow (docs/reliability.md).
+COLLAB_IMPORT_TIME_LIMIT = env_int("COLLAB_IMPORT_TIME_LIMIT", 20)
 # How often a connection checks its documents' versions and its session (heals dropped broadcasts).
 COLLAB_SYNC_INTERVAL_SECONDS = float(os.environ.get("COLLAB_SYNC_INTERVAL_SECONDS", "10"))
+# Reads (f, s, bf, bs, nf, nt) per connection per second, and the burst on top: each may cost a
+# database read and a reply as large as the document.
+COLLAB_READ_RATE = env_int("COLLAB_READ_RATE", 20)
+COLLAB_READ_BURST = env_int("COLLAB_READ_BURST", 100)
+# How often each server process compares the documents it serves with the database: a gap (an op
+# lost by pub/sub) is repaired within two sweeps, and access is re-read from the database.
+COLLAB_HUB_SWEEP_SECONDS = float(os.environ.get("COLLAB_HUB_SWEEP_SECONDS", "0.5"))
+# Threads (and so database connections) per web process that commit ops; reads use others.
+COLLAB_COMMIT_THREADS = env_int("COLLAB_COMMIT_THREADS", 4)
+# How long an op is held while the database is unreachable before its client is asked to resend.
+COLLAB_SUBMIT_HOLD_SECONDS = float(os.environ.get("COLLAB_SUBMIT_HOLD_SECONDS", "20"))
+# Presence at a version older than this many ops is refused; the client re-sends it at head.
+COLLAB_MAX_PRESENCE_LAG = env_int("COLLAB_MAX_PRESENCE_LAG", 1000)
+# Outgoing frames queued for one connection beyond this many bytes: the reader is too slow, and is
+# disconnected (it resyncs on reconnect).
+COLLAB_MAX_QUEUED_BYTES = env_int("COLLAB_MAX_QUEUED_BYTES", 16 * 1024 * 1024)
 # A Celery snapshot is taken once this many ops have accumulated since the last one.
 COLLAB_SNAPSHOT_EVERY = env_int("COLLAB_SNAPSHOT_EVERY", 100)
 # Ops older than this many days are folded into snapshots (0 keeps every op forever). It is also
@@ -218,6 +238,20 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "document-list"
 LOGOUT_REDIRECT_URL = "login"
+
+# Mail, for password resets. Without EMAIL_HOST a production site sends none, and says so instead
+# of claiming an email went out; local runs print the email on the console.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+if EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_PORT = env_int("EMAIL_PORT", 587)
+    EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+    EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+elif DEBUG:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "collab <noreply@localhost>")
+COLLAB_PASSWORD_RESET_BY_EMAIL = bool(EMAIL_HOST) or DEBUG
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -18,7 +19,7 @@ from django.urls import reverse
 from django.views.csrf import csrf_failure as django_csrf_failure
 from django.views.decorators.csrf import ensure_csrf_cookie
 
-from . import convert, selectors, services
+from . import convert, imports, selectors, services
 from .errors import (
     CollabError,
     CsrfFailed,
@@ -99,10 +100,7 @@ def _visible_document(
     request: HttpRequest, document_id: str, min_role: str = Role.VIEWER
 ) -> tuple[Document, str]:
     """The live document and my role; deleted, missing and forbidden all look the same."""
-    document, role = selectors.access_document(user=request.user, document_id=document_id, min_role=min_role)
-    if document.is_deleted:
-        raise DocumentNotFound()
-    return document, role
+    return selectors.access_document(user=request.user, document_id=document_id, min_role=min_role)
 
 
 def _display_name(user: Any) -> str:
@@ -124,14 +122,13 @@ def _document_json(document: Document, role: str) -> dict[str, Any]:
     }
 
 
-def _member_json(membership: Membership) -> dict[str, Any]:
+def _member_json(membership: Membership, *, with_email: bool) -> dict[str, Any]:
+    """A member; the email only for the document's owner, who shared it with them."""
     user = membership.user
-    return {
-        "username": user.get_username(),
-        "name": _display_name(user),
-        "email": user.email,
-        "role": membership.role,
-    }
+    member = {"username": user.get_username(), "name": _display_name(user), "role": membership.role}
+    if with_email:
+        member["email"] = user.email
+    return member
 
 
 def _invite_json(request: HttpRequest, invite: Invite) -> dict[str, Any]:
@@ -200,17 +197,19 @@ def _delete_document(request: HttpRequest, document_id: str) -> HttpResponse:
 
 
 def _list_members(request: HttpRequest, document_id: str) -> HttpResponse:
-    document, _role = _visible_document(request, document_id)
-    return JsonResponse({"members": [_member_json(m) for m in selectors.members_of(document=document)]})
+    document, role = _visible_document(request, document_id)
+    members = selectors.members_of(document=document)
+    return JsonResponse({"members": [_member_json(m, with_email=role == Role.OWNER) for m in members]})
 
 
 def _add_member(request: HttpRequest, document_id: str) -> HttpResponse:
+    """The same answer whether or not the person has an account, so accounts cannot be probed."""
     _visible_document(request, document_id)
     body = _json_body(request)
-    membership = services.add_member(
+    services.add_member(
         actor=request.user, document_id=document_id, identifier=body.get("username"), role=body.get("role")
     )
-    return JsonResponse(_member_json(membership), status=201)
+    return JsonResponse({"message": services.ADDED_NOTICE}, status=202)
 
 
 def _change_member(request: HttpRequest, document_id: str, username: str) -> HttpResponse:
@@ -219,7 +218,7 @@ def _change_member(request: HttpRequest, document_id: str, username: str) -> Htt
     membership = services.set_member_role(
         actor=request.user, document_id=document_id, username=username, role=body.get("role")
     )
-    return JsonResponse(_member_json(membership))
+    return JsonResponse(_member_json(membership, with_email=True))
 
 
 def _remove_member(request: HttpRequest, document_id: str, username: str) -> HttpResponse:
@@ -336,9 +335,11 @@ def _import(request: HttpRequest) -> HttpResponse:
     except UnicodeDecodeError:
         raise ValidationFailed("The file must be UTF-8 text.") from None
     try:
-        content = convert.import_file(upload.name or "", text)
+        content = imports.parse_upload(upload.name or "", text, time_limit=settings.COLLAB_IMPORT_TIME_LIMIT)
     except ValueError as exc:
         raise ValidationFailed(str(exc)) from None
+    except imports.ImportTooSlow:
+        raise ValidationFailed("The file took too long to read; split it into smaller files.") from None
     title = request.POST.get("title") or (upload.name or "Imported").rsplit(".", 1)[0]
     document = services.create_document(owner=request.user, title=title, content=content)
     return JsonResponse(_document_json(document, Role.OWNER.value), status=201)

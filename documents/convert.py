@@ -1,35 +1,31 @@
 """Export documents as HTML, Markdown and plain text; import them from the same formats.
 
-Exported HTML is generated here, element by element, from an allowlist of formats with every text
-and attribute escaped, so a document can never carry script into someone else's browser.
+Both directions speak the content schema (documents/schema.json): imports keep only its formats,
+exports write only its formats. Exported HTML is generated here, element by element, with every
+text and attribute escaped; exported Markdown escapes text, link targets and code, so no renderer
+shows markup from a document. Import parsing is linear in the input (a hand-written HTML scanner
+and markdown-it's CommonMark parser), so a hostile file costs no more than a long one.
 """
 
 import html
 import re
-from html.parser import HTMLParser
+from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlsplit
 
-import markdown as markdown_lib
+from markdown_it import MarkdownIt
+
+from .ot import CONTENT_SCHEMA
 
 Ops = list[dict[str, Any]]
 
-SAFE_LINK_SCHEMES = {"http", "https", "mailto", "tel"}
 INLINE_TAGS = [("bold", "strong"), ("italic", "em"), ("underline", "u"), ("strike", "s"), ("code", "code")]
-HEADER_LEVELS = range(1, 7)
+HEADER_LEVELS = tuple(CONTENT_SCHEMA.line["header"]["values"])
+LIST_KINDS = tuple(CONTENT_SCHEMA.line["list"]["values"])
 
 
 def safe_link(url: Any) -> str | None:
-    """A link target that cannot run script, or None."""
-    if not isinstance(url, str):
-        return None
-    url = url.strip()
-    scheme = urlsplit(url).scheme.lower()
-    if scheme and scheme not in SAFE_LINK_SCHEMES:
-        return None
-    if not scheme and re.match(r"^\s*[a-z0-9+.-]*:", url, re.I):
-        return None
-    return url
+    """A link target the schema allows (so it cannot run script), or None."""
+    return url if CONTENT_SCHEMA.value_allowed("link", url) else None
 
 
 def lines_of(ops: Ops) -> list[tuple[list[tuple[str, dict[str, Any]]], dict[str, Any]]]:
@@ -65,10 +61,7 @@ def _inline_html(runs: list[tuple[str, dict[str, Any]]]) -> str:
     out = []
     for text, attributes in runs:
         if "embed" in attributes:
-            embed = attributes["embed"]
-            if isinstance(embed, dict) and isinstance(embed.get("image"), str) and safe_link(embed["image"]):
-                out.append(f'<img src="{html.escape(safe_link(embed["image"]) or "", quote=True)}" alt="">')
-            continue
+            continue  # the schema has no embeds; a stored one (from before it) is left out
         piece = html.escape(text)
         for name, tag in INLINE_TAGS:
             if attributes.get(name):
@@ -87,14 +80,22 @@ def to_html(ops: Ops, *, title: str | None = None) -> str:
     for runs, line in lines_of(ops):
         inner = _inline_html(runs)
         list_kind = line.get("list")
-        tag = {"ordered": "ol", "bullet": "ul"}.get(list_kind) if isinstance(list_kind, str) else None
+        tag = (
+            {"ordered": "ol", "bullet": "ul", "checked": "ul", "unchecked": "ul"}.get(list_kind)
+            if isinstance(list_kind, str)
+            else None
+        )
         if tag != open_list:
             if open_list:
                 body.append(f"</{open_list}>")
             if tag:
                 body.append(f"<{tag}>")
             open_list = tag
-        if tag:
+        if tag and list_kind in ("checked", "unchecked"):
+            body.append(
+                f'<li data-list="{list_kind}">{"&#9745;" if list_kind == "checked" else "&#9744;"} {inner}</li>'
+            )
+        elif tag:
             body.append(f"<li>{inner}</li>")
         elif line.get("header") in HEADER_LEVELS:
             level = line["header"]
@@ -116,22 +117,53 @@ def to_html(ops: Ops, *, title: str | None = None) -> str:
 
 
 _MD_ESCAPE = re.compile(r"([\\`*_\[\]#+!|>~-])")
+_LINK_TARGET_UNSAFE = re.compile(r"[\s()<>\\\"'`]")
+_BACKTICKS = re.compile(r"`+")
 
 
-def _inline_markdown(runs: list[tuple[str, dict[str, Any]]], *, raw: bool = False) -> str:
+def _md_text(text: str) -> str:
+    """Text that every Markdown renderer shows as itself: no emphasis, links, HTML or entities."""
+    return _MD_ESCAPE.sub(r"\\\1", text).replace("&", "&amp;").replace("<", "&lt;")
+
+
+def _md_code_span(text: str) -> str:
+    """Inline code fenced by more backticks than it contains, so it cannot end early."""
+    fence = "`" * (max((len(run) for run in _BACKTICKS.findall(text)), default=0) + 1)
+    if text.startswith(("`", " ")) or text.endswith(("`", " ")):
+        text = f" {text} "  # renderers strip one space on each side
+    return f"{fence}{text}{fence}"
+
+
+def _md_link_target(url: str) -> str:
+    """A link destination no renderer can end early or decode into another scheme.
+
+    Brackets, quotes, backslashes and spaces are percent-encoded; ``&`` is written as an entity
+    (which renderers decode back to ``&``), so ``&#58;`` in a target stays literal text.
+    """
+    encoded = _LINK_TARGET_UNSAFE.sub(lambda match: f"%{ord(match.group()):02X}", url)
+    return encoded.replace("&", "&amp;")
+
+
+def _md_code_fence(lines: list[str]) -> str:
+    """A fence longer than any backtick run in the block, so no line of it can close the block."""
+    longest = max((len(run) for line in lines for run in _BACKTICKS.findall(line)), default=0)
+    return "`" * max(3, longest + 1)
+
+
+def _inline_markdown(runs: list[tuple[str, dict[str, Any]]]) -> str:
     out = []
+    merged: list[tuple[str, dict[str, Any]]] = []
     for text, attributes in runs:
+        # Neighbours with the same formats are one span: two code spans side by side would
+        # run their fences together.
+        if merged and merged[-1][1] == attributes and "embed" not in attributes:
+            merged[-1] = (merged[-1][0] + text, attributes)
+        else:
+            merged.append((text, attributes))
+    for text, attributes in merged:
         if "embed" in attributes:
-            embed = attributes["embed"]
-            if isinstance(embed, dict) and isinstance(embed.get("image"), str):
-                out.append(f"![]({embed['image']})")
-            continue
-        if raw:
-            out.append(text)
-            continue
-        piece = _MD_ESCAPE.sub(r"\\\1", text).replace("<", "&lt;")
-        if attributes.get("code"):
-            piece = f"`{text}`"
+            continue  # the schema has no embeds; a stored one (from before it) is left out
+        piece = _md_code_span(text) if attributes.get("code") else _md_text(text)
         if attributes.get("bold"):
             piece = f"**{piece}**"
         if attributes.get("italic"):
@@ -140,7 +172,7 @@ def _inline_markdown(runs: list[tuple[str, dict[str, Any]]], *, raw: bool = Fals
             piece = f"~~{piece}~~"
         link = safe_link(attributes.get("link"))
         if link:
-            piece = f"[{piece}]({link})"
+            piece = f"[{piece}]({_md_link_target(link)})"
         out.append(piece)
     return "".join(out)
 
@@ -150,30 +182,40 @@ def to_markdown(ops: Ops) -> str:
     out: list[str] = []
     previous: str | None = None
     number = 0
+    code: list[str] = []
+    list_kinds = ("bullet", "ordered", "checked", "unchecked")
+    flip = False
+
+    def end_code() -> None:
+        fence = _md_code_fence(code)
+        out.extend([fence, *code, fence])
+        code.clear()
+
     for runs, line in lines_of(ops):
         kind = "code" if line.get("code-block") else str(line.get("list") or "p")
         if kind != previous:
             if previous == "code":
-                out.append("```")
+                end_code()
             if out:
                 out.append("")
-            if previous in ("bullet", "ordered") and kind in ("bullet", "ordered"):
-                out.extend(["<!-- -->", ""])  # or Markdown would join the two lists
-            if kind == "code":
-                out.append("```")
+            if kind in list_kinds:
+                # A list right after another one takes the other marker, or Markdown joins them.
+                flip = not flip if previous in list_kinds else False
             number = 0
         elif kind == "p":
             out.append("")
         previous = kind
         if kind == "code":
-            out.append(_inline_markdown(runs, raw=True))
+            code.append("".join(text for text, attributes in runs if "embed" not in attributes))
             continue
         inner = _inline_markdown(runs)
         if kind == "ordered":
             number += 1
-            out.append(f"{number}. {inner}")
+            out.append(f"{number}{')' if flip else '.'} {inner}")
         elif kind == "bullet":
-            out.append(f"- {inner}")
+            out.append(f"{'*' if flip else '-'} {inner}")
+        elif kind in ("checked", "unchecked"):
+            out.append(f"{'*' if flip else '-'} [{'x' if kind == 'checked' else ' '}] {inner}")
         elif line.get("header") in HEADER_LEVELS:
             out.append("#" * line["header"] + " " + inner)
         elif line.get("blockquote"):
@@ -181,15 +223,84 @@ def to_markdown(ops: Ops) -> str:
         else:
             out.append(inner)
     if previous == "code":
-        out.append("```")
+        end_code()
     return "\n".join(out) + "\n"
 
 
 # --- Import -------------------------------------------------------------------------------------
 
+MAX_INLINE_DEPTH = 64
+"""Open inline tags tracked at once; deeper ones are ignored (keeps every tag O(1))."""
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+_TAG_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]*")
+# One attribute; a quoted value runs to its closing quote, or (unclosed) to the end of the input.
+_ATTRIBUTE = re.compile(r"""[\s/]*([^\s/>"'=]+)(?:\s*=\s*(?:"([^"]*)("?)|'([^']*)('?)|([^\s>]*)))?""")
+_TAG_END = re.compile(r"[\s/]*>")
+# Elements whose content is text up to their end tag, never markup.
+RAW_TEXT = frozenset(
+    ("script", "style", "title", "textarea", "xmp", "iframe", "noembed", "noframes", "noscript")
+)
 
-class _DeltaBuilder(HTMLParser):
-    """Turn (sanitized-by-construction) HTML into delta ops, keeping only known formats."""
+
+def _html_events(source: str) -> Iterator[tuple[str, str, dict[str, str]]]:
+    """Yield ("start" | "end" | "data", tag or text, attributes) for HTML, in one linear pass.
+
+    Every step moves forward and nothing is rescanned: an unclosed tag, quote or comment ends
+    the input, as it does in a browser. Raw-text elements (script, style, ...) are skipped.
+    """
+    lower = source.translate(_ASCII_LOWER)  # same length, so positions carry over
+    position, size = 0, len(source)
+    while position < size:
+        start = source.find("<", position)
+        if start < 0:
+            yield "data", html.unescape(source[position:]), {}
+            return
+        if start > position:
+            yield "data", html.unescape(source[position:start]), {}
+        following = source[start + 1 : start + 2]
+        if following in ("!", "?"):
+            closer = "-->" if source.startswith("<!--", start) else ">"
+            end = source.find(closer, start + 2)
+            if end < 0:
+                return
+            position = end + len(closer)
+            continue
+        closing = following == "/"
+        name = _TAG_NAME.match(source, start + 1 + closing)
+        if name is None:
+            yield "data", "<", {}
+            position = start + 1
+            continue
+        tag = name.group().translate(_ASCII_LOWER)
+        position = name.end()
+        attributes: dict[str, str] = {}
+        while (attribute := _ATTRIBUTE.match(source, position)) is not None:
+            key, double, double_end, single, single_end, bare = attribute.groups()
+            if (double is not None and not double_end) or (single is not None and not single_end):
+                return  # an unclosed quote swallows the rest of the input
+            value = double if double is not None else single if single is not None else bare or ""
+            attributes.setdefault(key.translate(_ASCII_LOWER), html.unescape(value))
+            position = attribute.end()
+        tag_end = _TAG_END.match(source, position)
+        if tag_end is None:
+            return  # an unclosed tag
+        position = tag_end.end()
+        if closing:
+            yield "end", tag, {}
+        elif tag in RAW_TEXT:
+            close = lower.find("</" + tag, position)
+            if close < 0:
+                return
+            end_of_close = source.find(">", close)
+            if end_of_close < 0:
+                return
+            position = end_of_close + 1
+        else:
+            yield "start", tag, attributes
+
+
+class _DeltaBuilder:
+    """Turn HTML events into delta ops, keeping only the schema's formats."""
 
     BLOCKS = {"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre"}
     INLINE = {
@@ -203,12 +314,13 @@ class _DeltaBuilder(HTMLParser):
         "del": "strike",
         "code": "code",
     }
-    SKIP = {"script", "style", "head", "title", "template", "iframe", "object"}
+    SKIP = {"head", "template", "object", "svg", "math"}
 
     def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
         self.ops: Ops = []
         self.inline: list[tuple[str, Any]] = []
+        # Opening tags past MAX_INLINE_DEPTH, by format, so their end tags are ignored too.
+        self.ignored: dict[str, int] = {}
         self.lists: list[str] = []
         self.block: dict[str, Any] = {}
         self.skip = 0
@@ -216,6 +328,15 @@ class _DeltaBuilder(HTMLParser):
         self.pending_text = False
         # A block element was opened and its line not yet ended (so <p></p> still makes a line).
         self.line_open = False
+
+    def feed(self, source: str) -> None:
+        for kind, value, attributes in _html_events(source):
+            if kind == "data":
+                self.handle_data(value)
+            elif kind == "start":
+                self.handle_starttag(value, attributes)
+            else:
+                self.handle_endtag(value)
 
     def _attrs(self) -> dict[str, Any]:
         attributes: dict[str, Any] = {}
@@ -243,9 +364,26 @@ class _DeltaBuilder(HTMLParser):
         self.pending_text = False
         self.line_open = False
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+    def _push_inline(self, name: str, value: Any) -> None:
+        if len(self.inline) >= MAX_INLINE_DEPTH:
+            self.ignored[name] = self.ignored.get(name, 0) + 1
+        else:
+            self.inline.append((name, value))
+
+    def _pop_inline(self, name: str) -> None:
+        if self.ignored.get(name):
+            self.ignored[name] -= 1
+            return
+        for index in range(len(self.inline) - 1, -1, -1):
+            if self.inline[index][0] == name:
+                del self.inline[index]
+                return
+
+    def handle_starttag(self, tag: str, attrs: dict[str, str]) -> None:
         if tag in self.SKIP:
             self.skip += 1
+            return
+        if self.skip:
             return
         if tag in ("ul", "ol"):
             if self.pending_text:
@@ -255,10 +393,13 @@ class _DeltaBuilder(HTMLParser):
             if self.pending_text:
                 self._end_line(self.block)
             self.line_open = True
-            if tag.startswith("h") and tag[1:].isdigit():
-                self.block = {"header": int(tag[1:])}
+            if tag[0] == "h" and tag[1:].isdigit():
+                self.block = {"header": min(int(tag[1:]), max(HEADER_LEVELS))}
             elif tag == "li":
-                self.block = {"list": self.lists[-1] if self.lists else "bullet"}
+                kind = attrs.get("data-list")
+                self.block = {
+                    "list": kind if kind in LIST_KINDS else self.lists[-1] if self.lists else "bullet"
+                }
             elif tag == "blockquote":
                 self.block = {"blockquote": True}
             elif tag == "pre":
@@ -267,14 +408,16 @@ class _DeltaBuilder(HTMLParser):
         elif tag == "br":
             self._end_line(self.block)
         elif tag in self.INLINE:
-            self.inline.append((self.INLINE[tag], True))
+            self._push_inline(self.INLINE[tag], True)
         elif tag == "a":
-            href = safe_link(dict(attrs).get("href"))
-            self.inline.append(("link", href) if href else ("", None))
+            # An unsafe or missing href still opens the tag, so its end tag pairs up.
+            self._push_inline("link", safe_link(attrs.get("href")))
 
     def handle_endtag(self, tag: str) -> None:
         if tag in self.SKIP:
             self.skip = max(0, self.skip - 1)
+            return
+        if self.skip:
             return
         if tag in ("ul", "ol"):
             if self.lists:
@@ -286,12 +429,10 @@ class _DeltaBuilder(HTMLParser):
             if tag == "pre":
                 self.pre = max(0, self.pre - 1)
             self.block = {}
-        elif tag in self.INLINE or tag == "a":
-            for index in range(len(self.inline) - 1, -1, -1):
-                name = self.inline[index][0]
-                if (tag == "a" and name in ("link", "")) or name == self.INLINE.get(tag):
-                    del self.inline[index]
-                    break
+        elif tag in self.INLINE:
+            self._pop_inline(self.INLINE[tag])
+        elif tag == "a":
+            self._pop_inline("link")
 
     def handle_data(self, data: str) -> None:
         if self.skip:
@@ -310,30 +451,42 @@ class _DeltaBuilder(HTMLParser):
 
 
 def _clean_ops(ops: Ops) -> Ops:
-    text_ops = [op for op in ops if op["insert"] != ""]
-    if not text_ops or not text_ops[-1]["insert"].endswith("\n"):
-        text_ops.append({"insert": "\n"})
-    # Merge neighbours with equal attributes, as a delta would.
+    """Merge neighbours with equal attributes (in linear time) and cut the result to the schema."""
     merged: Ops = []
-    for op in text_ops:
-        if merged and merged[-1].get("attributes") == op.get("attributes"):
-            merged[-1] = {**merged[-1], "insert": merged[-1]["insert"] + op["insert"]}
-        else:
-            merged.append(dict(op))
-    return merged
+    pieces: list[str] = []
+    for op in ops:
+        if not op["insert"]:
+            continue
+        attributes = {
+            name: value for name, value in (op.get("attributes") or {}).items() if value is not None
+        }
+        if merged and merged[-1].get("attributes") == (attributes or None):
+            pieces.append(op["insert"])
+            continue
+        if merged:
+            merged[-1]["insert"] = "".join(pieces)
+        pieces = [op["insert"]]
+        merged.append({"insert": "", "attributes": attributes} if attributes else {"insert": ""})
+    if merged:
+        merged[-1]["insert"] = "".join(pieces)
+    return CONTENT_SCHEMA.sanitize(merged)
 
 
 def from_html(source: str) -> Ops:
     builder = _DeltaBuilder()
     builder.feed(source)
-    builder.close()
     if builder.pending_text:
         builder._end_line(builder.block)
     return _clean_ops(builder.ops)
 
 
+# CommonMark with strikethrough (which the Markdown export writes); raw HTML in a Markdown file
+# is shown as text, as the export escapes it.
+_MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("strikethrough")
+
+
 def from_markdown(source: str) -> Ops:
-    return from_html(markdown_lib.markdown(source, extensions=["fenced_code"]))
+    return from_html(_MARKDOWN.render(source))
 
 
 def from_text(source: str) -> Ops:
@@ -358,12 +511,20 @@ def export(ops: Ops, fmt: str, *, title: str) -> str:
     raise ValueError(f"unknown export format {fmt!r}")
 
 
+# The largest file of each kind, in characters: parsing is linear, and these bound it to a few
+# seconds on adversarial input (bench/import_bench.py; docs/reliability.md).
+MAX_IMPORT_CHARACTERS = {"md": 128 * 1024, "html": 1024 * 1024, "txt": 2 * 1024 * 1024}
+IMPORTERS = {".html": ("html", from_html), ".htm": ("html", from_html), ".md": ("md", from_markdown)}
+IMPORTERS |= {".markdown": ("md", from_markdown), ".txt": ("txt", from_text)}
+
+
 def import_file(name: str, source: str) -> Ops:
-    lowered = name.lower()
-    if lowered.endswith((".html", ".htm")):
-        return from_html(source)
-    if lowered.endswith((".md", ".markdown")):
-        return from_markdown(source)
-    if lowered.endswith(".txt"):
-        return from_text(source)
-    raise ValueError("Import a .md, .html or .txt file.")
+    """Parse an uploaded file by its extension; ValueError says what is wrong with it."""
+    extension = "." + name.lower().rsplit(".", 1)[-1] if "." in name else ""
+    if extension not in IMPORTERS:
+        raise ValueError("Import a .md, .html or .txt file.")
+    kind, parse = IMPORTERS[extension]
+    limit = MAX_IMPORT_CHARACTERS[kind]
+    if len(source) > limit:
+        raise ValueError(f"A .{kind} file can be at most {limit // 1024} kB.")
+    return parse(source)

@@ -159,3 +159,11 @@ class CsrfFailed(CollabError):
     code = "ERR_CSRF_FAILED"
     http_status = 403
     default_message = "CSRF verification failed; send the csrftoken cookie's value as X-CSRFToken."
+
+
+class ServerUnavailable(CollabError):
+    """The database or Redis stayed unreachable; never sent as an op error (the socket closes)."""
+
+    code = "ERR_SERVER_UNAVAILABLE"
+    http_status = 503
+    default_message = "The server cannot reach its database right now; reconnect and resend."

@@ -6,6 +6,7 @@ Nothing here touches the database or the channel layer. docs/protocol.md describ
 import hashlib
 import hmac
 import json
+import re
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +23,7 @@ from .errors import (
 )
 from .models import OperationKind
 from .ot import rich_text
-from .selectors import OpRecord, SnapshotData
+from .records import OpRecord, SnapshotData
 
 COLLECTION = "documents"
 PROTOCOL_MAJOR = 1
@@ -32,9 +33,40 @@ DEFAULT_TYPE_URI = "http://sharejs.org/types/JSONv0"
 RICH_TEXT_NAMES = {"rich-text", rich_text.URI}
 MAX_SAFE_INTEGER = 2**53 - 1
 MAX_ID_LENGTH = 100
+CANONICAL_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 # Fields echoed in an error reply so the client can route it; never the (possibly huge) payload.
 ROUTING_FIELDS = ("a", "c", "d", "v", "seq", "src", "id", "ch", "b", "pv")
-ACTIONS = frozenset("hs f s u bf bs bu op nf nt p ps pu pr pp qf qs qu".split())
+# Close codes (docs/protocol.md). daphne only sends 1000 and 3000-4999, so ours are in 4000-4999.
+CLOSE_SESSION_ENDED = 4401
+CLOSE_BAD_FRAME = 4400  # a frame that is not a JSON object
+CLOSE_UNSUPPORTED_DATA = 4415  # a binary frame
+CLOSE_TOO_SLOW = 4429  # the client read too slowly; reconnect and resync
+CLOSE_SERVER_UNAVAILABLE = 4503  # the database stayed unreachable; reconnect and resend
+
+# The named action table: every wire action and the consumer method that handles it (`on_<name>`),
+# checked when the consumer class is defined.
+ACTIONS = {
+    "hs": "handshake",
+    "pp": "ping",
+    "f": "fetch",
+    "s": "subscribe",
+    "u": "unsubscribe",
+    "bf": "bulk_fetch",
+    "bs": "bulk_subscribe",
+    "bu": "bulk_unsubscribe",
+    "op": "submit",
+    "nf": "snapshot_at_version",
+    "nt": "snapshot_at_time",
+    "p": "presence",
+    "ps": "presence_subscribe",
+    "pu": "presence_unsubscribe",
+    "pr": "presence_request",
+    "qf": "query",
+    "qs": "query",
+    "qu": "query",
+}
+# Reads that cost the server a database read and a possibly large reply: rate-limited per connection.
+READ_ACTIONS = frozenset({"f", "s", "bf", "bs", "nf", "nt"})
 
 
 def _reject_constant(name: str) -> Any:
@@ -53,10 +85,16 @@ def parse_frame(text: str) -> dict[str, Any]:
 
 
 def parse_action(message: dict[str, Any]) -> str:
+    """The handler name for the message's action."""
     action = message.get("a")
-    if action not in ACTIONS:
+    if not isinstance(action, str) or action not in ACTIONS:
         raise MessageBadlyFormed(f"Unknown or missing action {str(action)[:20]!r}.")
-    return str(action)
+    return ACTIONS[action]
+
+
+def encode(message: dict[str, Any]) -> str:
+    """One outgoing frame's text."""
+    return json.dumps(message, separators=(",", ":"))
 
 
 def error_reply(message: dict[str, Any] | None, error: CollabError) -> dict[str, Any]:
@@ -88,6 +126,17 @@ def parse_seq(value: Any) -> int:
     return int(value)
 
 
+def canonical_document_id(document_id: str) -> str:
+    """Ids are checked once, here: only the canonical form we issue names a document.
+
+    `{...}`, `urn:uuid:...` or upper-case spellings of an id would parse as the same UUID but
+    name other broadcast channels, so they are simply not found.
+    """
+    if not CANONICAL_ID.fullmatch(document_id):
+        raise DocumentNotFound()
+    return document_id
+
+
 def parse_doc_ref(message: dict[str, Any]) -> str:
     """The doc id of a message on our one collection."""
     collection = message.get("c")
@@ -99,6 +148,19 @@ def parse_doc_ref(message: dict[str, Any]) -> str:
     if collection != COLLECTION:
         raise DocumentNotFound(f"There is no such collection; documents live in {COLLECTION!r}.")
     return document_id
+
+
+# Milliseconds since 1970 that a date can hold (years 1 to 9999 would overflow elsewhere).
+MAX_TIMESTAMP_MS = 253402300799999
+
+
+def parse_timestamp(value: Any) -> int | None:
+    """The `ts` of an `nt` request: Unix milliseconds, or None for now."""
+    if value is None:
+        return None
+    if not is_int(value) or not (0 <= value <= MAX_TIMESTAMP_MS):
+        raise MessageBadlyFormed("ts must be a Unix time in milliseconds or null.")
+    return int(value)
 
 
 def parse_bulk(message: dict[str, Any]) -> dict[str, int | None]:
@@ -128,6 +190,11 @@ def parse_channel(channel: Any) -> str:
     return channel[len(prefix) :]
 
 
+def parse_presence_channel(channel: Any) -> str:
+    """The canonical doc id of a presence channel (not found, like any other unknown id)."""
+    return canonical_document_id(parse_channel(channel))
+
+
 @dataclass(frozen=True)
 class Submit:
     """A parsed `op` message."""
@@ -154,7 +221,7 @@ def parse_submit(message: dict[str, Any]) -> Submit:
         payload = message["op"]
         if isinstance(payload, dict):
             payload = payload.get("ops")
-        return Submit(document_id, src, seq, version, OperationKind.EDIT, payload)
+        return Submit(canonical_document_id(document_id), src, seq, version, OperationKind.EDIT, payload)
     if "create" in message:
         create = message["create"]
         if not isinstance(create, dict) or create.get("type") not in RICH_TEXT_NAMES:
@@ -162,10 +229,17 @@ def parse_submit(message: dict[str, Any]) -> Submit:
         data = create.get("data")
         if isinstance(data, dict):
             data = data.get("ops")
-        return Submit(document_id, src, seq, version, OperationKind.CREATE, data if data is not None else [])
+        return Submit(
+            canonical_document_id(document_id),
+            src,
+            seq,
+            version,
+            OperationKind.CREATE,
+            data if data is not None else [],
+        )
     if message["del"] is not True:
         raise MessageBadlyFormed("del must be true.")
-    return Submit(document_id, src, seq, version, OperationKind.DELETE, None)
+    return Submit(canonical_document_id(document_id), src, seq, version, OperationKind.DELETE, None)
 
 
 @dataclass(frozen=True)
@@ -204,7 +278,7 @@ def parse_presence(message: dict[str, Any]) -> Presence:
             raise PresenceBadlyFormed("p must have a non-negative integer index and length.")
         # Only the range travels; who it belongs to is added by the server from the session.
         value = {"index": index, "length": length}
-    return Presence(document_id, channel, presence_id, int(pv), int(version), value)
+    return Presence(canonical_document_id(document_id), channel, presence_id, int(pv), int(version), value)
 
 
 # --- Connection ids ---------------------------------------------------------------------------
@@ -260,6 +334,45 @@ def op_message(record: OpRecord) -> dict[str, Any]:
 
 def ack_message(*, document_id: str, src: str, seq: int, version: int) -> dict[str, Any]:
     return {"a": "op", "c": COLLECTION, "d": document_id, "src": src, "seq": seq, "v": version}
+
+
+def ack_of(record: OpRecord) -> dict[str, Any]:
+    """What the op's own connection gets instead of the op: the client takes it as the ack."""
+    return ack_message(document_id=record.document_id, src=record.src, seq=record.seq, version=record.version)
+
+
+def reply(message: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    """The bare reply to a document request: its action, collection and id, plus `fields`."""
+    return {"a": message["a"], "c": COLLECTION, "d": message["d"], **fields}
+
+
+def access_message(document_id: str, role: str | None) -> dict[str, Any]:
+    """Tell the page its role on a document changed (None: it has no access any more)."""
+    return {"a": "x-access", "c": COLLECTION, "d": document_id, "role": role}
+
+
+def session_ended_message() -> dict[str, Any]:
+    return {"a": "x-session", "reason": "signed-out"}
+
+
+def presence_channel(document_id: str) -> str:
+    return f"{COLLECTION}.{document_id}"
+
+
+def presence_clear(*, document_id: str, src: str, presence_id: str, pv: int, version: int) -> dict[str, Any]:
+    """A cursor gone (its connection left or died), at the head version so it applies at once."""
+    return {
+        "a": "p",
+        "ch": presence_channel(document_id),
+        "src": src,
+        "id": presence_id,
+        "p": None,
+        "pv": pv,
+        "c": COLLECTION,
+        "d": document_id,
+        "v": version,
+        "t": rich_text.URI,
+    }
 
 
 def snapshot_data(state: SnapshotData) -> dict[str, Any]:

@@ -1,68 +1,17 @@
 """Reads: access checks, document lists, op ranges and snapshots at a version."""
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django.db.models import QuerySet
 
 from .errors import DocumentNotFound, OpsNotFound, PermissionDenied, VersionNewer
-from .models import Document, Membership, Operation, OperationKind, Role, Snapshot, Visitor
+from .models import Document, Invite, Membership, Operation, OperationKind, Role, Snapshot, Visitor
 from .ot import rich_text
+from .records import OpRecord, SnapshotData
 
 ROLE_RANK = {Role.VIEWER: 1, Role.EDITOR: 2, Role.OWNER: 3}
-
-
-@dataclass(frozen=True)
-class OpRecord:
-    """A committed op as it travels to clients and through the channel layer."""
-
-    document_id: str
-    version: int
-    kind: str
-    data: Any
-    src: str
-    seq: int
-    author_id: int | None = None
-
-    @classmethod
-    def from_model(cls, op: Operation) -> "OpRecord":
-        return cls(
-            document_id=str(op.document_id),
-            version=op.version,
-            kind=op.kind,
-            data=op.data,
-            src=op.src,
-            seq=op.seq,
-            author_id=op.author_id,
-        )
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "document_id": self.document_id,
-            "version": self.version,
-            "kind": self.kind,
-            "data": self.data,
-            "src": self.src,
-            "seq": self.seq,
-            "author_id": self.author_id,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "OpRecord":
-        return cls(**data)
-
-
-@dataclass(frozen=True)
-class SnapshotData:
-    """A document's state at `version`; `type` is empty when it did not exist then."""
-
-    version: int
-    type: str
-    content: list[dict[str, Any]] | None
-    # Who wrote what: the content with only {"author": id} attributes (None if not asked for).
-    authorship: list[dict[str, Any]] | None = None
 
 
 def parse_document_id(document_id: Any) -> uuid.UUID:
@@ -78,11 +27,18 @@ def parse_document_id(document_id: Any) -> uuid.UUID:
 
 
 def access_document(*, user: Any, document_id: Any, min_role: str = Role.VIEWER) -> tuple[Document, str]:
-    """Return the document and the user's role, or raise the same error for missing and forbidden."""
+    """Return the document and the user's role, or raise the same error for missing and forbidden.
+
+    A deleted document is not found either, so no read path serves its old content (the submit
+    path reads roles itself, and lets the owner re-create one).
+    """
     doc_uuid = parse_document_id(document_id)
     if not getattr(user, "is_authenticated", False):
         raise DocumentNotFound()
-    membership = Membership.objects.select_related("document").filter(document_id=doc_uuid, user=user).first()
+    memberships = Membership.objects.select_related("document").filter(
+        document_id=doc_uuid, user=user, document__deleted_at__isnull=True
+    )
+    membership = memberships.first()
     if membership is None:
         raise DocumentNotFound()
     if ROLE_RANK[Role(membership.role)] < ROLE_RANK[Role(min_role)]:
@@ -90,8 +46,37 @@ def access_document(*, user: Any, document_id: Any, min_role: str = Role.VIEWER)
     return membership.document, membership.role
 
 
+def operator_document(*, operator: Any, document_id: Any) -> Document:
+    """Staff act on any document from the admin, deleted ones included; others never do."""
+    if not getattr(operator, "is_staff", False):
+        raise PermissionDenied("Only staff can change documents they are not members of.")
+    document = Document.objects.filter(pk=parse_document_id(document_id)).first()
+    if document is None:
+        raise DocumentNotFound()
+    return document
+
+
 def role_allows(role: str, min_role: str) -> bool:
     return ROLE_RANK[Role(role)] >= ROLE_RANK[Role(min_role)]
+
+
+def role_on(*, user: Any, document_id: Any) -> str | None:
+    """The user's role on a live document, or None."""
+    try:
+        return access_document(user=user, document_id=document_id)[1]
+    except DocumentNotFound:
+        return None
+
+
+def live_invite(*, token: Any) -> Invite | None:
+    """The invite behind a link, if it is neither revoked nor for a deleted document."""
+    if not isinstance(token, str) or len(token) > 64:
+        return None
+    return (
+        Invite.objects.select_related("document", "document__owner")
+        .filter(token=token, revoked_at__isnull=True, document__deleted_at__isnull=True)
+        .first()
+    )
 
 
 def documents_for_user(*, user: Any, search: str = "") -> QuerySet[Membership]:
@@ -319,3 +304,26 @@ def visitor_ttl() -> float:
     from django.conf import settings
 
     return 3 * float(settings.COLLAB_SYNC_INTERVAL_SECONDS) + 5
+
+
+def heads_and_roles(
+    *, document_ids: list[str], user_ids: list[Any]
+) -> tuple[dict[str, int], dict[str, dict[Any, str]]]:
+    """Each document's version, and the role of each of these users who may still read it.
+
+    A deleted document, an inactive user or a removed member has no role.
+    """
+    heads = {
+        str(pk): version
+        for pk, version in Document.objects.filter(pk__in=document_ids).values_list("pk", "version")
+    }
+    roles: dict[str, dict[Any, str]] = {document_id: {} for document_id in heads}
+    rows = Membership.objects.filter(
+        document_id__in=document_ids,
+        user_id__in=user_ids,
+        user__is_active=True,
+        document__deleted_at__isnull=True,
+    ).values_list("document_id", "user_id", "role")
+    for document_id, user_id, role in rows:
+        roles.setdefault(str(document_id), {})[user_id] = role
+    return heads, roles

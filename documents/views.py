@@ -76,10 +76,9 @@ def document_create(request: HttpRequest) -> HttpResponse:
 def _open_document(request: HttpRequest, document_id: Any) -> tuple[Document, str] | None:
     """The live document and my role, or None: missing, deleted and forbidden look the same."""
     try:
-        document, role = selectors.access_document(user=request.user, document_id=document_id)
+        return selectors.access_document(user=request.user, document_id=document_id)
     except DocumentNotFound:
         return None
-    return None if document.is_deleted else (document, role)
 
 
 def _document_not_found(request: HttpRequest) -> HttpResponse:
@@ -138,19 +137,35 @@ def document_history(request: HttpRequest, document_id: Any) -> HttpResponse:
     )
 
 
+def _invite_not_found(request: HttpRequest) -> HttpResponse:
+    return _not_found(
+        request,
+        title="This invite link does not work",
+        message="It may have been revoked, or the document was deleted. Ask the owner for a new link.",
+    )
+
+
 @login_required
-@require_http_methods(["GET"])
+@require_http_methods(["GET", "POST"])
 def invite_accept(request: HttpRequest, token: str) -> HttpResponse:
-    """Join a document through an invite link, then open it."""
-    try:
-        membership = services.accept_invite(user=request.user, token=token)
-    except DocumentNotFound:
-        return _not_found(
-            request,
-            title="This invite link does not work",
-            message="It may have been revoked, or the document was deleted. Ask the owner for a new link.",
-        )
-    return redirect("document-editor", document_id=membership.document_id)
+    """Join through an invite link: GET asks, only a POST (with its CSRF token) joins.
+
+    A plain GET must not join: any page could otherwise make a signed-in visitor a member, and
+    so show the visitor's name to the document's members.
+    """
+    invite = selectors.live_invite(token=token)
+    if invite is None:
+        return _invite_not_found(request)
+    if request.method == "POST":
+        try:
+            membership = services.accept_invite(user=request.user, token=token)
+        except DocumentNotFound:
+            return _invite_not_found(request)
+        return redirect("document-editor", document_id=membership.document_id)
+    current = selectors.role_on(user=request.user, document_id=invite.document_id)
+    if current is not None and selectors.role_allows(current, invite.role):
+        return redirect("document-editor", document_id=invite.document_id)
+    return render(request, "documents/invite.html", {"invite": invite, "document": invite.document})
 
 
 def healthz(request: HttpRequest) -> HttpResponse:

@@ -5,11 +5,11 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 
-from .. import protocol, selectors, services
+from .. import selectors, services
+from ..broadcast.hub import OpEvent
 from ..errors import VersionNewer
-from ..models import Document, OperationKind
-from ..ot import rich_text
-from ..selectors import OpRecord, SnapshotData
+from ..models import Document
+from ..records import OpRecord, SnapshotData
 
 
 def in_thread(func: Any) -> Any:
@@ -28,13 +28,14 @@ def read_snapshot(user: Any, document_id: str, version: int | None = None) -> Sn
 
 
 @in_thread
-def read_ops(user: Any, document_id: str, start: int) -> tuple[list[OpRecord], int]:
-    """Ops from `start` to now, and the current version."""
+def read_op_events(user: Any, document_id: str, start: int) -> list[OpEvent]:
+    """Ops from `start` to now with their frames, encoded here so a long catch-up never blocks
+    the event loop."""
     document, _role = selectors.access_document(user=user, document_id=document_id)
     if start > document.version:
         raise VersionNewer()
     ops = selectors.operations_between(document_id=document.pk, start=start, end=document.version)
-    return ops, document.version
+    return [OpEvent.of(record) for record in ops]
 
 
 @in_thread
@@ -52,36 +53,14 @@ def check_access(user: Any, document_id: str) -> str:
 
 
 @in_thread
-def submit(user: Any, submit: protocol.Submit, src: str) -> services.SubmitResult:
-    return services.submit_operation(
-        user=user,
-        document_id=submit.document_id,
-        src=src,
-        seq=submit.seq,
-        base_version=submit.version,
-        kind=submit.kind,
-        data=submit.data,
-    )
+def head_version(user: Any, document_id: str) -> int:
+    document, _role = selectors.access_document(user=user, document_id=document_id)
+    return int(document.version)
 
 
 @in_thread
-def transform_presence(
-    user: Any, presence: protocol.Presence, own_src: str
-) -> tuple[int, dict[str, Any] | None]:
-    """Bring a presence range up to the document's head version."""
-    document, _role = selectors.access_document(user=user, document_id=presence.document_id)
-    if presence.version > document.version:
-        raise VersionNewer()
-    value = presence.value
-    ops = selectors.operations_between(document_id=document.pk, start=presence.version, end=document.version)
-    for record in ops:
-        if value is None:
-            break
-        if record.kind != OperationKind.EDIT:
-            value = None
-        else:
-            value = rich_text.transform_presence(value, record.data, record.src == own_src)
-    return document.version, value
+def ops_between(document_id: str, start: int, end: int) -> list[OpRecord]:
+    return selectors.operations_between(document_id=document_id, start=start, end=end)
 
 
 @in_thread

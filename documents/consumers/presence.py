@@ -7,8 +7,9 @@ from typing import Any
 from django.conf import settings
 
 from .. import broadcast, protocol
-from ..errors import PresenceBadlyFormed
+from ..errors import PresenceBadlyFormed, VersionNewer
 from ..ot import rich_text
+from ..records import OpRecord
 from . import database as db
 
 
@@ -17,44 +18,54 @@ def presence_ttl() -> float:
     return 3 * float(settings.COLLAB_SYNC_INTERVAL_SECONDS) + 5
 
 
+def transform_range(value: dict[str, Any] | None, ops: list[OpRecord], own_src: str) -> dict[str, Any] | None:
+    """Bring a presence range over ops committed after its version (None once the doc is gone)."""
+    for record in ops:
+        if value is None:
+            break
+        if record.kind != "edit":
+            return None
+        value = rich_text.transform_presence(value, record.data, record.src == own_src)
+    return value
+
+
 class PresenceMixin:
     """The presence half of the ShareDB consumer; state lives on the consumer (see `connect`)."""
 
-    async def handle_ps(self, message: dict[str, Any]) -> None:
-        document_id = protocol.parse_channel(message.get("ch"))
-        self._check_collection_doc(document_id)
+    async def on_presence_subscribe(self, message: dict[str, Any]) -> None:
+        document_id = protocol.parse_presence_channel(message.get("ch"))
         await db.check_access(self.user, document_id)
-        await self._join(document_id)
         self.presence_channels.add(document_id)
-        await self._send({"a": "ps", "ch": message["ch"], "seq": message.get("seq")})
+        await self._watch(document_id)
+        self._send({"a": "ps", "ch": message["ch"], "seq": message.get("seq")})
         await broadcast.request_presence(
             document_id=document_id, channel=message["ch"], sender=self.channel_name
         )
 
-    async def handle_pu(self, message: dict[str, Any]) -> None:
-        document_id = protocol.parse_channel(message.get("ch"))
+    async def on_presence_unsubscribe(self, message: dict[str, Any]) -> None:
+        document_id = protocol.parse_presence_channel(message.get("ch"))
         self.presence_channels.discard(document_id)
         for (doc, presence_id), pv in list(self.local_presence.items()):
             if doc == document_id:
                 await self._clear_presence(doc, presence_id, pv)
-        await self._leave_if_unused(document_id)
-        await self._send({"a": "pu", "ch": message["ch"], "seq": message.get("seq")})
+        await self._unwatch_if_unused(document_id)
+        self._send({"a": "pu", "ch": message["ch"], "seq": message.get("seq")})
 
-    async def handle_pr(self, message: dict[str, Any]) -> None:
-        document_id = protocol.parse_channel(message.get("ch"))
+    async def on_presence_request(self, message: dict[str, Any]) -> None:
+        document_id = protocol.parse_presence_channel(message.get("ch"))
         if document_id not in self.presence_channels:
             raise PresenceBadlyFormed("Subscribe to the presence channel first.")
         await broadcast.request_presence(
             document_id=document_id, channel=message["ch"], sender=self.channel_name
         )
 
-    async def handle_p(self, message: dict[str, Any]) -> None:
+    async def on_presence(self, message: dict[str, Any]) -> None:
         presence = protocol.parse_presence(message)
         if presence.document_id not in self.presence_channels:
             raise PresenceBadlyFormed("Subscribe to the presence channel first.")
         if self.presence_bucket.delay() > 0:
             return  # Over the rate: drop it; the next update carries the newer position.
-        version, value = await db.transform_presence(self.user, presence, self.src)
+        version, value = await self._to_head(presence)
         if value is not None:
             value = {**value, "name": self.display_name, "user": self.user.pk}
         outgoing = protocol.presence_message(presence, src=self.src, version=version, value=value)
@@ -63,46 +74,74 @@ class PresenceMixin:
             self.local_presence.pop(key, None)
         else:
             self.local_presence[key] = presence.pv
-        await self._send(outgoing)  # The echo is the sender's acknowledgement.
+        self._send(outgoing)  # The echo is the sender's acknowledgement.
         await broadcast.publish_presence(
             document_id=presence.document_id, message=outgoing, sender=self.channel_name
         )
 
+    async def _to_head(self, presence: protocol.Presence) -> tuple[int, dict[str, Any] | None]:
+        """The range at the head version: from the hub's recent ops when it has them (no database
+        read), refused when older than `COLLAB_MAX_PRESENCE_LAG` (bounded work per message)."""
+        ops = self.hub.ops_since(presence.document_id, presence.version)
+        if ops is not None:
+            return presence.version + len(ops), transform_range(presence.value, ops, self.src)
+        head = await db.head_version(self.user, presence.document_id)
+        if presence.version > head:
+            raise VersionNewer()
+        if head - presence.version > settings.COLLAB_MAX_PRESENCE_LAG:
+            raise PresenceBadlyFormed("That position is too old; send it again at the current version.")
+        ops = await db.ops_between(presence.document_id, presence.version, head)
+        return head, transform_range(presence.value, ops, self.src)
+
     async def _clear_presence(self, document_id: str, presence_id: str, pv: int) -> None:
         self.local_presence.pop((document_id, presence_id), None)
-        channel = f"{protocol.COLLECTION}.{document_id}"
-        # The head version, so receivers apply the clear at once instead of treating it as stale.
-        heads = await db.current_versions([document_id])
-        message = {
-            "a": "p",
-            "ch": channel,
-            "src": self.src,
-            "id": presence_id,
-            "p": None,
-            "pv": pv,
-            "c": protocol.COLLECTION,
-            "d": document_id,
-            "v": heads.get(document_id, 0),
-            "t": rich_text.URI,
-        }
+        message = protocol.presence_clear(
+            document_id=document_id,
+            src=self.src,
+            presence_id=presence_id,
+            pv=pv,
+            version=await self._head(document_id),
+        )
         await broadcast.publish_presence(document_id=document_id, message=message, sender=self.channel_name)
 
-    async def doc_presence(self, event: dict[str, Any]) -> None:
-        message = event["message"]
-        if event["sender"] == self.channel_name or message["d"] not in self.presence_channels:
+    async def _head(self, document_id: str) -> int:
+        # The head version, so receivers apply a clear at once instead of treating it as stale.
+        head = self.hub.head(document_id)
+        if head is not None:
+            return head
+        heads = await db.current_versions([document_id])
+        return heads.get(document_id, 0)
+
+    # --- What the hub hands us --------------------------------------------------------------
+
+    def presence_event(self, channel: str, event: dict[str, Any]) -> None:
+        kind = event.get("k")
+        if kind == "p":
+            self._remote_presence(event["m"], event.get("from"))
+        elif kind == "pa":
+            self._presence_alive(channel[4:], event["src"], event["ids"])
+        elif kind == "pr":
+            document_id = channel[4:]
+            if event.get("from") != self.channel_name and document_id in self.presence_channels:
+                self._send({"a": "pr", "ch": event["ch"]})
+
+    def _remote_presence(self, message: dict[str, Any], sender: Any) -> None:
+        if sender == self.channel_name or message["d"] not in self.presence_channels:
+            return
+        if not self.hub.may_read(message["d"], self.user_id):
             return
         key = (message["d"], message["src"], message["id"])
         if message["p"] is None:
             self.remote_presence.pop(key, None)
         else:
             self.remote_presence[key] = (message, time.monotonic())
-        await self._send(message)
+        self._send(message)
 
-    async def doc_presence_alive(self, event: dict[str, Any]) -> None:
+    def _presence_alive(self, document_id: str, src: str, ids: list[str]) -> None:
         """Another connection's cursors are still there, even if they have not moved."""
         now = time.monotonic()
-        for presence_id in event["ids"]:
-            key = (event["document_id"], event["src"], presence_id)
+        for presence_id in ids:
+            key = (document_id, src, presence_id)
             if key in self.remote_presence:
                 self.remote_presence[key] = (self.remote_presence[key][0], now)
 
@@ -115,15 +154,6 @@ class PresenceMixin:
             await broadcast.presence_alive(document_id=document_id, src=self.src, ids=ids)
         limit = time.monotonic() - presence_ttl()
         expired = [key for key, (_message, seen) in self.remote_presence.items() if seen < limit]
-        if not expired:
-            return
-        heads = await db.current_versions(list({document_id for document_id, _src, _id in expired}))
         for key in expired:
             message, _seen = self.remote_presence.pop(key)
-            await self._send({**message, "p": None, "v": heads.get(key[0], message["v"])})
-
-    async def doc_presence_request(self, event: dict[str, Any]) -> None:
-        document_id = protocol.parse_channel(event["ch"])
-        if event["sender"] == self.channel_name or document_id not in self.presence_channels:
-            return
-        await self._send({"a": "pr", "ch": event["ch"]})
+            self._send({**message, "p": None, "v": await self._head(key[0])})

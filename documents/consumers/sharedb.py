@@ -1,13 +1,18 @@
-"""The ShareDB-protocol WebSocket consumer: parse, authorize, call a service, send.
+"""The ShareDB-protocol WebSocket consumer: transport only.
 
-One consumer is one browser connection, possibly multiplexing several documents. Messages are
-handled one at a time, so replies (catch-up ops, then the ack) go out in order.
+One consumer is one browser connection, possibly multiplexing several documents. Frames are
+parsed by `protocol`, dispatched through its action table to an `on_<name>` handler, which asks
+a service (through `database`, the commit pipeline or the hub) and queues the reply. Every
+outgoing frame goes through one ordered outbox, so replies, catch-up ops, acks and the hub's
+deliveries reach the client in the order the protocol needs.
 """
 
 import asyncio
-import json
 import logging
 import time
+import uuid
+from collections import deque
+from dataclasses import dataclass, field
 from importlib import import_module
 from typing import Any
 
@@ -15,7 +20,8 @@ from channels.auth import get_user
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from .. import broadcast, protocol, selectors
+from .. import protocol
+from ..broadcast.hub import OpEvent, get_hub
 from ..errors import (
     CollabError,
     DocumentNotFound,
@@ -23,19 +29,21 @@ from ..errors import (
     NotSupported,
     OpRejected,
     OpsNotFound,
+    ServerUnavailable,
     TooManySubscriptions,
     VersionNewer,
 )
-from ..selectors import OpRecord
+from ..pipeline import get_pipeline
+from ..services import SubmitRequest
 from . import database as db
 from .presence import PresenceMixin
+from .wire import Wire
 
 logger = logging.getLogger(__name__)
 
-# Close codes (documented in docs/protocol.md).
-CLOSE_SESSION_ENDED = 4401
-CLOSE_BAD_FRAME = 1007
-CLOSE_UNSUPPORTED_DATA = 1003
+
+def _size(frame: str | OpEvent) -> int:
+    return len(frame.frame) if isinstance(frame, OpEvent) else len(frame)
 
 
 class TokenBucket:
@@ -54,166 +62,265 @@ class TokenBucket:
         return 0.0 if self.tokens >= 0 else -self.tokens / self.rate
 
 
+@dataclass
+class Subscription:
+    """One subscribed document: the next version the client has been sent (None while loading),
+    and the hub's deliveries held until the initial read has been sent."""
+
+    sent: int | None = None
+    held: list[OpEvent] = field(default_factory=list)
+    catching_up: bool = False
+
+
 class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
     """Speaks the ShareDB wire protocol for the `documents` collection."""
 
+    # --- Connection -------------------------------------------------------------------------
+
     async def connect(self) -> None:
+        # No channel layer (see broadcast): the connection's own id names it to the hub and visits.
+        self.channel_name = f"conn.{uuid.uuid4().hex}"
         self.user = self.scope.get("user")
+        self.user_id = getattr(self.user, "pk", None)
+        self.outbox: deque[str | OpEvent | int] = deque()
+        self.queued_bytes = 0
+        self.closing = False  # a close is queued or sent: nothing more goes out or is handled
+        self.wake = asyncio.Event()
+        self.writer = asyncio.ensure_future(self._write_forever())
         await self.accept()
         if self.user is None or not self.user.is_authenticated:
             # Accept-then-close lets the page tell "signed out" from a network failure.
-            await self.close(code=CLOSE_SESSION_ENDED)
+            self._close(protocol.CLOSE_SESSION_ENDED)
             return
         self.src = protocol.issue_src(self.user.pk)
         self.display_name = self.user.get_full_name() or self.user.get_username()
-        # doc id -> the next version this client is known to have been sent.
-        self.subscribed: dict[str, int] = {}
+        self.hub = get_hub()
+        self.subscriptions: dict[str, Subscription] = {}
         self.presence_channels: set[str] = set()
         # (doc id, presence id) -> last pv this connection sent there.
         self.local_presence: dict[tuple[str, str], int] = {}
-        self.joined: set[str] = set()
+        self.watched: set[str] = set()
         # Others' cursors relayed to this client: (doc id, src, presence id) -> last message, when.
         self.remote_presence: dict[tuple[str, str, str], tuple[dict[str, Any], float]] = {}
         self.op_bucket = TokenBucket(settings.COLLAB_OP_RATE, settings.COLLAB_OP_BURST)
+        self.read_bucket = TokenBucket(settings.COLLAB_READ_RATE, settings.COLLAB_READ_BURST)
         self.presence_bucket = TokenBucket(settings.COLLAB_PRESENCE_RATE, settings.COLLAB_PRESENCE_BURST)
-        await broadcast.join(self.channel_name, broadcast.user_group(self.user.pk))
+        self.tasks: set[asyncio.Task[Any]] = set()
+        await self.hub.watch_user(self.user.pk, self)
         self.ticker = asyncio.ensure_future(self._tick_forever())
 
     async def disconnect(self, code: int) -> None:
-        if getattr(self, "ticker", None) is not None:
-            self.ticker.cancel()
-        if self.user is None or not self.user.is_authenticated or not hasattr(self, "src"):
+        for task in [
+            getattr(self, "ticker", None),
+            getattr(self, "writer", None),
+            *getattr(self, "tasks", ()),
+        ]:
+            if task is not None:
+                task.cancel()
+        if not hasattr(self, "src"):
             return
         try:
-            if self.subscribed:
+            await self.hub.unwatch_user(self.user.pk, self)
+            for document_id in list(self.watched):
+                await self.hub.unwatch_document(document_id, self)
+            self.watched.clear()
+            if self.subscriptions:
+                self.subscriptions.clear()
                 await db.end_visits(self.channel_name)
             for (document_id, presence_id), pv in list(self.local_presence.items()):
                 await self._clear_presence(document_id, presence_id, pv)
-            for document_id in list(self.joined):
-                await broadcast.leave(self.channel_name, broadcast.document_group(document_id))
-            await broadcast.leave(self.channel_name, broadcast.user_group(self.user.pk))
-        except Exception:  # Shutdown may cancel us midway; stale memberships expire on their own.
+        except Exception:  # Shutdown may cancel us midway; stale visits and cursors expire on their own.
             logger.info("cleanup after disconnect did not finish", exc_info=True)
 
-    # --- Frames ---------------------------------------------------------------------------
+    # --- Frames in --------------------------------------------------------------------------
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        if not hasattr(self, "src"):
+        if not hasattr(self, "src") or self.closing:
             return
         if text_data is None:
-            await self.close(code=CLOSE_UNSUPPORTED_DATA)
+            self._close(protocol.CLOSE_UNSUPPORTED_DATA)
             return
         oversized = len(text_data) > settings.COLLAB_MAX_MESSAGE_BYTES
         try:
             message = protocol.parse_frame(text_data)
         except MessageBadlyFormed as error:
-            await self._send(protocol.error_reply(None, error))
-            await self.close(code=CLOSE_BAD_FRAME)
+            self._send(protocol.error_reply(None, error))
+            self._close(protocol.CLOSE_BAD_FRAME)
             return
         if oversized:
             # A soft reject: the client rolls the op back instead of resending it forever.
             limit = settings.COLLAB_MAX_MESSAGE_BYTES
             error_type = OpRejected if message.get("a") == "op" else MessageBadlyFormed
-            await self._send(
+            self._send(
                 protocol.error_reply(message, error_type(f"The message is larger than {limit} bytes."))
             )
             return
         try:
-            action = protocol.parse_action(message)
-            await getattr(self, "handle_" + action)(message)
+            handler = getattr(self, "on_" + protocol.parse_action(message))
+            if message["a"] in protocol.READ_ACTIONS:
+                await self._wait(self.read_bucket)
+            await handler(message)
+        except ServerUnavailable:
+            # Never an op error the client would drop typed text on: it resends after reconnecting.
+            self._close(protocol.CLOSE_SERVER_UNAVAILABLE)
         except CollabError as error:
-            await self._send(protocol.error_reply(message, error))
+            self._send(protocol.error_reply(message, error))
         except Exception:
             logger.exception("unexpected error handling %r", message.get("a"))
-            await self._send(protocol.error_reply(message, CollabError("Internal error.")))
+            self._send(protocol.error_reply(message, CollabError("Internal error.")))
 
-    async def _send(self, message: dict[str, Any]) -> None:
-        await self.send(text_data=json.dumps(message, separators=(",", ":")))
+    @staticmethod
+    async def _wait(bucket: TokenBucket) -> None:
+        wait = bucket.delay()
+        if wait > 0:
+            # Back-pressure rather than rejection: the client's request is only slowed down.
+            await asyncio.sleep(min(wait, 5.0))
 
-    # --- Handshake and ping ---------------------------------------------------------------
+    # --- Frames out -------------------------------------------------------------------------
 
-    async def handle_hs(self, message: dict[str, Any]) -> None:
+    def _send(self, message: dict[str, Any]) -> None:
+        self._push(protocol.encode(message))
+
+    def _push(self, frame: str | OpEvent | int) -> None:
+        """Queue a frame, a broadcast op or a close code behind everything queued before it."""
+        if self.closing:
+            return
+        if not isinstance(frame, int):
+            self.queued_bytes += _size(frame)
+            if self.queued_bytes > settings.COLLAB_MAX_QUEUED_BYTES:
+                logger.warning("closing a connection that reads too slowly")
+                self.outbox.clear()
+                self.queued_bytes = 0
+                frame = protocol.CLOSE_TOO_SLOW
+        if isinstance(frame, int):
+            self.closing = True
+        self.outbox.append(frame)
+        self.wake.set()
+
+    def _close(self, code: int) -> None:
+        self._push(code)
+
+    async def _write_forever(self) -> None:
+        wire = Wire(self.base_send)
+        try:
+            while True:
+                await self.wake.wait()
+                self.wake.clear()
+                while self.outbox:
+                    frame = self.outbox.popleft()
+                    if isinstance(frame, int):
+                        self.outbox.clear()
+                        await self.close(code=frame)
+                        return
+                    self.queued_bytes -= _size(frame)
+                    if wire.backlog() > settings.COLLAB_MAX_QUEUED_BYTES:
+                        # The client reads too slowly: what it has not read would pile up here.
+                        logger.warning("closing a connection that reads too slowly")
+                        self.closing = True
+                        self.outbox.clear()
+                        await self.close(code=protocol.CLOSE_TOO_SLOW)
+                        return
+                    if wire.direct:
+                        wire.send(frame)
+                    else:
+                        await self.send(text_data=frame.frame if isinstance(frame, OpEvent) else frame)
+        except asyncio.CancelledError:
+            pass
+
+    # --- Handshake, ping, queries -----------------------------------------------------------
+
+    async def on_handshake(self, message: dict[str, Any]) -> None:
         requested = message.get("id")
         # Keep a returning client's id only if it was issued to this same user.
         if requested != self.src and protocol.src_belongs_to(requested, self.user.pk):
             self.src = requested
-        await self._send(protocol.handshake_reply(self.src))
+        self._send(protocol.handshake_reply(self.src))
 
-    async def handle_pp(self, message: dict[str, Any]) -> None:
-        await self._send({"a": "pp"})
+    async def on_ping(self, message: dict[str, Any]) -> None:
+        self._send({"a": "pp"})
 
-    async def handle_qf(self, message: dict[str, Any]) -> None:
+    async def on_query(self, message: dict[str, Any]) -> None:
         raise NotSupported("Queries are not supported; list documents with GET /api/documents/.")
 
-    handle_qs = handle_qu = handle_qf
+    # --- Fetch and subscribe ----------------------------------------------------------------
 
-    # --- Fetch and subscribe --------------------------------------------------------------
-
-    async def handle_f(self, message: dict[str, Any]) -> None:
+    async def on_fetch(self, message: dict[str, Any]) -> None:
         await self._fetch_or_subscribe(message, subscribe=False)
 
-    async def handle_s(self, message: dict[str, Any]) -> None:
+    async def on_subscribe(self, message: dict[str, Any]) -> None:
         await self._fetch_or_subscribe(message, subscribe=True)
 
     async def _fetch_or_subscribe(self, message: dict[str, Any], *, subscribe: bool) -> None:
         document_id = protocol.parse_doc_ref(message)
         version = protocol.parse_version(message.get("v"))
-        reply = {"a": message["a"], "c": message["c"], "d": document_id}
         data = await self._load_one(document_id, version, subscribe=subscribe)
-        if data is not None:
-            reply["data"] = data
-        await self._send(reply)
+        self._send(protocol.reply(message, **({"data": data} if data is not None else {}), d=document_id))
 
     async def _load_one(
         self, document_id: str, version: int | None, *, subscribe: bool
     ) -> dict[str, Any] | None:
-        """Send catch-up ops (versioned) or return snapshot data (unversioned); join if subscribing."""
-        self._check_collection_doc(document_id)
-        if subscribe and document_id not in self.subscribed:
-            if len(self.subscribed) >= settings.COLLAB_MAX_SUBSCRIPTIONS:
+        """Send catch-up ops (versioned) or return snapshot data (unversioned); watch if subscribing."""
+        document_id = protocol.canonical_document_id(document_id)
+        fresh = subscribe and document_id not in self.subscriptions
+        if fresh:
+            if len(self.subscriptions) >= settings.COLLAB_MAX_SUBSCRIPTIONS:
                 raise TooManySubscriptions()
             await db.check_access(self.user, document_id)
-            # Join before reading, so no op committed after the read can be missed.
-            await self._join(document_id)
+            # Watch before reading, so no op committed after the read can be missed.
+            self.subscriptions[document_id] = Subscription()
+            await self._watch(document_id)
         try:
             if version is None:
                 state = await db.read_snapshot(self.user, document_id)
                 if subscribe:
-                    self.subscribed[document_id] = state.version
+                    self._loaded(document_id, state.version)
                     await db.record_visits(self.user, self.channel_name, [document_id])
                 return protocol.snapshot_data(state)
-            ops, head = await db.read_ops(self.user, document_id, version)
+            events = await db.read_op_events(self.user, document_id, version)
         except CollabError:
-            if subscribe and document_id not in self.subscribed:
-                await self._leave_if_unused(document_id)
+            if fresh:
+                self.subscriptions.pop(document_id, None)
+                await self._unwatch_if_unused(document_id)
             raise
-        sent = self.subscribed.get(document_id, version)
-        for record in ops:
-            await self._send(protocol.op_message(record))
+        subscription = self.subscriptions.get(document_id) if subscribe else None
+        for event in events:
+            if subscription is None or subscription.sent is None or event.record.version >= subscription.sent:
+                self._push(event)
         if subscribe:
-            self.subscribed[document_id] = max(sent, head)
+            self._loaded(document_id, version + len(events))
             await db.record_visits(self.user, self.channel_name, [document_id])
         return None
 
-    def _check_collection_doc(self, document_id: str) -> None:
-        selectors.parse_document_id(document_id)
+    def _loaded(self, document_id: str, version: int) -> None:
+        """The initial read of a subscription is queued: send what the hub delivered meanwhile."""
+        subscription = self.subscriptions.get(document_id)
+        if subscription is None:
+            return
+        if subscription.sent is None or version > subscription.sent:
+            subscription.sent = version
+        self.hub.loaded(document_id, subscription.sent)
+        held, subscription.held = subscription.held, []
+        for event in held:
+            self.hub_op(document_id, event)
 
-    async def handle_u(self, message: dict[str, Any]) -> None:
+    async def on_unsubscribe(self, message: dict[str, Any]) -> None:
         document_id = protocol.parse_doc_ref(message)
-        if self.subscribed.pop(document_id, None) is not None:
-            await db.end_visits(self.channel_name, [document_id])
-        await self._leave_if_unused(document_id)
-        await self._send({"a": "u", "c": message["c"], "d": document_id})
+        await self._unsubscribe(document_id)
+        self._send(protocol.reply(message, d=document_id))
 
-    async def handle_bf(self, message: dict[str, Any]) -> None:
+    async def _unsubscribe(self, document_id: str) -> None:
+        if self.subscriptions.pop(document_id, None) is not None:
+            await db.end_visits(self.channel_name, [document_id])
+        await self._unwatch_if_unused(document_id)
+
+    async def on_bulk_fetch(self, message: dict[str, Any]) -> None:
         await self._bulk(message, subscribe=False)
 
-    async def handle_bs(self, message: dict[str, Any]) -> None:
+    async def on_bulk_subscribe(self, message: dict[str, Any]) -> None:
         await self._bulk(message, subscribe=True)
 
     async def _bulk(self, message: dict[str, Any], *, subscribe: bool) -> None:
         requests = protocol.parse_bulk(message)
-        collection = message["c"]
         if isinstance(message["b"], list):
             data: dict[str, Any] = {}
             for document_id in requests:
@@ -221,7 +328,7 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
                     data[document_id] = await self._load_one(document_id, None, subscribe=subscribe)
                 except CollabError as error:
                     data[document_id] = {"error": error.as_dict()}
-            await self._send({"a": message["a"], "c": collection, "data": data})
+            self._send({"a": message["a"], "c": protocol.COLLECTION, "data": data})
             return
         answered: dict[str, int | None] = {}
         single = "s" if subscribe else "f"
@@ -231,163 +338,208 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
                 answered[document_id] = version
             except CollabError as error:
                 # One reply per doc: a failed one gets its own error, not the bulk echo.
-                request = {"a": single, "c": collection, "d": document_id, "v": version}
-                await self._send(protocol.error_reply(request, error))
-        await self._send({"a": message["a"], "c": collection, "b": answered})
+                request = {"a": single, "c": protocol.COLLECTION, "d": document_id, "v": version}
+                self._send(protocol.error_reply(request, error))
+        self._send({"a": message["a"], "c": protocol.COLLECTION, "b": answered})
 
-    async def handle_bu(self, message: dict[str, Any]) -> None:
-        requests = protocol.parse_bulk(message)
-        for document_id in requests:
-            if self.subscribed.pop(document_id, None) is not None:
-                await db.end_visits(self.channel_name, [document_id])
-            await self._leave_if_unused(document_id)
-        await self._send({"a": "bu", "c": message["c"], "b": message["b"]})
+    async def on_bulk_unsubscribe(self, message: dict[str, Any]) -> None:
+        for document_id in protocol.parse_bulk(message):
+            await self._unsubscribe(document_id)
+        self._send({"a": "bu", "c": protocol.COLLECTION, "b": message["b"]})
 
-    # --- Snapshots at a version or a time -------------------------------------------------
+    # --- Snapshots at a version or a time ---------------------------------------------------
 
-    async def handle_nf(self, message: dict[str, Any]) -> None:
+    async def on_snapshot_at_version(self, message: dict[str, Any]) -> None:
         document_id = protocol.parse_doc_ref(message)
         version = protocol.parse_version(message.get("v"))
-        state = await db.read_snapshot(self.user, document_id, version)
-        await self._send(protocol.snapshot_reply("nf", message.get("id"), state))
+        state = await db.read_snapshot(self.user, protocol.canonical_document_id(document_id), version)
+        self._send(protocol.snapshot_reply("nf", message.get("id"), state))
 
-    async def handle_nt(self, message: dict[str, Any]) -> None:
+    async def on_snapshot_at_time(self, message: dict[str, Any]) -> None:
         document_id = protocol.parse_doc_ref(message)
-        timestamp = message.get("ts")
-        if timestamp is not None and not protocol.is_int(timestamp):
-            raise MessageBadlyFormed("ts must be a Unix time in milliseconds or null.")
-        state = await db.read_snapshot_at_time(self.user, document_id, timestamp)
-        await self._send(protocol.snapshot_reply("nt", message.get("id"), state))
+        timestamp = protocol.parse_timestamp(message.get("ts"))
+        state = await db.read_snapshot_at_time(
+            self.user, protocol.canonical_document_id(document_id), timestamp
+        )
+        self._send(protocol.snapshot_reply("nt", message.get("id"), state))
 
-    # --- Ops ------------------------------------------------------------------------------
+    # --- Ops --------------------------------------------------------------------------------
 
-    async def handle_op(self, message: dict[str, Any]) -> None:
+    async def on_submit(self, message: dict[str, Any]) -> None:
         submit = protocol.parse_submit(message)
         src = submit.src or self.src
         if not protocol.src_belongs_to(src, self.user.pk):
             raise OpRejected("That connection id belongs to someone else.")
-        wait = self.op_bucket.delay()
-        if wait > 0:
-            # Back-pressure rather than rejection: a rejected op would be lost to its author.
-            await asyncio.sleep(min(wait, 5.0))
-        result = await db.submit(self.user, submit, src)
-        sent = self.subscribed.get(submit.document_id)
+        await self._wait(self.op_bucket)
+        request = SubmitRequest(self.user, src, submit.seq, submit.version, submit.kind, submit.data)
+        result = await get_pipeline().submit(submit.document_id, request)
+        subscription = self.subscriptions.get(submit.document_id)
+        if subscription is None or subscription.sent is None:
+            # Not (yet) subscribed: the ops it missed, then the ack, straight from the result.
+            for record in result.missing:
+                self._push(OpEvent.of(record))
+            self._send(
+                protocol.ack_message(
+                    document_id=submit.document_id, src=src, seq=submit.seq, version=result.version
+                )
+            )
+            return
+        # Subscribed: deliver in version order, skipping whatever the hub already sent (it sends
+        # the op itself to its own connection as the ack).
         for record in result.missing:
-            if sent is None or record.version >= sent:
-                await self._send(protocol.op_message(record))
-        await self._send(
+            self._deliver(submit.document_id, subscription, OpEvent.of(record))
+        ack = protocol.encode(
             protocol.ack_message(
                 document_id=submit.document_id, src=src, seq=submit.seq, version=result.version
             )
         )
-        if sent is not None:
-            self.subscribed[submit.document_id] = max(sent, result.version + 1)
+        if result.version == subscription.sent:
+            subscription.sent += 1
+            self._push(ack)
+        elif result.version > subscription.sent:
+            self._spawn(self._catch_up(submit.document_id))
+        elif result.duplicate:
+            self._push(ack)  # A resend of an op this client was already sent: a stale ack is ignored.
 
-    async def doc_op(self, event: dict[str, Any]) -> None:
-        """A committed op from the channel layer; repair any gap from the op log first."""
-        record = OpRecord.from_dict(json.loads(event["record"]))
-        document_id = record.document_id
-        sent = self.subscribed.get(document_id)
-        if sent is None or record.version < sent:
+    def _deliver(self, document_id: str, subscription: Subscription, event: OpEvent) -> None:
+        """Send one committed op if it is the next the client needs; its own ops as acks."""
+        sent = subscription.sent
+        if sent is None:
+            subscription.held.append(event)
             return
-        if record.version > sent:
-            await self._catch_up(document_id)
+        version = event.record.version
+        if version < sent:
             return
-        self.subscribed[document_id] = record.version + 1
-        # The submitter learns of its own op from the ack, which the submit path sends.
-        if record.src == self.src:
+        if version > sent:
+            if not subscription.catching_up:
+                self._spawn(self._catch_up(document_id))
             return
-        await self._send(protocol.op_message(record))
+        subscription.sent = version + 1
+        self._push(event.ack_frame if event.record.src == self.src else event)
 
     async def _catch_up(self, document_id: str) -> None:
-        sent = self.subscribed.get(document_id)
-        if sent is None:
+        """Fill a gap in what this client was sent from the op log."""
+        subscription = self.subscriptions.get(document_id)
+        if subscription is None or subscription.sent is None or subscription.catching_up:
             return
+        subscription.catching_up = True
         try:
-            ops, head = await db.read_ops(self.user, document_id, sent)
+            events = await db.read_op_events(self.user, document_id, subscription.sent)
         except DocumentNotFound:
             await self._lose_access(document_id)
             return
         except (OpsNotFound, VersionNewer):
-            logger.warning("cannot repair %s from v%s", document_id, sent)
+            logger.warning("cannot repair %s from v%s", document_id, subscription.sent)
             return
-        for record in ops:
-            if record.version >= self.subscribed.get(document_id, head):
-                await self._send(protocol.op_message(record))
-                self.subscribed[document_id] = record.version + 1
+        finally:
+            subscription.catching_up = False
+        for event in events:
+            self._deliver(document_id, subscription, event)
 
-    # --- Access, session and the periodic sync --------------------------------------------
+    # --- What the hub hands us --------------------------------------------------------------
 
-    async def doc_access(self, event: dict[str, Any]) -> None:
-        """Our user's role on a document changed: re-check it and tell the page."""
-        document_id = event["document_id"]
-        if document_id not in self.joined:
-            return
+    def hub_op(self, document_id: str, event: OpEvent) -> None:
+        subscription = self.subscriptions.get(document_id)
+        if subscription is not None:
+            self._deliver(document_id, subscription, event)
+
+    def hub_message(self, channel: str, message: dict[str, Any]) -> None:
+        kind = message.get("k")
+        if kind == "end":
+            self._spawn(self._end_session())
+        elif kind == "access":
+            if message.get("d") in self.watched:
+                self._spawn(self._recheck_access(message["d"]))
+        else:
+            self.presence_event(channel, message)
+
+    def _spawn(self, coroutine: Any) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    # --- Access, session and the periodic sync ----------------------------------------------
+
+    async def _recheck_access(self, document_id: str) -> None:
+        """Our user's role on a document may have changed: re-check it and tell the page."""
         try:
             role = await db.check_access(self.user, document_id)
         except DocumentNotFound:
             await self._lose_access(document_id)
             return
-        await self._send({"a": "x-access", "c": protocol.COLLECTION, "d": document_id, "role": role})
+        except Exception:
+            logger.warning(
+                "access re-check of %s failed; the hub's sweep re-reads it", document_id, exc_info=True
+            )
+            return
+        self._send(protocol.access_message(document_id, role))
 
     async def _lose_access(self, document_id: str) -> None:
-        if self.subscribed.pop(document_id, None) is not None:
-            await db.end_visits(self.channel_name, [document_id])
+        if document_id not in self.watched:
+            return
+        self.subscriptions.pop(document_id, None)
         self.presence_channels.discard(document_id)
+        await self._unwatch_if_unused(document_id)
+        self._send(protocol.access_message(document_id, None))
         for (doc, presence_id), pv in list(self.local_presence.items()):
             if doc == document_id:
                 await self._clear_presence(doc, presence_id, pv)
-        await self._leave_if_unused(document_id)
-        await self._send({"a": "x-access", "c": protocol.COLLECTION, "d": document_id, "role": None})
+        await db.end_visits(self.channel_name, [document_id])
 
-    async def session_end(self, event: dict[str, Any]) -> None:
-        await self._send({"a": "x-session", "reason": "signed-out"})
-        await self.close(code=CLOSE_SESSION_ENDED)
+    async def _end_session(self) -> None:
+        self._send(protocol.session_ended_message())
+        self._close(protocol.CLOSE_SESSION_ENDED)
 
-    async def _tick_forever(self) -> None:
-        interval = settings.COLLAB_SYNC_INTERVAL_SECONDS
-        try:
-            while True:
-                await asyncio.sleep(interval)
-                await broadcast.poke(self.channel_name, {"type": "connection.tick"})
-        except asyncio.CancelledError:
-            pass
-        except Exception:
-            logger.warning("sync ticker stopped", exc_info=True)
-
-    async def connection_tick(self, event: dict[str, Any]) -> None:
-        """Heal dropped broadcasts (even a dropped last op) and notice an ended session."""
+    async def _session_valid(self) -> bool:
         # A fresh session object: the scope's one caches what it read at connect.
         session_key = getattr(self.scope.get("session"), "session_key", None)
         session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
         user = await get_user({"session": session})
-        if not user.is_authenticated or user.pk != self.user.pk:
-            await self.session_end({})
+        return bool(user.is_authenticated and user.pk == self.user.pk and user.is_active)
+
+    async def _tick_forever(self) -> None:
+        """Every few seconds: notice an ended session, keep visits and cursors alive."""
+        while True:
+            await asyncio.sleep(settings.COLLAB_SYNC_INTERVAL_SECONDS)
+            try:
+                await self._tick()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # One failed round (the database away) must not stop the next.
+                logger.warning("sync tick failed", exc_info=True)
+
+    async def _tick(self) -> None:
+        if not await self._session_valid():
+            await self._end_session()
             return
         await self._presence_heartbeat()
-        if not self.subscribed:
-            return
-        await db.record_visits(self.user, self.channel_name, list(self.subscribed))
-        heads = await db.current_versions(list(self.subscribed))
-        for document_id, sent in list(self.subscribed.items()):
-            head = heads.get(document_id)
-            if head is None:
-                await self._lose_access(document_id)
-            elif head > sent:
-                await self._catch_up(document_id)
+        if self.subscriptions:
+            await db.record_visits(self.user, self.channel_name, list(self.subscriptions))
+            for document_id in list(self.subscriptions):
+                if not self.hub.may_read(document_id, self.user_id):
+                    await self._lose_access(document_id)
 
-    # --- Groups ---------------------------------------------------------------------------
+    # --- Watching documents -----------------------------------------------------------------
 
-    async def _join(self, document_id: str) -> None:
-        if document_id not in self.joined:
-            await broadcast.join(self.channel_name, broadcast.document_group(document_id))
-            self.joined.add(document_id)
+    async def _watch(self, document_id: str) -> None:
+        if document_id not in self.watched:
+            self.watched.add(document_id)
+            await self.hub.watch_document(document_id, self)
 
-    async def _leave_if_unused(self, document_id: str) -> None:
+    async def _unwatch_if_unused(self, document_id: str) -> None:
         if (
-            document_id in self.joined
-            and document_id not in self.subscribed
+            document_id in self.watched
+            and document_id not in self.subscriptions
             and document_id not in self.presence_channels
         ):
-            await broadcast.leave(self.channel_name, broadcast.document_group(document_id))
-            self.joined.discard(document_id)
+            self.watched.discard(document_id)
+            await self.hub.unwatch_document(document_id, self)
+
+
+def _check_action_table() -> None:
+    missing = [name for name in set(protocol.ACTIONS.values()) if not hasattr(ShareDBConsumer, "on_" + name)]
+    if missing:
+        raise RuntimeError(f"ShareDBConsumer lacks handlers for {sorted(missing)}")
+
+
+_check_action_table()

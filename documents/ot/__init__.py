@@ -14,6 +14,7 @@ Modules:
 * ``utf16`` - UTF-16 code unit lengths and slicing
 * ``rich_text`` - the OT type as JSON-in/JSON-out functions
 * ``validate`` - validation/normalization of untrusted ops and documents
+* ``schema`` - the content schema (``documents/schema.json``): formats and embeds a document may hold
 * ``errors`` - ``InvalidDelta``
 """
 
@@ -23,14 +24,18 @@ from . import rich_text
 from .delta import Delta, EmbedHandler
 from .errors import InvalidDelta
 from .iterator import OpIterator
-from .validate import Limits, validate_document, validate_op
+from .schema import CONTENT_SCHEMA, Schema
+from .validate import Limits, check_keeps_final_newline, validate_document, validate_op
 
 __all__ = [
+    "CONTENT_SCHEMA",
     "Delta",
     "EmbedHandler",
     "InvalidDelta",
     "Limits",
     "OpIterator",
+    "Schema",
+    "check_keeps_final_newline",
     "rich_text",
     "validate_document",
     "validate_op",

@@ -34,6 +34,11 @@ lone surrogate).  Numbers must be finite
 and integers must be within +-(2**53 - 1) (JavaScript safe integers).
 Sizes are bounded by ``Limits``.
 
+With a ``schema`` (by default ``CONTENT_SCHEMA``, what the editor renders), every attribute
+must also be one of its formats with a valid value, every embed one of its embeds, line formats
+may only sit on inserted newlines, and a whole document must end with a newline.
+``schema=None`` checks the shape alone (for the OT core's own tests and tools).
+
 Normalization: ops are re-pushed through ``Delta`` (merging adjacent ops,
 putting inserts before deletes, dropping empty attributes) and a trailing
 plain retain is chopped, so the result is quill-delta's canonical form.
@@ -49,8 +54,9 @@ from . import utf16
 from .delta import Delta
 from .errors import InvalidDelta
 from .op import Op
+from .schema import CONTENT_SCHEMA, Schema
 
-__all__ = ["Limits", "MAX_SAFE_INTEGER", "validate_document", "validate_op"]
+__all__ = ["Limits", "MAX_SAFE_INTEGER", "check_keeps_final_newline", "validate_document", "validate_op"]
 
 MAX_SAFE_INTEGER = 2**53 - 1
 _OP_KEYS = frozenset(("insert", "retain", "delete", "attributes"))
@@ -78,15 +84,21 @@ class Limits:
 DEFAULT_LIMITS = Limits()
 
 
-def validate_op(op: Any, *, doc_length: Optional[int] = None, limits: Limits = DEFAULT_LIMITS) -> List[Op]:
+def validate_op(
+    op: Any,
+    *,
+    doc_length: Optional[int] = None,
+    limits: Limits = DEFAULT_LIMITS,
+    schema: Optional[Schema] = CONTENT_SCHEMA,
+) -> List[Op]:
     """Validate an untrusted op; return it normalized or raise ``InvalidDelta``.
 
     With ``doc_length``, also reject ops that retain or delete past the end
-    of a document of that length.
+    of a document of that length, or that remove its final newline.
     """
     ops = _op_list(op, limits)
     delta = Delta()
-    budget = _Budget(limits)
+    budget = _Budget(limits, schema)
     base = 0
     for position, item in enumerate(ops):
         base += _push_component(delta, item, position, budget, allow_edits=True)
@@ -96,18 +108,55 @@ def validate_op(op: Any, *, doc_length: Optional[int] = None, limits: Limits = D
             "it retains or deletes past the end"
         )
     _check_text(delta.ops)
-    return delta.chop().ops
+    result = delta.chop().ops
+    if doc_length is not None and schema is not None:
+        check_keeps_final_newline(result, doc_length)
+    return result
 
 
-def validate_document(doc: Any, *, limits: Limits = DEFAULT_LIMITS) -> List[Op]:
+def validate_document(
+    doc: Any, *, limits: Limits = DEFAULT_LIMITS, schema: Optional[Schema] = CONTENT_SCHEMA
+) -> List[Op]:
     """Validate an untrusted document (insert-only delta); return it normalized."""
     ops = _op_list(doc, limits)
     delta = Delta()
-    budget = _Budget(limits)
+    budget = _Budget(limits, schema)
     for position, item in enumerate(ops):
         _push_component(delta, item, position, budget, allow_edits=False)
     _check_text(delta.ops)
+    if schema is not None:
+        last = delta.ops[-1]["insert"] if delta.ops else None
+        if not isinstance(last, str) or not last.endswith("\n"):
+            raise InvalidDelta("a document must end with a newline")
     return delta.ops
+
+
+def check_keeps_final_newline(op: List[Op], doc_length: int) -> None:
+    """Raise ``InvalidDelta`` if ``op`` (normalized) would leave a document not ending in a newline.
+
+    Decided from the op and the length alone, for a document that ends with a newline now: the
+    op is fine if it leaves the last character in place and adds no text after it, or if the
+    text it puts at the very end ends with a newline. Transformed ops from the editor always
+    pass: the editor never deletes its last newline nor types after it, and transforming an op
+    never makes it delete or insert anywhere else.
+    """
+    base = sum(component.get("retain", 0) + component.get("delete", 0) for component in op)
+    if base < doc_length or not op:
+        return  # the final newline is kept, and every insert lands before it
+    deleted_after = False
+    for component in reversed(op):
+        if "delete" in component:
+            deleted_after = True
+        elif "insert" in component:
+            text = component["insert"]
+            if isinstance(text, str) and text.endswith("\n"):
+                return
+            raise InvalidDelta("the document must keep ending with a newline (the op adds text after it)")
+        elif not deleted_after:
+            return  # the op's last retain keeps the final newline (and formats it)
+        else:
+            break
+    raise InvalidDelta("the document must keep ending with a newline (the op deletes it)")
 
 
 def _check_text(ops: List[Op]) -> None:
@@ -127,10 +176,11 @@ def _check_text(ops: List[Op]) -> None:
 class _Budget:
     """Running total of the op size against ``Limits.max_total_size``."""
 
-    __slots__ = ("limits", "used")
+    __slots__ = ("limits", "schema", "used")
 
-    def __init__(self, limits: Limits) -> None:
+    def __init__(self, limits: Limits, schema: Optional[Schema]) -> None:
         self.limits = limits
+        self.schema = schema
         self.used = 0
 
     def spend(self, amount: int) -> None:
@@ -169,12 +219,19 @@ def _push_component(delta: Delta, item: Any, position: int, budget: _Budget, *, 
     value = item[action]
     if action == "insert":
         insert = _insert_value(value, where, budget)
+        if budget.schema is not None and attributes:
+            budget.schema.check_attributes(attributes, where=where, insert=insert)
+            if not allow_edits:
+                # A document stores formats, not their removal.
+                attributes = {name: attr for name, attr in attributes.items() if attr is not None} or None
         delta.insert(insert, attributes)
         return 0
     count = _count(value, where, action)
     if action == "delete":
         delta.delete(count)
     else:
+        if budget.schema is not None and attributes:
+            budget.schema.check_attributes(attributes, where=where, insert=None)
         delta.retain(count, attributes)
     return count
 
@@ -211,6 +268,8 @@ def _embed(value: Dict[Any, Any], where: str, budget: _Budget) -> Dict[str, Any]
         raise InvalidDelta(f"{where}: an embed must have exactly one key (its type), not {len(value)}")
     ((key, inner),) = value.items()
     name = _key(key, f"{where}: embed type", budget)
+    if budget.schema is not None:
+        budget.schema.check_embed(name, inner, where=where)
     if inner is None:
         raise InvalidDelta(f"{where}: embed {_short(name)} has a null value")
     if isinstance(inner, dict):

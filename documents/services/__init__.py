@@ -1,46 +1,92 @@
-"""Writes: every change to documents, members and the op log goes through these functions.
+"""Writes: every change to documents, members, accounts and the op log goes through these functions.
+
+Every actor calls them (pages, the JSON API, the admin, tasks, commands), and they tell open
+connections what changed through `broadcast` once the change is committed.
 
 - `submit`: the submit path, the only place a document's version changes;
-- `documents`: create, rename, delete, replace and restore whole documents;
-- `members`: roles and invite links;
+- `documents`: create, rename, delete, replace, restore and repair whole documents;
+- `members`: roles, ownership and invite links;
+- `accounts`: users, their active state and passwords;
 - `snapshots`: materialized snapshots and the retention policy;
 - `visitors`: who is in a document now.
 """
 
+from .accounts import create_user, delete_user, save_user, set_active, set_password
 from .documents import (
     create_document,
     delete_document,
+    purge_document,
     rename_document,
+    rename_document_as_operator,
+    repair_content,
     replace_content,
     restore_version,
     restore_version_as_operator,
 )
-from .members import accept_invite, add_member, create_invite, remove_member, revoke_invite, set_member_role
+from .members import (
+    ADDED_NOTICE,
+    accept_invite,
+    add_member,
+    create_invite,
+    remove_member,
+    remove_member_as_operator,
+    revoke_invite,
+    revoke_invites_as_operator,
+    set_member_role,
+    set_role_as_operator,
+    transfer_ownership,
+)
 from .snapshots import compact_document, take_snapshot
-from .submit import SERVER_SRC, SubmitResult, delta_limits, document_limits, server_submit, submit_operation
+from .submit import (
+    SERVER_SRC,
+    SubmitRequest,
+    SubmitResult,
+    clean_request,
+    delta_limits,
+    document_limits,
+    server_submit,
+    submit_batch,
+    submit_operation,
+)
 from .visitors import end_visits, record_visits
 
 __all__ = [
+    "ADDED_NOTICE",
     "SERVER_SRC",
+    "SubmitRequest",
     "SubmitResult",
     "accept_invite",
     "add_member",
+    "clean_request",
     "compact_document",
     "create_document",
     "create_invite",
+    "create_user",
     "delete_document",
+    "delete_user",
     "delta_limits",
     "document_limits",
     "end_visits",
+    "purge_document",
     "record_visits",
     "remove_member",
+    "remove_member_as_operator",
     "rename_document",
+    "rename_document_as_operator",
+    "repair_content",
     "replace_content",
     "restore_version",
     "restore_version_as_operator",
     "revoke_invite",
+    "revoke_invites_as_operator",
+    "save_user",
     "server_submit",
+    "set_active",
     "set_member_role",
+    "set_password",
+    "set_role_as_operator",
+    "submit_batch",
     "submit_operation",
     "take_snapshot",
+    "transfer_ownership",
 ]

@@ -6,15 +6,14 @@ from typing import Any
 
 from django.db import transaction
 
-from .. import selectors
+from .. import broadcast, selectors
 from ..errors import (
     DocDoesNotExist,
     DocumentNotFound,
-    PermissionDenied,
     ValidationFailed,
 )
 from ..models import Document, Membership, OperationKind, Role
-from ..ot import rich_text
+from ..ot import CONTENT_SCHEMA, rich_text
 from ..selectors import access_document, snapshot_at
 from .submit import SERVER_SRC, SubmitResult, _clean_content, server_submit, submit_operation
 
@@ -39,7 +38,17 @@ def create_document(*, owner: Any, title: Any = "Untitled", content: Any = None)
     with transaction.atomic():
         document = Document.objects.create(title=title, owner=owner, type="")
         Membership.objects.create(document=document, user=owner, role=Role.OWNER)
-        server_submit(user=owner, document_id=document.pk, kind=OperationKind.CREATE, data=content)
+        # The owner was authorized by creating the row; it has no type yet, so no access check finds it.
+        submit_operation(
+            user=owner,
+            document_id=document.pk,
+            src=f"{SERVER_SRC}-{uuid.uuid4().hex}",
+            seq=1,
+            base_version=None,
+            kind=OperationKind.CREATE,
+            data=content,
+            check_access=False,
+        )
     document.refresh_from_db()
     return document
 
@@ -86,6 +95,26 @@ def _replace(
     )
 
 
+def repair_content(*, document_id: Any) -> SubmitResult | None:
+    """Cut a document stored before the content schema down to it, with one ordinary op.
+
+    What the editor cannot render (embeds, unknown formats, bad values) is dropped, so the
+    document opens again; open editors receive the change like any other. None if it fits.
+    """
+    document = Document.objects.filter(pk=selectors.parse_document_id(document_id)).first()
+    if document is None:
+        raise DocumentNotFound()
+    current = snapshot_at(document=document)
+    if not current.type:
+        return None
+    content = current.content or []
+    target = rich_text.compose([], CONTENT_SCHEMA.sanitize(content))
+    if target == content:
+        return None
+    logger.info("repairing document %s at version %s", document.pk, current.version)
+    return _replace(document=document, author=None, content=target)
+
+
 def restore_version(*, user: Any, document_id: Any, version: Any) -> SubmitResult:
     """Go back to an earlier version with one ordinary op, so it shows in history and live."""
     document, _role = access_document(user=user, document_id=document_id, min_role=Role.EDITOR)
@@ -94,12 +123,34 @@ def restore_version(*, user: Any, document_id: Any, version: Any) -> SubmitResul
 
 def restore_version_as_operator(*, operator: Any, document_id: Any, version: Any) -> SubmitResult:
     """The admin's restore: staff act on any document, and the restore is recorded as theirs."""
-    if not getattr(operator, "is_staff", False):
-        raise PermissionDenied("Only staff can restore documents they are not members of.")
-    document = Document.objects.filter(pk=selectors.parse_document_id(document_id)).first()
-    if document is None:
-        raise DocumentNotFound()
+    document = selectors.operator_document(operator=operator, document_id=document_id)
     return _restore(document=document, author=operator, version=version)
+
+
+def rename_document_as_operator(*, operator: Any, document_id: Any, title: Any) -> Document:
+    document = selectors.operator_document(operator=operator, document_id=document_id)
+    document.title = _clean_title(title)
+    document.save(update_fields=["title", "updated_at"])
+    return document
+
+
+def purge_document(*, operator: Any, document_id: Any) -> None:
+    """Remove a document for good (the admin's delete): open editors see it deleted, then lose it."""
+    with transaction.atomic():
+        document = selectors.operator_document(operator=operator, document_id=document_id)
+        if not document.is_deleted:
+            # Through the op log first, so every subscriber learns of the delete as an op.
+            submit_operation(
+                user=operator,
+                document_id=document.pk,
+                src=f"{SERVER_SRC}-{uuid.uuid4().hex}",
+                seq=1,
+                base_version=None,
+                kind=OperationKind.DELETE,
+                check_access=False,
+            )
+        broadcast.publish_document_access_changed_on_commit(document_id=document.pk)
+        Document.objects.filter(pk=document.pk).delete()
 
 
 def _restore(*, document: Document, author: Any, version: Any) -> SubmitResult:

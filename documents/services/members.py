@@ -5,6 +5,7 @@ import secrets
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -14,21 +15,29 @@ from ..errors import (
     PermissionDenied,
     ValidationFailed,
 )
-from ..models import Invite, Membership, Role
-from ..selectors import access_document, role_allows
+from ..models import Document, Invite, Membership, Role
+from ..selectors import access_document, live_invite, operator_document, role_allows
 
 logger = logging.getLogger(__name__)
 
 
+# The one answer to "add this person", whether or not they have an account: no lookup oracle.
+ADDED_NOTICE = "If that person has an account, they now have access."
+
+
 def _find_user(identifier: Any) -> Any:
+    """The active user with this username or email, or None."""
     if not isinstance(identifier, str) or not identifier.strip() or len(identifier) > 254:
         raise ValidationFailed("Give a username or an email address.")
     identifier = identifier.strip()
     user_model = get_user_model()
-    user = user_model.objects.filter(Q(username__iexact=identifier) | Q(email__iexact=identifier)).first()
-    if user is None or not user.is_active:
-        raise ValidationFailed(f"No user called {identifier!r}.")
-    return user
+    return (
+        user_model.objects.filter(
+            Q(username__iexact=identifier) | Q(email__iexact=identifier), is_active=True
+        )
+        .order_by("pk")
+        .first()
+    )
 
 
 def _clean_role(role: Any) -> str:
@@ -37,20 +46,37 @@ def _clean_role(role: Any) -> str:
     return str(role)
 
 
-def add_member(*, actor: Any, document_id: Any, identifier: Any, role: Any) -> Membership:
-    document, _ = access_document(user=actor, document_id=document_id, min_role=Role.OWNER)
-    role = _clean_role(role)
-    user = _find_user(identifier)
-    if user.pk == document.owner_id:
-        raise ValidationFailed("The owner is already a member.")
+def _grant(*, document: Document, user: Any, role: str) -> Membership:
+    """Make `user` an editor or viewer (never the owner's row); open editors learn at once."""
     membership, created = Membership.objects.get_or_create(
         document=document, user=user, defaults={"role": role}
     )
-    if not created and membership.role != role:
+    if membership.role == Role.OWNER:
+        raise PermissionDenied("The owner's role cannot be changed.")
+    changed = created or membership.role != role
+    if not created and changed:
         membership.role = role
         membership.save(update_fields=["role"])
+    if changed:
         broadcast.publish_access_changed_on_commit(document_id=document.pk, user_id=user.pk)
     return membership
+
+
+def _revoke(*, document: Document, membership: Membership) -> None:
+    if membership.role == Role.OWNER:
+        raise PermissionDenied("The owner cannot be removed.")
+    membership.delete()
+    broadcast.publish_access_changed_on_commit(document_id=document.pk, user_id=membership.user_id)
+
+
+def add_member(*, actor: Any, document_id: Any, identifier: Any, role: Any) -> Membership | None:
+    """Share with a username or email; the caller answers ADDED_NOTICE whatever this returns."""
+    document, _ = access_document(user=actor, document_id=document_id, min_role=Role.OWNER)
+    role = _clean_role(role)
+    user = _find_user(identifier)
+    if user is None or user.pk == document.owner_id:
+        return None
+    return _grant(document=document, user=user, role=role)
 
 
 def set_member_role(*, actor: Any, document_id: Any, username: Any, role: Any) -> Membership:
@@ -59,12 +85,7 @@ def set_member_role(*, actor: Any, document_id: Any, username: Any, role: Any) -
     membership = document.memberships.filter(user__username=username).select_related("user").first()
     if membership is None:
         raise DocumentNotFound("No such member.")
-    if membership.role == Role.OWNER:
-        raise PermissionDenied("The owner's role cannot be changed.")
-    membership.role = role
-    membership.save(update_fields=["role"])
-    broadcast.publish_access_changed_on_commit(document_id=document.pk, user_id=membership.user_id)
-    return membership
+    return _grant(document=document, user=membership.user, role=role)
 
 
 def remove_member(*, actor: Any, document_id: Any, username: Any) -> None:
@@ -73,13 +94,49 @@ def remove_member(*, actor: Any, document_id: Any, username: Any) -> None:
     if membership is None:
         raise DocumentNotFound("No such member.")
     # Owners remove anyone but themselves; anyone may leave a document shared with them.
-    if membership.role == Role.OWNER:
-        raise PermissionDenied("The owner cannot be removed.")
-    if document.owner_id != actor.pk and membership.user_id != actor.pk:
+    if membership.role != Role.OWNER and document.owner_id != actor.pk and membership.user_id != actor.pk:
         raise PermissionDenied("Only the owner can remove other members.")
-    user_id = membership.user_id
-    membership.delete()
-    broadcast.publish_access_changed_on_commit(document_id=document.pk, user_id=user_id)
+    _revoke(document=document, membership=membership)
+
+
+# --- The operator's changes (the admin) ---------------------------------------------------------
+
+
+def set_role_as_operator(*, operator: Any, document_id: Any, user_id: Any, role: Any) -> Membership:
+    """Give a user a role on any document (not the owner's: that is `transfer_ownership`)."""
+    document = operator_document(operator=operator, document_id=document_id)
+    user = get_user_model().objects.filter(pk=user_id).first()
+    if user is None:
+        raise ValidationFailed("No such user.")
+    with transaction.atomic():
+        return _grant(document=document, user=user, role=_clean_role(role))
+
+
+def remove_member_as_operator(*, operator: Any, document_id: Any, user_id: Any) -> None:
+    document = operator_document(operator=operator, document_id=document_id)
+    membership = document.memberships.filter(user_id=user_id).first()
+    if membership is not None:
+        with transaction.atomic():
+            _revoke(document=document, membership=membership)
+
+
+def transfer_ownership(*, operator: Any, document_id: Any, new_owner_id: Any) -> Document:
+    """Make another user the owner; the previous owner stays on as an editor."""
+    with transaction.atomic():
+        document = operator_document(operator=operator, document_id=document_id)
+        document = Document.objects.select_for_update().get(pk=document.pk)
+        new_owner = get_user_model().objects.filter(pk=new_owner_id).first()
+        if new_owner is None:
+            raise ValidationFailed("No such user.")
+        previous_id = document.owner_id
+        if previous_id == new_owner.pk:
+            return document
+        document.owner = new_owner
+        document.save(update_fields=["owner", "updated_at"])
+        Membership.objects.filter(document=document, user_id=previous_id).update(role=Role.EDITOR)
+        Membership.objects.update_or_create(document=document, user=new_owner, defaults={"role": Role.OWNER})
+        broadcast.publish_document_access_changed_on_commit(document_id=document.pk)
+    return document
 
 
 # --- Invite links -----------------------------------------------------------------------------
@@ -103,13 +160,7 @@ def revoke_invite(*, actor: Any, document_id: Any, token: Any) -> None:
 
 def accept_invite(*, user: Any, token: Any) -> Membership:
     """Join through a link; an existing member keeps the higher of the two roles."""
-    if not isinstance(token, str) or len(token) > 64:
-        raise DocumentNotFound("This invite link is not valid.")
-    invite = (
-        Invite.objects.select_related("document")
-        .filter(token=token, revoked_at__isnull=True, document__deleted_at__isnull=True)
-        .first()
-    )
+    invite = live_invite(token=token)
     if invite is None:
         raise DocumentNotFound("This invite link is not valid or has been revoked.")
     membership, created = Membership.objects.get_or_create(
@@ -120,3 +171,9 @@ def accept_invite(*, user: Any, token: Any) -> Membership:
         membership.save(update_fields=["role"])
         broadcast.publish_access_changed_on_commit(document_id=invite.document_id, user_id=user.pk)
     return membership
+
+
+def revoke_invites_as_operator(*, operator: Any, document_id: Any) -> int:
+    """Revoke every live invite link of a document; return how many there were."""
+    document = operator_document(operator=operator, document_id=document_id)
+    return Invite.objects.filter(document=document, revoked_at__isnull=True).update(revoked_at=timezone.now())

@@ -1,32 +1,37 @@
 """The submit path: the only place a document's version changes.
 
-`submit_operation` is the whole life of an op: validate, authorize, lock, de-duplicate,
-transform against everything committed since its base version, check it against the document,
-append it with the next version, and publish it after the commit.
+`submit_batch` is the whole life of an op: validate, lock, authorize, de-duplicate, transform
+against everything committed since its base version, check it against the document, append it
+with the next version, and publish it after the commit. Ops queued for one document are
+committed together (see `documents.pipeline`), each still exactly once and in order.
 """
 
 import logging
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from .. import broadcast, selectors
 from ..errors import (
+    CollabError,
     DocAlreadyCreated,
     DocDoesNotExist,
     DocumentNotFound,
     MaxRetriesExceeded,
     OpBadlyFormed,
     OpRejected,
+    OpsNotFound,
     VersionNewer,
 )
-from ..models import RICH_TEXT_URI, Document, Operation, OperationKind, Role
-from ..ot import InvalidDelta, Limits, rich_text, validate_document, validate_op
-from ..selectors import OpRecord, access_document, operations_between, role_allows
+from ..models import RICH_TEXT_URI, Document, Membership, Operation, OperationKind, Role
+from ..ot import InvalidDelta, Limits, check_keeps_final_newline, rich_text, validate_document, validate_op
+from ..records import OpRecord
+from ..selectors import operations_between, role_allows
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +81,30 @@ def _clean_content(data: Any) -> list[dict[str, Any]]:
     return content
 
 
+@dataclass(frozen=True)
+class SubmitRequest:
+    """One op to commit; `check_access=False` is for server paths authorized by their caller."""
+
+    user: Any
+    src: str
+    seq: int
+    base_version: int | None
+    kind: str
+    data: Any = None
+    check_access: bool = True
+    restored_from: int | None = None
+
+
+def clean_request(request: SubmitRequest) -> SubmitRequest:
+    """Check the op's shape; needs no lock, so it runs before the batch takes one."""
+    if request.kind == OperationKind.EDIT:
+        # The length check happens against the locked document.
+        return replace(request, data=_clean_delta(request.data, doc_length=None))
+    if request.kind == OperationKind.CREATE:
+        return replace(request, data=_clean_content(request.data))
+    return request
+
+
 def submit_operation(
     *,
     user: Any,
@@ -88,131 +117,204 @@ def submit_operation(
     check_access: bool = True,
     restored_from: int | None = None,
 ) -> SubmitResult:
-    """Commit one op exactly once and say where it landed.
+    """Commit one op exactly once and say where it landed (raises its error)."""
+    request = clean_request(
+        SubmitRequest(user, src, seq, base_version, kind, data, check_access, restored_from)
+    )
+    [outcome] = submit_batch(document_id=document_id, requests=[request])
+    if isinstance(outcome, CollabError):
+        raise outcome
+    return outcome
 
-    `check_access=False` is for operator and server paths that were authorized by their caller.
+
+def submit_batch(*, document_id: Any, requests: list[SubmitRequest]) -> list[SubmitResult | CollabError]:
+    """Commit ops queued for one document together: one transaction, one lock, consecutive versions.
+
+    Each request gets its own outcome, in order: a result, or the error that rejects it alone
+    (an op rejected in a batch does not hold back the others). Requests must be cleaned.
     """
-    if kind == OperationKind.EDIT:
-        # Shape checks need no lock; the length check happens against the locked document.
-        data = _clean_delta(data, doc_length=None)
-    elif kind == OperationKind.CREATE:
-        data = _clean_content(data)
     for _attempt in range(MAX_SUBMIT_RETRIES):
         try:
-            return _submit_once(
-                user=user,
-                document_id=document_id,
-                src=src,
-                seq=seq,
-                base_version=base_version,
-                kind=kind,
-                data=data,
-                check_access=check_access,
-                restored_from=restored_from,
-            )
+            return _commit_batch(document_id, requests)
         except IntegrityError:
             # Another process took this version (or committed this very op) first: go again.
             logger.info("submit race on %s, retrying", document_id)
-    raise MaxRetriesExceeded()
+    return [MaxRetriesExceeded() for _ in requests]
 
 
-def _submit_once(
-    *,
-    user: Any,
-    document_id: Any,
-    src: str,
-    seq: int,
-    base_version: int | None,
-    kind: str,
-    data: Any,
-    check_access: bool,
-    restored_from: int | None = None,
-) -> SubmitResult:
-    min_role = Role.OWNER if kind == OperationKind.DELETE else Role.EDITOR
+def _roles(document: Document, requests: list[SubmitRequest]) -> dict[Any, str]:
+    """The role of each checked submitter, in one query: active members of a live document."""
+    user_ids = {r.user.pk for r in requests if r.check_access and getattr(r.user, "is_authenticated", False)}
+    if not user_ids:
+        return {}
+    rows = Membership.objects.filter(document=document, user_id__in=user_ids, user__is_active=True)
+    return dict(rows.values_list("user_id", "role"))
+
+
+def _committed(document: Document, requests: list[SubmitRequest]) -> dict[tuple[str, int], int]:
+    """Which of these (src, seq) pairs are already in the op log, and at which version."""
+    pairs = Q()
+    for request in requests:
+        pairs |= Q(src=request.src, seq=request.seq)
+    rows = Operation.objects.filter(pairs, document=document).values_list("src", "seq", "version")
+    return {(src, seq): version for src, seq, version in rows}
+
+
+def _commit_batch(document_id: Any, requests: list[SubmitRequest]) -> list[SubmitResult | CollabError]:
+    document_pk = selectors.parse_document_id(document_id)
     with transaction.atomic():
-        if check_access:
-            document, role = access_document(user=user, document_id=document_id)
-            if not role_allows(role, min_role):
-                raise OpRejected(
-                    "Only the owner can delete this document."
-                    if kind == OperationKind.DELETE
-                    else "You can view this document but not edit it."
-                )
-            document_pk = document.pk
-        else:
-            document_pk = selectors.parse_document_id(document_id)
         document = Document.objects.select_for_update().filter(pk=document_pk).first()
         if document is None:
-            raise DocumentNotFound()
-
-        existing = Operation.objects.filter(document=document, src=src, seq=seq).first()
-        if existing is not None:
-            # A resend after a lost ack: acknowledge it again, never apply it twice.
-            start = existing.version if base_version is None else min(base_version, existing.version)
-            return SubmitResult(
-                version=existing.version,
-                missing=operations_between(document_id=document.pk, start=start, end=existing.version),
-                duplicate=True,
+            return [DocumentNotFound() for _ in requests]
+        roles = _roles(document, requests)
+        done = _committed(document, requests)
+        bases = [
+            r.base_version
+            for r in requests
+            if r.base_version is not None and r.base_version < document.version
+        ]
+        start = min(bases, default=document.version)
+        # Every op from the oldest base to the head, then this batch's own, indexed by version.
+        log = {record.version: record for record in _ops_or_none(document.pk, start, document.version)}
+        outcomes: list[SubmitResult | CollabError] = []
+        rows: list[Operation] = []
+        records: list[OpRecord] = []
+        head_at_start = document.version
+        for request in requests:
+            try:
+                outcome = _commit_one(document, request, roles, done, log, start)
+            except CollabError as error:
+                outcomes.append(error)
+                continue
+            outcomes.append(outcome)
+            if outcome.duplicate:
+                continue
+            record = log[outcome.version]
+            records.append(record)
+            done[(request.src, request.seq)] = record.version
+            rows.append(
+                Operation(
+                    document=document,
+                    version=record.version,
+                    kind=record.kind,
+                    data=record.data if record.kind != OperationKind.DELETE else None,
+                    src=record.src,
+                    seq=record.seq,
+                    author_id=record.author_id,
+                    restored_from=request.restored_from,
+                )
             )
-
-        if kind == OperationKind.CREATE:
-            # ShareDB semantics: a create needs no base; it fails only if the document exists.
-            if document.type:
-                raise DocAlreadyCreated()
-            base_version = document.version
-        if base_version is None:
-            base_version = document.version
-        if base_version > document.version:
-            raise VersionNewer()
-
-        missing = operations_between(document_id=document.pk, start=base_version, end=document.version)
-        if kind == OperationKind.EDIT:
-            if not document.type:
-                raise DocDoesNotExist()
-            for committed in missing:
-                if committed.kind != OperationKind.EDIT:
-                    raise DocDoesNotExist("The document was deleted or re-created meanwhile.")
-                # The committed op wins ties: the server is the left side.
-                data = rich_text.transform(data, committed.data, "left")
-            if rich_text.base_length(data) > document.length:
-                raise OpBadlyFormed("The operation retains or deletes past the end of the document.")
-            new_length = document.length + rich_text.change_length(data)
-            if new_length > settings.COLLAB_MAX_DOCUMENT_LENGTH:
-                raise OpRejected("The document would exceed the maximum document length.")
-            document.length = new_length
-        elif kind == OperationKind.CREATE:
-            if any(committed.kind == OperationKind.CREATE for committed in missing):
-                raise DocAlreadyCreated()
-            document.type = RICH_TEXT_URI
-            document.length = rich_text.length(data)
-            document.deleted_at = None
-        else:
-            if not document.type:
-                raise DocDoesNotExist()
-            document.type = ""
-            document.length = 0
-            document.deleted_at = timezone.now()
-
-        operation = Operation.objects.create(
-            document=document,
-            version=document.version,
-            kind=kind,
-            data=data if kind != OperationKind.DELETE else None,
-            src=src,
-            seq=seq,
-            author=user if getattr(user, "is_authenticated", False) else None,
-            restored_from=restored_from,
-        )
-        document.version += 1
+        if not rows:
+            return outcomes
+        Operation.objects.bulk_create(rows)
         document.save(update_fields=["version", "length", "type", "deleted_at", "updated_at"])
-        record = OpRecord.from_model(operation)
-        transaction.on_commit(lambda: broadcast.publish_op(record))
-        if document.version % settings.COLLAB_SNAPSHOT_EVERY == 0:
+        transaction.on_commit(lambda: broadcast.publish_ops(records))
+        every = settings.COLLAB_SNAPSHOT_EVERY
+        if document.version // every > head_at_start // every:
             from ..tasks import take_snapshot
 
-            document_pk, snapshot_version = str(document.pk), document.version
-            transaction.on_commit(lambda: take_snapshot.delay(document_pk, snapshot_version))
-        return SubmitResult(version=operation.version, missing=missing)
+            pk, snapshot_version = str(document.pk), document.version
+            transaction.on_commit(lambda: take_snapshot.delay(pk, snapshot_version))
+        return outcomes
+
+
+def _ops_or_none(document_pk: Any, start: int, end: int) -> list[OpRecord]:
+    try:
+        return operations_between(document_id=document_pk, start=start, end=end)
+    except OpsNotFound:
+        return []  # Each stale request then fails alone below.
+
+
+def _commit_one(
+    document: Document,
+    request: SubmitRequest,
+    roles: dict[Any, str],
+    done: dict[tuple[str, int], int],
+    log: dict[int, OpRecord],
+    start: int,
+) -> SubmitResult:
+    """Authorize, de-duplicate and transform one request, and append it to `log` (not saved yet)."""
+    kind = request.kind
+    if request.check_access:
+        user_id = (
+            getattr(request.user, "pk", None) if getattr(request.user, "is_authenticated", False) else None
+        )
+        role = roles.get(user_id)
+        if role is None:
+            raise DocumentNotFound()
+        min_role = Role.OWNER if kind == OperationKind.DELETE else Role.EDITOR
+        if kind == OperationKind.CREATE and document.deleted_at is not None:
+            min_role = Role.OWNER  # Only the owner may bring a deleted document back.
+        if not role_allows(role, min_role):
+            raise OpRejected(
+                "Only the owner can delete this document."
+                if kind == OperationKind.DELETE
+                else "Only the owner can re-create a deleted document."
+                if kind == OperationKind.CREATE
+                else "You can view this document but not edit it."
+            )
+    base_version = request.base_version
+    existing = done.get((request.src, request.seq))
+    if existing is not None:
+        # A resend after a lost ack: acknowledge it again, never apply it twice.
+        first = existing if base_version is None else min(base_version, existing)
+        missing = [log[v] for v in range(first, existing) if v in log]
+        if len(missing) != existing - first:
+            missing = _ops_or_none(document.pk, first, existing)
+        return SubmitResult(version=existing, missing=missing, duplicate=True)
+    data = request.data
+    if kind == OperationKind.CREATE:
+        # ShareDB semantics: a create needs no base; it fails only if the document exists.
+        if document.type:
+            raise DocAlreadyCreated()
+        base_version = document.version
+    if base_version is None:
+        base_version = document.version
+    if base_version > document.version:
+        raise VersionNewer()
+    if base_version < start or any(v not in log for v in range(base_version, document.version)):
+        raise OpsNotFound()
+    missing = [log[v] for v in range(base_version, document.version)]
+    if kind == OperationKind.EDIT:
+        if not document.type:
+            raise DocDoesNotExist()
+        for committed in missing:
+            if committed.kind != OperationKind.EDIT:
+                raise DocDoesNotExist("The document was deleted or re-created meanwhile.")
+            # The committed op wins ties: the server is the left side.
+            data = rich_text.transform(data, committed.data, "left")
+        if rich_text.base_length(data) > document.length:
+            raise OpBadlyFormed("The operation retains or deletes past the end of the document.")
+        try:
+            check_keeps_final_newline(data, document.length)
+        except InvalidDelta as exc:
+            raise OpBadlyFormed(str(exc)) from None
+        new_length = document.length + rich_text.change_length(data)
+        if new_length > settings.COLLAB_MAX_DOCUMENT_LENGTH:
+            raise OpRejected("The document would exceed the maximum document length.")
+        document.length = new_length
+    elif kind == OperationKind.CREATE:
+        document.type = RICH_TEXT_URI
+        document.length = rich_text.length(data)
+        document.deleted_at = None
+    else:
+        if not document.type:
+            raise DocDoesNotExist()
+        document.type = ""
+        document.length = 0
+        document.deleted_at = timezone.now()
+    author = request.user if getattr(request.user, "is_authenticated", False) else None
+    log[document.version] = OpRecord(
+        document_id=str(document.pk),
+        version=document.version,
+        kind=kind,
+        data=data if kind != OperationKind.DELETE else None,
+        src=request.src,
+        seq=request.seq,
+        author_id=author.pk if author is not None else None,
+    )
+    document.version += 1
+    return SubmitResult(version=document.version - 1, missing=missing)
 
 
 def server_submit(

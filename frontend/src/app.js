@@ -229,12 +229,13 @@ class ShareDialog {
     if (!identifier) return;
     setBusy(form, true);
     await this.run(async () => {
-      const member = await api(documentUrl(this.documentId, 'members/'), {
+      // The same answer whether or not the person has an account, so accounts cannot be probed.
+      const answer = await api(documentUrl(this.documentId, 'members/'), {
         method: 'POST',
         body: { username: identifier, role },
       });
       $('input[name=identifier]', form).value = '';
-      this.say(`${member.name || member.username} can now ${role === 'editor' ? 'edit' : 'view'} this document.`);
+      this.say(answer.message);
       await this.loadMembers();
     });
     setBusy(form, false);

@@ -6,9 +6,12 @@ import QuillCursors from 'quill-cursors/core';
 import ShareDB from 'sharedb/lib/client';
 import richText from 'rich-text';
 
+import contentSchema from '../../documents/schema.json';
+import { api } from './lib/api.mjs';
 import { Heartbeat } from './lib/heartbeat.mjs';
-import { lostSummary, lostText } from './lib/lost-edits.mjs';
+import { composeUnsent, lostSummary, lostText } from './lib/lost-edits.mjs';
 import { collaboratorsFrom, cursorFromPresence } from './lib/presence.mjs';
+import { deltaLength, deltaProblem, formatNames } from './lib/schema.mjs';
 import { ReconnectingSocket } from './lib/socket.mjs';
 import { describeStatus, unsentCount } from './lib/status.mjs';
 
@@ -29,10 +32,9 @@ const LOST_KEY = 'collab:lost:';
 // A second such reload this soon means reloading does not help: stop instead of looping.
 const RELOAD_LOOP_MS = 20_000;
 const OPS_NOT_FOUND = 'ERR_SUBMIT_TRANSFORM_OPS_NOT_FOUND';
-const FORMATS = [
-  'header', 'bold', 'italic', 'underline', 'strike', 'link',
-  'list', 'blockquote', 'code-block',
-];
+const OP_REJECTED = 'ERR_OP_SUBMIT_REJECTED';
+// Exactly the formats of the content schema, which the server enforces on every op.
+const FORMATS = formatNames(contentSchema);
 
 function readConfig() {
   const node = document.getElementById('editor-config');
@@ -126,14 +128,9 @@ class LostEditsPanel {
   }
 }
 
-/** A plain copy of a Doc's unacknowledged ops, taken before a rollback drops them. */
+/** A plain copy of a Doc's unacknowledged ops, as one change, taken before a rollback drops them. */
 function unsentOps(doc) {
-  const ops = [];
-  if (doc.inflightOp) ops.push(doc.inflightOp);
-  ops.push(...(doc.pendingOps || []));
-  return ops
-    .filter((entry) => entry && entry.op)
-    .map((entry) => ({ op: JSON.parse(JSON.stringify(entry.op.ops || entry.op)) }));
+  return composeUnsent([doc.inflightOp, ...(doc.pendingOps || [])]);
 }
 
 class CollabEditor {
@@ -151,7 +148,13 @@ class CollabEditor {
     this.lostPanel = new LostEditsPanel(document.getElementById('lost-edits'));
     // Unsent ops captured when the server refused one (before sharedb's rollback drops them).
     this.lostOps = null;
+    // Why unsent changes may be refused next (a downgrade to viewer), for the lost-edits panel.
+    this.accessLoss = null;
     this.reloading = false;
+    // Set once a change could not be shown: from then on nothing typed here is sent.
+    this.contained = false;
+    // Quill's length minus the document's (Quill adds a final newline if a document lacks one).
+    this.lengthOffset = 0;
     this.cursorsById = new Map();
     this.flagTimers = new Map();
     this.remote = {};
@@ -247,7 +250,10 @@ class CollabEditor {
   }
 
   accessChanged(role) {
+    if (this.ended) return;
     if (role === null || role === undefined) {
+      // Whatever was still unsent cannot be saved any more: keep it on screen for copying.
+      this.lostPanel.show(unsentOps(this.doc), 'You lost access to this document.');
       this.end('no-access', 'You no longer have access to this document.');
       return;
     }
@@ -256,11 +262,24 @@ class CollabEditor {
     this.renderRole();
     if (!this.loaded) return;
     if (this.canEdit) {
-      this.quill.enable();
+      this.accessLoss = null;
+      if (!this.contained) this.quill.enable();
       if (previous === 'viewer') this.notice.show(`You can now edit this document (${role}).`, { tone: 'ok' });
     } else {
+      // Read-only at once, so no keystroke is made that the server would refuse. Changes already
+      // on their way are refused in one go; the rollback then lists their text (see 'load').
       this.quill.disable();
-      this.notice.show('You can now only view this document.', { tone: 'warn' });
+      this.accessLoss = unsentCount(this.doc) ? 'Your access changed to view only.' : null;
+      this.notice.show('Your access changed: you can now only view this document.', { tone: 'warn', timeoutMs: 20000 });
+    }
+  }
+
+  async refreshRole() {
+    try {
+      const data = await api(`/api/documents/${encodeURIComponent(this.config.documentId)}/`);
+      if (data.role !== this.role) this.accessChanged(data.role);
+    } catch (err) {
+      if (err && err.status === 404) this.accessChanged(null);
     }
   }
 
@@ -312,12 +331,17 @@ class CollabEditor {
       const rejection = this.lastRejection;
       if (this.doc.type && !(rejection && rejection.code === OPS_NOT_FOUND)) {
         const reason = rejection && rejection.message;
-        this.notice.show(
-          `Your last change was not accepted${reason ? `: ${reason}` : '.'} The document shows what was saved.`,
-          { tone: 'warn' },
-        );
-        if (this.lostOps) this.lostPanel.show(this.lostOps, 'The server refused a change.');
+        if (!this.accessLoss) {
+          this.notice.show(
+            `Your last change was not accepted${reason ? `: ${reason}` : '.'} The document shows what was saved.`,
+            { tone: 'warn' },
+          );
+        }
+        if (this.lostOps) this.lostPanel.show(this.lostOps, this.accessLoss || 'The server refused a change.');
         this.lostOps = null;
+        this.accessLoss = null;
+        // Refused for our role: the access message may have been missed while offline, so ask.
+        if (rejection && rejection.code === OP_REJECTED) this.refreshRole();
       }
       this.lastRejection = null;
       if (this.presence && typeof this.presence._requestRemotePresence === 'function') {
@@ -350,7 +374,18 @@ class CollabEditor {
   showDocData() {
     if (!this.doc.type) return;
     const range = this.quill.hasFocus() ? this.quill.getSelection() : null;
-    this.quill.setContents(this.doc.data, 'api');
+    const problem = deltaProblem(contentSchema, this.doc.data);
+    if (problem) {
+      this.contain(problem);
+      return;
+    }
+    try {
+      this.quill.setContents(this.doc.data, 'api');
+    } catch (err) {
+      this.contain(String(err));
+      return;
+    }
+    this.lengthOffset = this.quill.getLength() - deltaLength(this.doc.data);
     if (range) {
       const length = this.quill.getLength();
       const index = Math.min(range.index, length - 1);
@@ -359,8 +394,23 @@ class CollabEditor {
   }
 
   applyRemote(op) {
+    if (this.contained) return;
     const range = this.quill.hasFocus() ? this.quill.getSelection() : null;
-    this.quill.updateContents(op, 'api');
+    const problem = deltaProblem(contentSchema, op);
+    if (problem) {
+      this.contain(problem);
+      return;
+    }
+    try {
+      this.quill.updateContents(op, 'api');
+    } catch (err) {
+      this.contain(String(err));
+      return;
+    }
+    if (this.quill.getLength() - deltaLength(this.doc.data) !== this.lengthOffset) {
+      this.contain('the editor and the document no longer match');
+      return;
+    }
     if (range) {
       // Others' inserts exactly at our caret go after it (the same rule presence uses).
       const delta = new Delta(op.ops || op);
@@ -369,6 +419,21 @@ class CollabEditor {
       this.quill.setSelection(start, end - start, 'silent');
     }
     this.renderStatus();
+  }
+
+  /**
+   * A change this editor cannot show (or that left it out of step with the document): stop
+   * sending, say so, and load the document afresh from the server instead of diverging.
+   */
+  contain(problem) {
+    if (this.contained) return;
+    this.contained = true;
+    this.quill.disable();
+    console.error('collab: a change could not be shown', problem);
+    this.reloadAfterLoss({
+      reason: 'This document received a change this editor cannot show.',
+      ending: 'This document contains content this editor cannot show. Reload the page to try again.',
+    });
   }
 
   documentDeleted() {
@@ -381,8 +446,8 @@ class CollabEditor {
       this.end('no-access', 'This document is not available to you any more.');
     } else if (code === OPS_NOT_FOUND) {
       this.reloadAfterLoss();
-    } else if (code === 'ERR_PENDING_OP_REMOVED_BY_OP_SUBMIT_REJECTED') {
-      // Reported through 'load'.
+    } else if (code === 'ERR_PENDING_OP_REMOVED_BY_OP_SUBMIT_REJECTED' || code === 'ERR_OT_OP_BADLY_FORMED') {
+      // Reported through 'load' (the rollback refetches the document).
     } else {
       console.error('collab document error', err);
       this.notice.show(`Something went wrong: ${(err && err.message) || err}`, { tone: 'warn' });
@@ -393,7 +458,10 @@ class CollabEditor {
    * We came back with a version older than the ops the server keeps: our subscription cannot be
    * caught up, and our unsent ops cannot be transformed. Keep their text and load the page afresh.
    */
-  reloadAfterLoss() {
+  reloadAfterLoss({
+    reason = 'The document changed too much while you were away.',
+    ending = 'The document could not be reloaded. Reload the page to keep editing.',
+  } = {}) {
     if (this.reloading || this.ended) return;
     const ops = this.lostOps || unsentOps(this.doc);
     this.lostOps = null;
@@ -406,23 +474,23 @@ class CollabEditor {
     }
     const looping = previous && Date.now() - previous.at < RELOAD_LOOP_MS && previous.reloaded;
     if (looping) {
-      this.lostPanel.show(ops, 'The document changed too much while you were away.');
-      this.end('error', 'The document could not be reloaded. Reload the page to keep editing.');
+      this.lostPanel.show(ops, reason);
+      this.end('error', ending);
       return;
     }
     // Edits saved by an earlier reload that this page has not shown yet travel along.
     const carried = previous && !previous.shown ? previous.ops || [] : [];
     try {
-      window.sessionStorage.setItem(key, JSON.stringify({ at: Date.now(), ops: [...carried, ...ops], reloaded: true }));
+      window.sessionStorage.setItem(key, JSON.stringify({ at: Date.now(), ops: [...carried, ...ops], reloaded: true, reason }));
     } catch (_err) {
       // No storage: show the text here instead of reloading, so it is not lost.
-      this.lostPanel.show(ops, 'The document changed too much while you were away.');
-      this.end('error', 'The document changed too much while you were away. Reload the page.');
+      this.lostPanel.show(ops, reason);
+      this.end('error', `${reason} Reload the page.`);
       return;
     }
     this.reloading = true;
     this.quill.disable();
-    this.notice.show('The document changed too much while you were away; loading it afresh…', { tone: 'warn', sticky: true });
+    this.notice.show(`${reason} Loading it afresh from the server…`, { tone: 'warn', sticky: true });
     window.location.reload();
   }
 
@@ -439,10 +507,11 @@ class CollabEditor {
     // Keep a marker for a moment, so a reload loop is noticed, but show the text only once.
     window.sessionStorage.setItem(key, JSON.stringify({ at: saved.at, ops: [], reloaded: true, shown: true }));
     setTimeout(() => window.sessionStorage.removeItem(key), RELOAD_LOOP_MS);
+    const reason = saved.reason || 'The document changed too much while you were away.';
     if (saved.ops && saved.ops.length) {
-      this.lostPanel.show(saved.ops, 'The document changed too much while you were away, so it was loaded afresh.');
+      this.lostPanel.show(saved.ops, `${reason} It was loaded afresh from the server.`);
     } else {
-      this.notice.show('The document changed a lot while you were away, so it was loaded afresh.', { tone: 'info' });
+      this.notice.show(`${reason} It was loaded afresh from the server.`, { tone: 'info', timeoutMs: 20000 });
     }
   }
 
@@ -450,8 +519,10 @@ class CollabEditor {
 
   bindQuill() {
     this.quill.on('text-change', (delta, _old, source) => {
+      // Only what the user typed, formatted or pasted: changes applied from the server ('api')
+      // are never sent back, and nothing is sent once the editor is out of step.
       if (source !== 'user') return;
-      if (!this.canEdit || this.ended || !this.doc.type) return;
+      if (!this.canEdit || this.ended || this.contained || !this.doc.type) return;
       this.doc.submitOp(delta.ops, { source: LOCAL_SOURCE }, (err) => {
         if (err) this.docError(err);
         this.renderStatus();

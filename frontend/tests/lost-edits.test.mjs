@@ -3,7 +3,7 @@ import { test } from 'node:test';
 
 import Delta from 'quill-delta';
 
-import { describeLostOps, lostSummary, lostText } from '../src/lib/lost-edits.mjs';
+import { composeUnsent, describeLostOps, lostSummary, lostText } from '../src/lib/lost-edits.mjs';
 
 test('inserted text of an in-flight op and pending ops, in order', () => {
   const inflight = { src: 'a', seq: 4, op: [{ retain: 7 }, { insert: 'two.' }] };
@@ -41,4 +41,13 @@ test('creates, deletes, no-ops and holes are skipped', () => {
 test('summary counts typed characters', () => {
   assert.equal(lostSummary([{ op: [{ insert: 'a' }] }]), '1 typed character');
   assert.equal(lostSummary([{ op: [{ insert: 'abc' }] }, { op: [{ retain: 1 }, { delete: 1 }] }]), '3 typed characters, 1 deletion');
+});
+
+test('unsent keystrokes compose into one run of text, not one letter per line', () => {
+  const inflight = { src: 'a', seq: 4, op: [{ retain: 5 }, { insert: ' ' }] };
+  const pending = [{ op: new Delta().retain(6).insert('and'), type: 'rich-text' }, { op: { ops: [{ retain: 9 }, { insert: ' more' }] } }];
+  const composed = composeUnsent([inflight, ...pending]);
+  assert.deepEqual(composed, [{ op: [{ retain: 5 }, { insert: ' and more' }] }]);
+  assert.equal(lostText(composed), ' and more');
+  assert.deepEqual(composeUnsent([null, undefined]), []);
 });

@@ -44,12 +44,17 @@ def test_sharing_from_the_dialog_lets_the_other_user_in(
     dialog.locator("#share-role").select_option("editor")
     dialog.get_by_role("button", name="Add").click()
     dialog.locator("[data-member='bob']").wait_for()
-    assert "can now edit" in dialog.locator("#share-status").inner_text()
-    # An unknown user is reported, not silently ignored.
-    page.fill("#share-identifier", "nobody-here")
+    added = "If that person has an account, they now have access."
+    assert dialog.locator("#share-status").inner_text() == added
+    # The owner sees members' emails (she shared by email).
+    assert "bob@example.com" in dialog.locator("[data-member='bob']").inner_text()
+    # Someone without an account gets the very same answer: the dialog cannot probe accounts.
+    dialog.locator("#share-status").evaluate("node => { node.textContent = ''; }")
+    page.fill("#share-identifier", "nobody-here@example.com")
     dialog.get_by_role("button", name="Add").click()
-    dialog.locator("#share-error").wait_for(state="visible")
-    assert "nobody-here" in dialog.locator("#share-error").inner_text()
+    dialog.locator("#share-status", has_text=added).wait_for()
+    assert dialog.locator("#share-error").is_hidden()
+    assert "nobody-here" not in dialog.inner_text()
 
     # Bob can now open and edit it.
     guest.open_editor(document.pk)
@@ -76,8 +81,13 @@ def test_sharing_from_the_dialog_lets_the_other_user_in(
     assert "/invite/" in link
     page.screenshot(path=str(artifacts_dir / "browser-share-dialog.png"))
 
+    # Opening the link only asks; Carol joins by confirming.
     visitor = open_tab(carol)
     visitor.page.goto(link)
+    assert visitor.page.locator("h1").inner_text() == "Join “Plans”?"
+    assert not db(lambda: Membership.objects.filter(document=document, user=carol).exists())
+    visitor.screenshot(artifacts_dir / "browser-invite-confirm.png")
+    visitor.page.get_by_role("button", name="Join as a viewer").click()
     visitor.page.wait_for_selector("body[data-editor-ready='true']")
     assert visitor.page.url.endswith(f"/d/{document.pk}/")
     assert visitor.page.locator("#role-badge").inner_text() == "View only"

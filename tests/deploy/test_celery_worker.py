@@ -6,12 +6,16 @@ this test (Django's CELERY_* settings, then a real Redis broker/backend and a pr
 the rest of the suite keeps the configured app untouched, eager or not.
 """
 
+import os
+import signal
+import subprocess
 import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import redis
 from celery import Celery, current_app
 from celery.backends.redis import RedisBackend
 from celery.contrib.testing.worker import start_worker
@@ -22,7 +26,9 @@ from django.contrib.auth import get_user_model
 import documents.tasks  # noqa: F401  (registers the shared tasks with every app)
 from documents import services
 from documents.models import Snapshot
-from tests.conftest import REDIS_URL
+from tests.conftest import POSTGRES_URL, REDIS_URL
+
+from .conftest import ROOT, VENV_BIN, production_env
 
 pytestmark = pytest.mark.integration
 
@@ -112,3 +118,48 @@ def test_snapshot_idle_documents_fans_out_on_the_worker(redis_worker: Celery) ->
 
 def test_ping_on_a_real_worker(redis_worker: Celery) -> None:
     assert redis_worker.send_task("documents.tasks.ping", args=["x"]).get(timeout=30) == "pong:x"
+
+
+def test_a_task_whose_worker_dies_is_delivered_again(transactional_db: Any) -> None:
+    """A worker killed outright cannot requeue its task: the visibility timeout brings it back.
+
+    The workers run with COLLAB_CELERY_VISIBILITY_TIMEOUT=3 (production: 360 s, above the task
+    time limit); with Redis' default of an hour the second worker would never see the task here.
+    """
+    assert settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] > settings.CELERY_TASK_TIME_LIMIT
+    redis_url = settings.REDIS_URL or REDIS_URL
+    queue = f"collab-test-{uuid.uuid4().hex}"
+    key = f"collab-test-delivery-{uuid.uuid4().hex}"
+    env = production_env(DATABASE_URL=POSTGRES_URL, REDIS_URL=redis_url, COLLAB_CELERY_VISIBILITY_TIMEOUT="3")
+    command = [
+        str(VENV_BIN / "celery"), "-A", "collab", "worker", "-P", "solo", "-Q", queue,
+        "-I", "tests.deploy.slow_tasks", "--without-mingle", "--without-gossip", "--loglevel=WARNING",
+    ]  # fmt: skip
+    app = Celery("collab-redelivery-test", broker=redis_url, backend=redis_url)
+    app.conf.broker_transport_options = {"visibility_timeout": 3}
+    store = redis.Redis.from_url(redis_url)
+    workers: list[subprocess.Popen[bytes]] = []
+
+    def start_worker_process() -> subprocess.Popen[bytes]:
+        worker = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+        workers.append(worker)
+        return worker
+
+    try:
+        first = start_worker_process()
+        result = app.send_task("tests.deploy.slow_tasks.hang_on_first_delivery", args=[key], queue=queue)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and store.get(key) is None:
+            time.sleep(0.2)
+        assert store.get(key) == b"1", "the first worker never started the task"
+        os.killpg(first.pid, signal.SIGKILL)  # the whole worker, as when a host is lost
+        first.wait(timeout=30)
+        start_worker_process()
+        assert result.get(timeout=120) == "delivery 2"
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                os.killpg(worker.pid, signal.SIGKILL)
+                worker.wait(timeout=30)
+        store.delete(key)
+        app.close()

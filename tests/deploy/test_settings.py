@@ -86,7 +86,7 @@ def test_tls_redis_url_works_with_heroku_redis_certificates() -> None:
     code = (
         "import django; django.setup(); from django.conf import settings; from collab.celery import app; "
         "backend = app.backend; "
-        "print(settings.CELERY_BROKER_URL, settings.CHANNEL_LAYERS['default']['CONFIG']['hosts'][0], "
+        "print(settings.CELERY_BROKER_URL, settings.REDIS_URL, "
         "type(backend).__name__)"
     )
     env = production_env(REDIS_URL="rediss://:pw@redis.example.com:6380", REDIS_SSL_CERT_REQS="none")

@@ -129,14 +129,21 @@ def test_limits() -> None:
 
 
 def test_doc_length() -> None:
-    assert validate_op([{"retain": 3}, {"insert": "x"}], doc_length=3) == [{"retain": 3}, {"insert": "x"}]
-    assert validate_op([{"retain": 2}, {"delete": 1}], doc_length=3) == [{"retain": 2}, {"delete": 1}]
+    """The shape checks alone (the content schema has its own tests in test_schema.py)."""
+    assert validate_op([{"retain": 3}, {"insert": "x"}], doc_length=3, schema=None) == [
+        {"retain": 3},
+        {"insert": "x"},
+    ]
+    assert validate_op([{"retain": 2}, {"delete": 1}], doc_length=3, schema=None) == [
+        {"retain": 2},
+        {"delete": 1},
+    ]
     with pytest.raises(InvalidDelta, match="past the end"):
-        validate_op([{"retain": 4}], doc_length=3)
+        validate_op([{"retain": 4}], doc_length=3, schema=None)
     with pytest.raises(InvalidDelta, match="past the end"):
-        validate_op([{"retain": 2}, {"delete": 2}], doc_length=3)
+        validate_op([{"retain": 2}, {"delete": 2}], doc_length=3, schema=None)
     with pytest.raises(InvalidDelta):
-        validate_op([{"delete": 1}], doc_length=0)
+        validate_op([{"delete": 1}], doc_length=0, schema=None)
 
 
 def test_normalizes() -> None:
@@ -152,20 +159,24 @@ def test_normalizes() -> None:
             {"retain": 5},
         ]
     }
-    assert validate_op(op) == [
+    assert validate_op(op, schema=None) == [
         {"retain": 3},
         {"insert": "ab😀"},
         {"delete": 1},
         {"retain": 4, "attributes": {"bold": None}},
     ]
     # a surrogate pair given as two code points is well-formed: re-joined
-    assert validate_op([{"insert": "\ud83d\ude00"}]) == [{"insert": "😀"}]
-    assert validate_document([{"insert": "a"}, {"insert": "b", "attributes": {}}]) == [{"insert": "ab"}]
-    assert validate_document([]) == []
-    assert validate_document({"ops": [{"insert": {"image": "x.png"}}]}) == [{"insert": {"image": "x.png"}}]
-    assert validate_op([{"insert": {"video": {"src": "v.mp4", "width": 320, "auto": None}}}]) == [
-        {"insert": {"video": {"src": "v.mp4", "width": 320, "auto": None}}}
+    assert validate_op([{"insert": "\ud83d\ude00"}], schema=None) == [{"insert": "😀"}]
+    assert validate_document([{"insert": "a"}, {"insert": "b", "attributes": {}}], schema=None) == [
+        {"insert": "ab"}
     ]
+    assert validate_document([], schema=None) == []
+    assert validate_document({"ops": [{"insert": {"image": "x.png"}}]}, schema=None) == [
+        {"insert": {"image": "x.png"}}
+    ]
+    assert validate_op(
+        [{"insert": {"video": {"src": "v.mp4", "width": 320, "auto": None}}}], schema=None
+    ) == [{"insert": {"video": {"src": "v.mp4", "width": 320, "auto": None}}}]
 
 
 def test_deep_nesting_is_rejected_without_recursion_error() -> None:
@@ -185,7 +196,7 @@ def test_accepts_generated_valid_ops(pair: Any) -> None:
     clean = [o for o in op]  # generated ops may contain lone surrogates: those are rejected
     text = json.dumps(clean)
     try:
-        normalized = validate_op(json.loads(text), doc_length=rich_text.length(doc))
+        normalized = validate_op(json.loads(text), doc_length=rich_text.length(doc), schema=None)
     except InvalidDelta as error:
         assert "surrogate" in str(error)
         return
@@ -196,7 +207,7 @@ def test_accepts_generated_valid_ops(pair: Any) -> None:
 @given(documents())
 def test_accepts_generated_documents(doc: Any) -> None:
     try:
-        assert validate_document(doc) == doc
+        assert validate_document(doc, schema=None) == doc
     except InvalidDelta as error:
         assert "surrogate" in str(error)
 

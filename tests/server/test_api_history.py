@@ -152,3 +152,39 @@ def test_a_restore_is_its_own_session_in_history(users: Any, document: Any) -> N
         ("create", None, 0),
     ]
     assert sessions[0]["author"] == {"id": users["ed"].pk, "username": "ed", "name": "ed"}
+
+
+def test_create_with_content_the_editor_cannot_render_is_refused(users: Any) -> None:
+    client = client_for(users["ed"])
+    for content in (
+        [{"insert": {"image": "https://example.com/x.png"}}, {"insert": "\n"}],
+        [{"insert": "a", "attributes": {"bold": "<b>"}}, {"insert": "\n"}],
+        [{"insert": "no final newline"}],
+    ):
+        response = client.post(
+            "/api/documents/", {"title": "t", "content": content}, content_type="application/json"
+        )
+        assert response.status_code == 400 and response.json()["error"]["code"] == "ERR_OT_OP_BADLY_FORMED", (
+            content
+        )
+
+
+def test_import_keeps_what_the_editor_renders_and_drops_the_rest(users: Any) -> None:
+    client = client_for(users["ed"])
+    source = (
+        '<h5 style="color:red">Deep</h5><p><img src="https://example.com/x.png">'
+        '<a href="javascript:alert(1)">bad</a> <a href="https://example.com/">good</a>'
+        '<font color="red">red</font></p><ul><li data-list="checked">done</li></ul>'
+    )
+    upload = SimpleUploadedFile("x.html", source.encode(), content_type="text/html")
+    body = client.get(
+        f"/api/documents/{client.post('/api/documents/import/', {'file': upload}).json()['id']}/"
+    ).json()
+    assert body["content"] == [
+        {"insert": "Deep"},
+        {"insert": "\n", "attributes": {"header": 3}},
+        {"insert": "bad "},
+        {"insert": "good", "attributes": {"link": "https://example.com/"}},
+        {"insert": "red\ndone"},
+        {"insert": "\n", "attributes": {"list": "checked"}},
+    ]

@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 from channels.db import database_sync_to_async
 
-from documents import broadcast, selectors, services
+from documents import broadcast, protocol, selectors, services
 from documents.models import Document, Operation, Role
 
 from .conftest import ProtocolClient, connected
@@ -309,7 +309,7 @@ async def test_viewer_cannot_edit_and_editor_cannot_delete(cookies: dict[str, st
             "d": doc_id,
             "v": None,
             "seq": 2,
-            "create": {"type": "rich-text", "data": []},
+            "create": {"type": "rich-text", "data": [{"insert": "\n"}]},
         }
     )
     assert (await vera.recv())["error"]["code"] == "ERR_OP_SUBMIT_REJECTED"
@@ -332,8 +332,9 @@ async def test_owner_deletes_and_subscribers_see_it(cookies: dict[str, str], doc
         "v": 1,
     }
     assert (await vera.recv())["del"] is True
+    # Deleted is not found, for its owner too (tests/server/test_deleted_documents.py).
     await olga.send({"a": "f", "c": "documents", "d": doc_id, "v": None})
-    assert (await olga.recv())["data"] == {"v": 2, "data": None, "type": None}
+    assert (await olga.recv())["error"]["code"] == "ERR_DOC_NOT_FOUND"
     for client in (olga, vera):
         await client.disconnect()
 
@@ -354,6 +355,18 @@ async def test_owner_deletes_and_subscribers_see_it(cookies: dict[str, str], doc
         [{"insert": "\u0000"}],
         "not a delta",
         {"ops": "nope"},
+        # What the editor cannot render (documents/schema.json): every class of it.
+        [{"insert": {"image": "https://example.com/x.png"}}],
+        [{"insert": {"formula": "e=mc^2"}}],
+        [{"insert": {"x-unknown": {"a": 1}}}],
+        [{"insert": "a", "attributes": {"color": "#ff0000"}}],
+        [{"retain": 1, "attributes": {"align": "center"}}],
+        [{"retain": 5}, {"insert": "\n", "attributes": {"header": 99}}],
+        [{"retain": 5}, {"retain": 1, "attributes": {"list": "dashed"}}],
+        [{"insert": "a", "attributes": {"bold": "<b>"}}],
+        [{"insert": "a", "attributes": {"link": 5}}],
+        [{"insert": "a", "attributes": {"link": "javascript:alert(1)"}}],
+        [{"insert": "Title", "attributes": {"header": 1}}],
     ],
 )
 async def test_invalid_deltas_are_refused_and_change_nothing(
@@ -425,19 +438,19 @@ async def test_bad_messages_get_protocol_errors_and_the_socket_survives(
 
 
 @pytest.mark.parametrize("frame", ["{not json", "[]", '"x"', "1", "null", "", '{"a": NaN}', "[" * 100000])
-async def test_unparsable_frames_close_with_1007(cookies: dict[str, str], frame: str) -> None:
+async def test_unparsable_frames_close_with_the_bad_frame_code(cookies: dict[str, str], frame: str) -> None:
     client = ProtocolClient(cookies["ed"])
     await client.handshake()
     await client.send_raw(frame)
     assert (await client.recv())["error"]["code"] == "ERR_MESSAGE_BADLY_FORMED"
-    assert await client.close_code() == 1007
+    assert await client.close_code() == protocol.CLOSE_BAD_FRAME == 4400
 
 
-async def test_binary_frames_close_with_1003(cookies: dict[str, str]) -> None:
+async def test_binary_frames_close_with_the_unsupported_data_code(cookies: dict[str, str]) -> None:
     client = ProtocolClient(cookies["ed"])
     await client.handshake()
     await client.communicator.send_to(bytes_data=b"\x00\x01")
-    assert await client.close_code() == 1003
+    assert await client.close_code() == protocol.CLOSE_UNSUPPORTED_DATA == 4415
 
 
 async def test_oversized_op_is_soft_rejected_so_it_is_not_resent(
@@ -489,10 +502,10 @@ async def test_a_dropped_broadcast_is_repaired_from_the_op_log(
     olga = ProtocolClient(cookies["olga"])
     await olga.handshake()
     await olga.subscribe(doc_id)
-    real_publish = broadcast.publish_op
-    # The channel layer loses the first broadcast, as channels-redis does for a full channel.
+    real_publish = broadcast.publish_ops
+    # Pub/sub loses the first broadcast, as it does while Redis is away.
     dropped = []
-    monkeypatch.setattr(broadcast, "publish_op", lambda record: dropped.append(record))
+    monkeypatch.setattr(broadcast, "publish_ops", lambda records: dropped.extend(records))
     await database_sync_to_async(services.submit_operation)(
         user=users["ed"],
         document_id=doc_id,
@@ -502,7 +515,7 @@ async def test_a_dropped_broadcast_is_repaired_from_the_op_log(
         kind="edit",
         data=[{"insert": "1"}],
     )
-    monkeypatch.setattr(broadcast, "publish_op", real_publish)
+    monkeypatch.setattr(broadcast, "publish_ops", real_publish)
     await database_sync_to_async(services.submit_operation)(
         user=users["ed"],
         document_id=doc_id,
@@ -746,8 +759,6 @@ async def test_cursors_of_a_dead_server_process_expire(
     cookies: dict[str, str], document: Any, settings: Any
 ) -> None:
     """A process killed with -9 never sends p:null; its cursors must still disappear."""
-    from channels.layers import get_channel_layer
-
     settings.COLLAB_SYNC_INTERVAL_SECONDS = 0.2  # presence TTL = 3 * 0.2 + 5 s
     doc_id = str(document.pk)
     channel = f"documents.{doc_id}"
@@ -786,12 +797,24 @@ async def test_cursors_of_a_dead_server_process_expire(
         "v": 1,
         "t": "http://sharejs.org/types/rich-text/v1",
     }
-    await get_channel_layer().group_send(
-        f"doc.{doc_id}", {"type": "doc.presence", "message": ghost, "sender": "gone"}
-    )
+    await broadcast.publish_presence(document_id=doc_id, message=ghost, sender="gone")
     assert (await olga.recv())["id"] == "ghost"
     cleared = await olga.recv(timeout=10)
     assert cleared == {**ghost, "p": None, "v": 1}
     assert await olga.nothing_more(1.0)  # ed's live cursor is not cleared
     for client in (olga, ed):
         await client.disconnect()
+
+
+@pytest.mark.parametrize("op", [[{"retain": 5}, {"delete": 1}], [{"retain": 6}, {"insert": "x"}]])
+async def test_an_op_cannot_remove_the_final_newline(cookies: dict[str, str], document: Any, op: Any) -> None:
+    doc_id = str(document.pk)
+    ed = ProtocolClient(cookies["ed"])
+    await ed.handshake()
+    await ed.send({"a": "op", "c": "documents", "d": doc_id, "v": 1, "seq": 1, "op": op})
+    reply = await ed.recv()
+    try:
+        assert reply.get("error", {}).get("code") == "ERR_OT_OP_BADLY_FORMED"
+        assert await content_of(doc_id) == [{"insert": "Hello\n"}]
+    finally:
+        await ed.disconnect()

@@ -33,8 +33,12 @@ class Command(BaseCommand):
         if not settings.DEBUG:
             raise CommandError("Refusing to create a demo account with DEBUG off; use createsuperuser.")
         password = secrets.token_urlsafe(9)
-        user = user_model.objects.create_superuser(
-            username=options["username"], email="demo@example.com", password=password
+        user = services.create_user(
+            username=options["username"],
+            email="demo@example.com",
+            password=password,
+            is_staff=True,
+            is_superuser=True,
         )
         services.create_document(owner=user, title="Welcome", content=WELCOME)
         banner = "=" * 60

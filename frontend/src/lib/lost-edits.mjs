@@ -1,10 +1,23 @@
 // What the user loses when the server cannot take their unsent ops: the text to show them, so
 // nothing typed disappears without a trace.
 
+import Delta from 'quill-delta';
+
 function opsOf(delta) {
   if (Array.isArray(delta)) return delta;
   if (delta && Array.isArray(delta.ops)) return delta.ops;
   return [];
+}
+
+/**
+ * Unsent ops (sharedb's in-flight op, then its pending ones) as one change, copied: text typed in
+ * many keystrokes then reads as one run, not one letter per line.
+ */
+export function composeUnsent(entries) {
+  const deltas = (entries || []).filter((entry) => entry && entry.op).map((entry) => new Delta(opsOf(entry.op)));
+  if (!deltas.length) return [];
+  const composed = deltas.reduce((all, delta) => all.compose(delta), new Delta());
+  return [{ op: JSON.parse(JSON.stringify(composed.ops)) }];
 }
 
 /**

@@ -17,8 +17,9 @@
  *
  * Steps (see STEPS below): connect, reconnect, kill, close, submit, insert, drop, dropOut,
  * waitDropped, waitAcked, waitDoc, settle, sleep, random, fetchFresh, presenceSubscribe,
- * presenceSubmit, waitPresence, rawConnect, rawSend, rawSpoofOp, rawBurst, rawWait, rawClose, record,
- * parallel, mark, offline, slowRead, waitClosed (any step may be `optional`: its failure is recorded).
+ * presenceSubmit, waitPresence, rawConnect, rawSend, rawSpoofOp, rawBurst, rawWait, rawClose, rawWaitClosed,
+ * touch, waitFile, record, parallel, mark, offline, slowRead, waitClosed (any step may be `optional`: its
+ * failure is recorded).
  * A client spec may ask for {"auto_reconnect": {"server": 0, "delay_ms": [200, 600]}}: when the server
  * drops its socket, it reconnects as the page does (tests/faults use it with a balancer in front).
  * Python side: tests/server/sharedb_harness.py (run_driver, invariant checks).
@@ -575,7 +576,7 @@ function randomAction(client, rng, options) {
   if (isLow(start)) start--;
   if (isLow(end)) end++;
   const length = end - start;
-  const attributes = rng.pick([{bold: true}, {italic: true}, {bold: null}, {color: '#cc0000'}, {italic: null}]);
+  const attributes = rng.pick([{bold: true}, {italic: true}, {bold: null}, {underline: true}, {italic: null}]);
   const op = [];
   if (start > 0) op.push({retain: start});
   op.push({retain: length, attributes});
@@ -1000,6 +1001,25 @@ const STEPS = {
     const held = client.socket.held.length;
     client.socket.readAll();
     return {delivered: client.slowDelivered, max_held: maxHeld, held_at_end: held, version: client.doc.version};
+  },
+
+  /** Wait until raw socket `name` is closed by the server; return its close code. */
+  async rawWaitClosed(ctx, step) {
+    const raw = ctx.raw[step.name];
+    const close = await waitFor(() => raw.closes[0], step.timeout_ms || 5000, step.name + ' to be closed');
+    return {code: close.code};
+  },
+
+  /** Create file `path`: tells the test driving this scenario that the steps before are done. */
+  async touch(ctx, step) {
+    fs.writeFileSync(step.path, String(Date.now()));
+    return {};
+  },
+
+  /** Wait for the test to create file `path` (it did something outside, e.g. in the admin). */
+  async waitFile(ctx, step) {
+    await waitFor(() => fs.existsSync(step.path), step.timeout_ms || 30000, 'file ' + step.path);
+    return {};
   },
 
   /** Record a client's doc state now (text, version) into the step results. */

@@ -1,17 +1,18 @@
-"""The operator's view: read-mostly; content changes go through services, never raw op JSON."""
+"""Documents in the admin; each write is a service call, so open editors learn of it at once."""
 
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 
-from . import api, services
-from .errors import CollabError
-from .models import Document, Invite, Membership, Operation, Snapshot
+from .. import api, services
+from ..errors import CollabError
+from ..models import Document, Invite, Membership, Operation, Role, Snapshot
 
 EXPORT_CHOICES = [("html", "HTML (.html)"), ("md", "Markdown (.md)"), ("txt", "Plain text (.txt)")]
 
@@ -26,8 +27,27 @@ class ExportForm(forms.Form):
     format = forms.ChoiceField(choices=EXPORT_CHOICES, initial="html")
 
 
+class MembershipForm(forms.ModelForm):
+    """Roles an operator may give; the owner's row follows the document's Owner field."""
+
+    class Meta:
+        model = Membership
+        fields = ["document", "user", "role"]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        # Still the stored row: the form's values reach the instance only after clean().
+        was_owner = self.instance.pk is not None and self.instance.role == Role.OWNER
+        if was_owner and (self.has_changed() or cleaned.get("DELETE")):
+            raise ValidationError("The owner's membership follows the document's Owner field; change that.")
+        if cleaned.get("role") == Role.OWNER and not was_owner:
+            raise ValidationError("Make someone the owner with the document's Owner field.")
+        return cleaned
+
+
 class MembershipInline(admin.TabularInline):
     model = Membership
+    form = MembershipForm
     extra = 0
     autocomplete_fields = ["user"]
     fields = ["user", "role", "created_at"]
@@ -35,14 +55,40 @@ class MembershipInline(admin.TabularInline):
 
 
 class InviteInline(admin.TabularInline):
+    """Links are listed only; the "Revoke invite links" action revokes them through the service."""
+
     model = Invite
     extra = 0
     fields = ["role", "created_by", "created_at", "revoked_at"]
-    readonly_fields = ["role", "created_by", "created_at"]
+    readonly_fields = fields
     can_delete = False
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+def save_memberships(request: HttpRequest, formset: Any, document_id: Any) -> None:
+    """Apply a membership inline's rows one by one through the services."""
+    operator = request.user
+    formset.save(commit=False)
+    for membership in formset.deleted_objects:
+        services.remove_member_as_operator(
+            operator=operator, document_id=document_id, user_id=membership.user_id
+        )
+    for membership, changed in formset.changed_objects:
+        if "user" in changed:
+            previous = Membership.objects.get(pk=membership.pk).user_id
+            services.remove_member_as_operator(operator=operator, document_id=document_id, user_id=previous)
+    for membership in [m for m, _changed in formset.changed_objects] + formset.new_objects:
+        services.set_role_as_operator(
+            operator=operator, document_id=document_id, user_id=membership.user_id, role=membership.role
+        )
 
 
 @admin.register(Document)
@@ -53,9 +99,51 @@ class DocumentAdmin(admin.ModelAdmin):
     readonly_fields = ["id", "type", "version", "length", "created_at", "updated_at", "deleted_at"]
     fields = ["id", "title", "owner", "type", "version", "length", "created_at", "updated_at", "deleted_at"]
     autocomplete_fields = ["owner"]
-    inlines = [MembershipInline, InviteInline]
-    actions = ["snapshot_now", "restore_to_version", "export_document"]
+    actions = ["snapshot_now", "restore_to_version", "export_document", "revoke_invite_links"]
     list_select_related = ["owner"]
+
+    def get_inlines(self, request: HttpRequest, obj: Any) -> list[Any]:
+        # A new document's owner membership comes from create_document; members are added after.
+        return [] if obj is None else [MembershipInline, InviteInline]
+
+    def save_model(self, request: HttpRequest, obj: Document, form: Any, change: bool) -> None:
+        if not change:
+            created = services.create_document(owner=obj.owner, title=obj.title)
+            obj.pk = created.pk
+            obj._state.adding = False
+            obj.refresh_from_db()
+            return
+        if "title" in form.changed_data:
+            services.rename_document_as_operator(operator=request.user, document_id=obj.pk, title=obj.title)
+        if "owner" in form.changed_data:
+            services.transfer_ownership(operator=request.user, document_id=obj.pk, new_owner_id=obj.owner_id)
+        obj.refresh_from_db()
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        if formset.model is Membership:
+            save_memberships(request, formset, form.instance.pk)
+        else:
+            formset.save(commit=False)  # Read-only: lists what changed (nothing) for the admin's log.
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
+        # The op log and snapshots are read-only one by one, but go with what owns them.
+        deleted, counts, _perms_needed, protected = super().get_deleted_objects(objs, request)
+        return deleted, counts, set(), protected
+
+    def delete_model(self, request: HttpRequest, obj: Document) -> None:
+        services.purge_document(operator=request.user, document_id=obj.pk)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Document]) -> None:
+        for document_id in list(queryset.values_list("pk", flat=True)):
+            services.purge_document(operator=request.user, document_id=document_id)
+
+    @admin.action(description="Revoke the selected documents' invite links")
+    def revoke_invite_links(self, request: HttpRequest, queryset: QuerySet[Document]) -> None:
+        revoked = sum(
+            services.revoke_invites_as_operator(operator=request.user, document_id=document_id)
+            for document_id in list(queryset.values_list("pk", flat=True))
+        )
+        self.message_user(request, f"{revoked} invite link(s) revoked.", messages.SUCCESS)
 
     @admin.display(boolean=True, description="Live")
     def is_live(self, obj: Document) -> bool:
@@ -63,7 +151,7 @@ class DocumentAdmin(admin.ModelAdmin):
 
     @admin.action(description="Snapshot the selected documents now")
     def snapshot_now(self, request: HttpRequest, queryset: QuerySet[Document]) -> None:
-        from .tasks import take_snapshot
+        from ..tasks import take_snapshot
 
         for document in queryset:
             take_snapshot.delay(str(document.pk))
@@ -186,11 +274,44 @@ class SnapshotAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # After compaction a snapshot is the only copy of the ops folded into it.
+        return False
+
 
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
+    form = MembershipForm
     list_display = ["document", "user", "role", "created_at"]
     list_filter = ["role"]
     search_fields = ["document__title", "user__username", "user__email"]
     autocomplete_fields = ["document", "user"]
     list_select_related = ["document", "user"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return ["document", "user", "created_at"] if obj is not None else ["created_at"]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_change_permission(request, obj) and not (obj and obj.role == Role.OWNER)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_delete_permission(request, obj) and not (obj and obj.role == Role.OWNER)
+
+    def save_model(self, request: HttpRequest, obj: Membership, form: Any, change: bool) -> None:
+        saved = services.set_role_as_operator(
+            operator=request.user, document_id=obj.document_id, user_id=obj.user_id, role=obj.role
+        )
+        obj.pk = saved.pk
+        obj._state.adding = False
+
+    def delete_model(self, request: HttpRequest, obj: Membership) -> None:
+        services.remove_member_as_operator(
+            operator=request.user, document_id=obj.document_id, user_id=obj.user_id
+        )
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Membership]) -> None:
+        # Owners' rows never get here: the bulk delete refuses a selection that holds one.
+        for document_id, user_id in list(queryset.values_list("document_id", "user_id")):
+            services.remove_member_as_operator(
+                operator=request.user, document_id=document_id, user_id=user_id
+            )

@@ -1,0 +1,326 @@
+"""The process's document hub: one subscription per watched channel, fanned out to local connections.
+
+Each op event is decoded once and its frames encoded once; every local listener gets the same text.
+The hub also keeps, per watched document, what cannot be lost with a pub/sub message:
+- the next version it expects, repairing any gap from the op log (an op dropped by pub/sub, or
+  every op missed while Redis was away) within `COLLAB_HUB_SWEEP_SECONDS` x 2;
+- who may read it, refreshed from the database on every sweep, so an op is never handed to a
+  removed member, whatever message was lost;
+- the latest ops, so presence and short catch-ups are transformed without a database read.
+"""
+
+import asyncio
+import json
+import logging
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+
+from .. import protocol, selectors
+from ..errors import CollabError
+from ..records import OpRecord
+from . import document_channel, transport, user_channel
+
+logger = logging.getLogger(__name__)
+
+RECENT_OPS = 256
+
+
+class OpEvent:
+    """A committed op with its two frames: as a remote op, and as the ack its own author gets."""
+
+    __slots__ = ("record", "frame", "ack_frame", "prepared")
+
+    def __init__(self, record: OpRecord, frame: str, ack_frame: str) -> None:
+        self.record, self.frame, self.ack_frame = record, frame, ack_frame
+        self.prepared: Any = None  # the frame as the socket sends it, made once (consumers.wire)
+
+    @classmethod
+    def of(cls, record: OpRecord) -> "OpEvent":
+        return cls(
+            record, protocol.encode(protocol.op_message(record)), protocol.encode(protocol.ack_of(record))
+        )
+
+
+class Listener(Protocol):
+    """What a connection offers the hub; every method is synchronous and must not block."""
+
+    user_id: Any
+
+    def hub_op(self, document_id: str, event: OpEvent) -> None: ...
+
+    def hub_message(self, channel: str, message: dict[str, Any]) -> None: ...
+
+
+@dataclass
+class DocumentState:
+    next_version: int | None = None
+    recent: deque[OpEvent] = field(default_factory=lambda: deque(maxlen=RECENT_OPS))
+    # user id -> role, from the last sweep, for the users it asked about (`checked`); anyone else
+    # was checked when they subscribed.
+    roles: dict[Any, str] | None = None
+    checked: set[Any] = field(default_factory=set)
+    repairing: bool = False
+    held: list[OpRecord] = field(default_factory=list)
+    gap_seen: bool = False
+    told_no_access: set[Any] = field(default_factory=set)
+
+
+def _in_thread(func: Any) -> Any:
+    return database_sync_to_async(func, thread_sensitive=False)
+
+
+@_in_thread
+def _read_state(
+    document_ids: list[str], user_ids: list[Any]
+) -> tuple[dict[str, int], dict[str, dict[Any, str]]]:
+    return selectors.heads_and_roles(document_ids=document_ids, user_ids=user_ids)
+
+
+@_in_thread
+def _read_ops(document_id: str, start: int, end: int) -> list[OpRecord]:
+    return selectors.operations_between(document_id=document_id, start=start, end=end)
+
+
+class Hub:
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.listeners: dict[str, set[Listener]] = {}
+        self.documents: dict[str, DocumentState] = {}
+        self.subscriber = transport.Subscriber(self._receive, self._on_reset, loop)
+        self._sweeper = loop.create_task(self._sweep_forever())
+
+    # --- Watching -------------------------------------------------------------------------
+
+    async def watch(self, channel: str, listener: Listener) -> None:
+        listeners = self.listeners.setdefault(channel, set())
+        first = not listeners
+        listeners.add(listener)
+        if first:
+            if channel.startswith("doc:"):
+                self.documents.setdefault(channel[4:], DocumentState())
+            await self.subscriber.subscribe(channel)
+
+    async def unwatch(self, channel: str, listener: Listener) -> None:
+        listeners = self.listeners.get(channel)
+        if not listeners or listener not in listeners:
+            return
+        listeners.discard(listener)
+        if not listeners:
+            del self.listeners[channel]
+            if channel.startswith("doc:"):
+                self.documents.pop(channel[4:], None)
+            await self.subscriber.unsubscribe(channel)
+
+    async def watch_document(self, document_id: str, listener: Listener) -> None:
+        await self.watch(document_channel(document_id), listener)
+
+    async def unwatch_document(self, document_id: str, listener: Listener) -> None:
+        await self.unwatch(document_channel(document_id), listener)
+
+    async def watch_user(self, user_id: Any, listener: Listener) -> None:
+        await self.watch(user_channel(user_id), listener)
+
+    async def unwatch_user(self, user_id: Any, listener: Listener) -> None:
+        await self.unwatch(user_channel(user_id), listener)
+
+    # --- What the hub knows ---------------------------------------------------------------
+
+    def ops_since(self, document_id: str, version: int) -> list[OpRecord] | None:
+        """The ops from `version` to the hub's head, if it still holds all of them."""
+        state = self.documents.get(document_id)
+        if state is None or state.next_version is None or version > state.next_version:
+            return None
+        if version == state.next_version:
+            return []
+        if not state.recent or state.recent[0].record.version > version:
+            return None
+        return [event.record for event in state.recent if event.record.version >= version]
+
+    def loaded(self, document_id: str, version: int) -> None:
+        """A listener read the document at `version`: anything committed after it must come by."""
+        state = self.documents.get(document_id)
+        if state is not None and state.next_version is None:
+            state.next_version = version
+
+    def head(self, document_id: str) -> int | None:
+        state = self.documents.get(document_id)
+        return None if state is None else state.next_version
+
+    def may_read(self, document_id: str, user_id: Any) -> bool:
+        state = self.documents.get(document_id)
+        if state is None or state.roles is None or user_id not in state.checked:
+            return True  # Checked at subscribe; the next sweep follows within a second.
+        return user_id in state.roles
+
+    # --- Incoming -------------------------------------------------------------------------
+
+    def _receive(self, channel: str, data: str) -> None:
+        try:
+            event = json.loads(data)
+        except ValueError:
+            logger.warning("undecodable event on %s", channel)
+            return
+        if event.get("k") == "ops" and channel.startswith("doc:"):
+            records = [OpRecord.from_dict(r) for r in event["r"]]
+            self._accept(channel[4:], records)
+            return
+        for listener in list(self.listeners.get(channel, ())):
+            try:
+                listener.hub_message(channel, event)
+            except Exception:
+                logger.exception("listener failed on %s", channel)
+
+    def _accept(self, document_id: str, records: list[OpRecord]) -> None:
+        state = self.documents.get(document_id)
+        if state is None:
+            return
+        if state.repairing:
+            state.held.extend(records)
+            return
+        for index, record in enumerate(records):
+            if state.next_version is not None and record.version < state.next_version:
+                continue
+            if state.next_version is not None and record.version > state.next_version:
+                state.held = list(records[index:])
+                self._start_repair(document_id, state, record.version)
+                return
+            self._dispatch(document_id, state, OpEvent.of(record))
+
+    def _dispatch(self, document_id: str, state: DocumentState, event: OpEvent) -> None:
+        state.next_version = event.record.version + 1
+        state.recent.append(event)
+        for listener in list(self.listeners.get(document_channel(document_id), ())):
+            if not self.may_read(document_id, listener.user_id):
+                continue  # Lost access since: never hand it another op.
+            try:
+                listener.hub_op(document_id, event)
+            except Exception:
+                logger.exception("listener failed on an op of %s", document_id)
+
+    def _start_repair(self, document_id: str, state: DocumentState, end: int) -> None:
+        state.repairing = True
+        self.loop.create_task(self._repair(document_id, state, end))
+
+    async def _repair(self, document_id: str, state: DocumentState, end: int) -> None:
+        start = state.next_version
+        try:
+            if start is not None and end > start:
+                for record in await _read_ops(document_id, start, end):
+                    if self.documents.get(document_id) is state:
+                        self._dispatch(document_id, state, OpEvent.of(record))
+        except CollabError:
+            # Kept no longer (or the document is gone): each connection resyncs on its own.
+            logger.info("cannot repair %s from v%s", document_id, start)
+            state.next_version = end
+        except Exception:
+            logger.warning("repair of %s failed; the next sweep retries", document_id, exc_info=True)
+        finally:
+            state.repairing = False
+            held, state.held = state.held, []
+            if held and self.documents.get(document_id) is state:
+                held.sort(key=lambda r: r.version)
+                self._accept(document_id, held)
+
+    def _on_reset(self) -> None:
+        """Pub/sub came back after an outage: check every document now, not at the next sweep."""
+        for state in self.documents.values():
+            state.gap_seen = True
+        self.loop.create_task(self.sweep())
+
+    # --- The sweep ------------------------------------------------------------------------
+
+    async def _sweep_forever(self) -> None:
+        interval = settings.COLLAB_HUB_SWEEP_SECONDS
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.sweep()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # The database may be away; the next round tries again.
+                logger.warning("hub sweep failed", exc_info=True)
+
+    async def sweep(self) -> None:
+        """Compare each watched document with the database: repair gaps, refresh who may read."""
+        if not self.documents:
+            return
+        document_ids = list(self.documents)
+        user_ids = {
+            listener.user_id
+            for document_id in document_ids
+            for listener in self.listeners.get(document_channel(document_id), ())
+        }
+        started = time.monotonic()
+        heads, roles = await _read_state(document_ids, list(user_ids))
+        for document_id in document_ids:
+            state = self.documents.get(document_id)
+            if state is not None:
+                state.checked = user_ids
+        for document_id in document_ids:
+            state = self.documents.get(document_id)
+            if state is None:
+                continue
+            self._refresh_roles(document_id, state, roles.get(document_id, {}))
+            head = heads.get(document_id)
+            if head is None:
+                continue
+            if state.next_version is None:
+                state.next_version = head
+            elif head > state.next_version and not state.repairing:
+                # Only a gap that outlived one sweep: the op may simply be on its way.
+                if state.gap_seen:
+                    self._start_repair(document_id, state, head)
+                    state.gap_seen = False
+                else:
+                    state.gap_seen = True
+            else:
+                state.gap_seen = False
+        logger.debug(
+            "hub sweep of %d documents in %.1f ms", len(document_ids), (time.monotonic() - started) * 1e3
+        )
+
+    def _refresh_roles(self, document_id: str, state: DocumentState, roles: dict[Any, str]) -> None:
+        """Tell each listener whose role changed (or who has none) to re-check, once per change."""
+        previous, state.roles = state.roles or {}, roles
+        listeners = list(self.listeners.get(document_channel(document_id), ()))
+        changed = set()
+        for user_id in {listener.user_id for listener in listeners}:
+            role = roles.get(user_id)
+            if role is None and user_id not in state.told_no_access:
+                state.told_no_access.add(user_id)
+                changed.add(user_id)
+            elif role is not None:
+                state.told_no_access.discard(user_id)
+                if user_id in previous and previous[user_id] != role:
+                    changed.add(user_id)
+        if not changed:
+            return
+        message = {"k": "access", "d": document_id, "u": None}
+        for listener in listeners:
+            if listener.user_id in changed:
+                listener.hub_message(document_channel(document_id), message)
+
+    def close(self) -> None:
+        self._sweeper.cancel()
+        self.subscriber.close()
+
+
+_hubs: dict[int, Hub] = {}
+
+
+def get_hub() -> Hub:
+    """The hub of the running event loop (daphne has one loop; tests start one per test)."""
+    loop = asyncio.get_running_loop()
+    hub = _hubs.get(id(loop))
+    if hub is None or hub.loop is not loop:
+        for key, old in list(_hubs.items()):
+            if old.loop.is_closed():
+                old.close()
+                del _hubs[key]
+        hub = _hubs[id(loop)] = Hub(loop)
+    return hub

@@ -1,0 +1,234 @@
+"""The commit pipeline and the hub: group commit, holding through database failures, gap repair
+of a lost last op, and access re-read from the database whatever event was lost."""
+
+import asyncio
+from typing import Any
+
+from channels.db import database_sync_to_async
+from django.db import OperationalError
+
+from documents import broadcast, pipeline, selectors, services
+from documents.errors import DocumentNotFound, OpBadlyFormed, OpRejected
+from documents.models import Operation
+from documents.services import SubmitRequest
+
+from .conftest import ProtocolClient, connected
+
+SRC_E = "e" * 32
+SRC_V = "v" * 32
+
+
+def _edit(user: Any, seq: int, base: int, text: str, src: str = SRC_E) -> SubmitRequest:
+    return SubmitRequest(user, src, seq, base, "edit", [{"insert": text}])
+
+
+def test_a_batch_commits_consecutive_versions_each_op_once(users: Any, document: Any) -> None:
+    ed, vera, nina = users["ed"], users["vera"], users["nina"]
+    requests = [
+        services.clean_request(_edit(ed, 1, 1, "a")),
+        services.clean_request(_edit(ed, 2, 1, "b")),  # same base: transformed against "a"
+        services.clean_request(_edit(vera, 1, 1, "x", src=SRC_V)),  # a viewer: refused alone
+        services.clean_request(_edit(ed, 1, 1, "a")),  # the same op again: acked, not applied
+        services.clean_request(_edit(nina, 1, 1, "n", src="n" * 32)),  # not a member
+        SubmitRequest(ed, SRC_E, 3, 1, "edit", [{"retain": 99}, {"insert": "!"}]),  # past the end
+        services.clean_request(_edit(ed, 4, 3, "c")),
+    ]
+    outcomes = services.submit_batch(document_id=document.pk, requests=requests)
+    assert [getattr(o, "version", type(o)) for o in outcomes] == [
+        1,
+        2,
+        OpRejected,
+        1,
+        DocumentNotFound,
+        OpBadlyFormed,
+        3,
+    ]
+    assert outcomes[3].duplicate and not outcomes[0].duplicate
+    assert [r.version for r in outcomes[1].missing] == [1]
+    log = list(Operation.objects.filter(document=document).order_by("version").values_list("version", "seq"))
+    assert log == [(0, 1), (1, 1), (2, 2), (3, 4)]
+    document.refresh_from_db()
+    assert document.version == 4
+    state = selectors.snapshot_at(document=document)
+    assert state.content == [{"insert": "cabHello\n"}]
+
+
+async def test_ops_queued_for_one_document_commit_together(
+    users: Any, document: Any, monkeypatch: Any
+) -> None:
+    batches: list[int] = []
+    real = pipeline._commit
+
+    def counting(document_id: str, requests: list[SubmitRequest]) -> Any:
+        batches.append(len(requests))
+        return real(document_id, requests)
+
+    monkeypatch.setattr(
+        pipeline, "_commit_in_thread", database_sync_to_async(counting, thread_sensitive=False)
+    )
+    line = pipeline.CommitPipeline()
+    results = await asyncio.gather(
+        *(line.submit(str(document.pk), _edit(users["ed"], seq, 1, str(seq))) for seq in range(1, 21))
+    )
+    assert sorted(r.version for r in results) == list(range(1, 21))
+    assert sum(batches) == 20 and len(batches) < 20  # the first commits alone, the rest together
+
+
+async def test_a_database_blip_holds_ops_instead_of_rejecting_them(
+    users: Any, document: Any, monkeypatch: Any
+) -> None:
+    failures = {"left": 3}
+    real = pipeline._commit
+
+    def flaky(document_id: str, requests: list[SubmitRequest]) -> Any:
+        if failures["left"]:
+            failures["left"] -= 1
+            raise OperationalError("server closed the connection unexpectedly")
+        return real(document_id, requests)
+
+    monkeypatch.setattr(pipeline, "_commit_in_thread", database_sync_to_async(flaky, thread_sensitive=False))
+    client = ProtocolClient((await _cookie(users["ed"])))
+    await client.handshake()
+    await client.subscribe(str(document.pk))
+    replies = await client.submit(str(document.pk), 1, 1, [{"insert": "kept"}])
+    assert [m for m in replies if "error" in m] == []
+    assert replies[-1]["v"] == 1 and failures["left"] == 0
+    await client.disconnect()
+
+
+async def test_a_database_that_stays_away_closes_the_socket_so_the_client_resends(
+    users: Any, document: Any, monkeypatch: Any, settings: Any
+) -> None:
+    settings.COLLAB_SUBMIT_HOLD_SECONDS = 0.5
+
+    def down(document_id: str, requests: list[SubmitRequest]) -> Any:
+        raise OperationalError("could not connect to server")
+
+    monkeypatch.setattr(pipeline, "_commit_in_thread", database_sync_to_async(down, thread_sensitive=False))
+    client = ProtocolClient((await _cookie(users["ed"])))
+    await client.handshake()
+    await client.send(
+        {"a": "op", "c": "documents", "d": str(document.pk), "v": 1, "seq": 1, "op": [{"insert": "x"}]}
+    )
+    assert await client.close_code() == 4503
+    assert await database_sync_to_async(Operation.objects.filter(document=document).count)() == 1
+
+
+async def test_a_lost_last_op_reaches_subscribers_within_a_second(
+    cookies: dict[str, str], document: Any, users: Any, monkeypatch: Any
+) -> None:
+    doc_id = str(document.pk)
+    [olga] = await connected(cookies, "olga")
+    await olga.subscribe(doc_id)
+    monkeypatch.setattr(broadcast, "publish_ops", lambda records: None)  # pub/sub loses it
+    await database_sync_to_async(services.submit_operation)(
+        user=users["ed"],
+        document_id=doc_id,
+        src=SRC_E,
+        seq=1,
+        base_version=1,
+        kind="edit",
+        data=[{"insert": "1"}],
+    )
+    message = await olga.recv(timeout=3)  # two hub sweeps of 0.5 s, with room for a slow machine
+    assert (message["v"], message["op"]) == (1, [{"insert": "1"}])
+    await olga.disconnect()
+
+
+async def test_a_removed_member_gets_no_op_even_when_the_removal_event_is_lost(
+    cookies: dict[str, str], document: Any, users: Any, monkeypatch: Any
+) -> None:
+    doc_id = str(document.pk)
+    [vera] = await connected(cookies, "vera")
+    await vera.subscribe(doc_id)
+    await asyncio.sleep(0.7)  # the hub has read vera's role once
+    monkeypatch.setattr(broadcast, "publish_access_changed_on_commit", lambda **kwargs: None)
+    await database_sync_to_async(services.remove_member)(
+        actor=users["olga"], document_id=doc_id, username="vera"
+    )
+    await asyncio.sleep(2.0)
+    await database_sync_to_async(services.submit_operation)(
+        user=users["ed"],
+        document_id=doc_id,
+        src=SRC_E,
+        seq=1,
+        base_version=1,
+        kind="edit",
+        data=[{"insert": "secret"}],
+    )
+    seen = []
+    while not await vera.nothing_more(1.0):
+        seen.append(await vera.recv())
+    assert {"a": "x-access", "c": "documents", "d": doc_id, "role": None} in seen
+    assert not [m for m in seen if m.get("a") == "op"]
+    await vera.disconnect()
+
+
+async def test_the_sync_tick_survives_a_failed_round(
+    cookies: dict[str, str], document: Any, users: Any, monkeypatch: Any, settings: Any
+) -> None:
+    from documents.consumers import database as db
+
+    settings.COLLAB_SYNC_INTERVAL_SECONDS = 0.2
+    calls = {"n": 0}
+    real = db.record_visits
+
+    async def failing_once(*args: Any) -> None:
+        calls["n"] += 1
+        if calls["n"] == 2:  # the first tick (the first call is the subscribe's)
+            raise OperationalError("the database went away")
+        await real(*args)
+
+    monkeypatch.setattr(db, "record_visits", failing_once)
+    [ed] = await connected(cookies, "ed")
+    await ed.subscribe(str(document.pk))
+    await asyncio.sleep(1.0)
+    assert calls["n"] >= 3  # the subscribe, the failed tick and the ticks after it
+    # The tick still notices a deactivated account.
+    await database_sync_to_async(type(users["ed"]).objects.filter(pk=users["ed"].pk).update)(is_active=False)
+    assert await ed.close_code(timeout=3) == 4401
+
+
+async def _cookie(user: Any) -> str:
+    from .conftest import session_cookie
+
+    return await database_sync_to_async(session_cookie)(user)
+
+
+async def test_one_op_to_many_subscribers_is_one_publish_and_one_encoding(
+    cookies: dict[str, str], document: Any, users: Any, monkeypatch: Any
+) -> None:
+    from documents import protocol
+    from documents.broadcast import transport
+
+    doc_id = str(document.pk)
+    readers = await connected(cookies, *(["vera"] * 30))
+    for reader in readers:
+        await reader.subscribe(doc_id)
+    published: list[str] = []
+    real_publish = transport.publish_sync
+    monkeypatch.setattr(
+        transport,
+        "publish_sync",
+        lambda channel, data: (published.append(channel), real_publish(channel, data)),
+    )
+    encoded: list[Any] = []
+    real_encode = protocol.encode
+    monkeypatch.setattr(
+        protocol, "encode", lambda message: (encoded.append(message), real_encode(message))[1]
+    )
+    await database_sync_to_async(services.submit_operation)(
+        user=users["ed"],
+        document_id=doc_id,
+        src=SRC_E,
+        seq=1,
+        base_version=1,
+        kind="edit",
+        data=[{"insert": "hi"}],
+    )
+    frames = [await reader.recv() for reader in readers]
+    assert all(frame["v"] == 1 and frame["op"] == [{"insert": "hi"}] for frame in frames)
+    assert published == [f"doc:{doc_id}"]
+    assert len([m for m in encoded if m.get("a") == "op"]) == 2  # the op once, its ack once
+    for reader in readers:
+        await reader.disconnect()
