@@ -293,6 +293,7 @@ def cursor_clients(setup: dict[str, Any], *, observer_server: int) -> dict[str, 
 
 
 def cursor_steps(*, ghost_server: int, observer_server: int) -> list[dict[str, Any]]:
+    """Connect G and O (each pinned to one process) and wait until O sees G's cursor."""
     return [
         {"do": "connect", "client": "G", "server": ghost_server},
         {"do": "connect", "client": "O", "server": observer_server},
@@ -313,8 +314,14 @@ def cursor_gone_steps(kill_after_ms: int | None = None) -> list[dict[str, Any]]:
         vanish = [{"do": "sleep", "ms": kill_after_ms}, {"do": "kill", "client": "G"}]
     return [
         *vanish,
-        {"do": "waitPresence", "client": "O", "id": GHOST, "value": None, "timeout_ms": CURSOR_BOUND_MS}
-        | {"optional": True},
+        {
+            "do": "waitPresence",
+            "client": "O",
+            "id": GHOST,
+            "value": None,
+            "timeout_ms": CURSOR_BOUND_MS,
+            "optional": True,
+        },
         {"do": "mark", "name": "cursor-gone"},
     ]
 
