@@ -154,7 +154,8 @@ def _check_clients(verdict: Verdict, result: dict[str, Any], where: dict[tuple[s
                 verdict.fail(f"{name} resent seq {entry['seq']} under another src: {entry}")
             if entry["error"] is not None:
                 verdict.rejected.append((name, entry["seq"], entry["error"]))
-                verdict.fail(f"{name}'s op seq {entry['seq']} was answered with {entry['error']}")
+                committed = f" (yet committed at v{where[key]})" if key in where else ""
+                verdict.fail(f"{name}'s op seq {entry['seq']} was answered with {entry['error']}{committed}")
                 continue
             if entry["ack_v"] is None:
                 verdict.unacked.append((name, entry["seq"]))
