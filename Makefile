@@ -8,7 +8,7 @@ STAMPS := .make
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: setup run test bench bench-realtime worker clean
+.PHONY: setup run test faults soak bench bench-realtime worker clean
 
 setup: $(STAMPS)/python $(STAMPS)/node $(STAMPS)/frontend
 
@@ -35,6 +35,14 @@ run: setup
 
 test: setup
 	$(BIN)/python -m pytest
+
+# The fault-injection suite (needs PostgreSQL and Redis, see README; about 6 minutes).
+faults: setup
+	$(BIN)/python -m pytest tests/faults -q -s
+
+# A long mixed fault run, loopback only: SOAK_SECONDS (default 300), SOAK_CLIENTS, SOAK_FAULT_EVERY, SOAK_SEED.
+soak: setup
+	$(BIN)/python bench/soak.py
 
 bench: setup
 	$(BIN)/python bench/ot_bench.py
