@@ -225,6 +225,16 @@ COLLAB_SNAPSHOT_EVERY = env_int("COLLAB_SNAPSHOT_EVERY", 100)
 # the guaranteed reconnect window: a client offline for longer must reload the document.
 COLLAB_OP_RETENTION_DAYS = env_int("COLLAB_OP_RETENTION_DAYS", 0)
 
+# --- Operations -------------------------------------------------------------------------------
+
+# A scraper sends "Authorization: Bearer <token>" for /metrics; staff sessions need none.
+COLLAB_METRICS_TOKEN = os.environ.get("COLLAB_METRICS_TOKEN", "")
+# /readyz waits at most this long for the database and Redis before answering 503.
+COLLAB_READY_TIMEOUT_SECONDS = float(os.environ.get("COLLAB_READY_TIMEOUT_SECONDS", "2"))
+# On SIGTERM, how long a web process waits for in-flight commits before closing its sockets;
+# under the platform's grace period (30 s on Heroku) so the acks go out before SIGKILL.
+COLLAB_SHUTDOWN_SECONDS = float(os.environ.get("COLLAB_SHUTDOWN_SECONDS", "20"))
+
 # --- Auth, static files, security -------------------------------------------------------------
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import api, views
+from . import api, monitoring, views
 
 urlpatterns = [
     path("", views.document_list, name="document-list"),
@@ -11,6 +11,8 @@ urlpatterns = [
     path("d/<uuid:document_id>/history/", views.document_history, name="document-history"),
     path("invite/<str:token>/", views.invite_accept, name="invite-accept"),
     path("healthz", views.healthz, name="healthz"),
+    path("readyz", monitoring.readyz, name="readyz"),
+    path("metrics", monitoring.metrics_view, name="metrics"),
     path("api/documents/", api.documents, name="api-documents"),
     path("api/documents/import/", api.import_document, name="api-import"),
     path("api/documents/<str:document_id>/", api.document_detail, name="api-document"),

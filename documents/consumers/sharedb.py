@@ -20,7 +20,7 @@ from channels.auth import get_user
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from .. import protocol
+from .. import metrics, protocol, shutdown
 from ..broadcast.hub import OpEvent, get_hub
 from ..errors import (
     CollabError,
@@ -99,8 +99,15 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
         self.queued_bytes = 0
         self.closing = False  # a close is queued or sent: nothing more goes out or is handled
         self.wake = asyncio.Event()
+        self.idle = asyncio.Event()  # set while no frame is being handled (see close_for_restart)
+        self.idle.set()
         self.writer = asyncio.ensure_future(self._write_forever())
         await self.accept()
+        metrics.connections.inc()
+        self.counted = True
+        if shutdown.draining():
+            self._close(protocol.CLOSE_RESTARTING)
+            return
         if self.user is None or not self.user.is_authenticated:
             # Accept-then-close lets the page tell "signed out" from a network failure.
             self._close(protocol.CLOSE_SESSION_ENDED)
@@ -123,6 +130,9 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
         self.ticker = asyncio.ensure_future(self._tick_forever())
 
     async def disconnect(self, code: int) -> None:
+        if getattr(self, "counted", False):
+            self.counted = False
+            metrics.connections.dec()
         for task in [
             getattr(self, "ticker", None),
             getattr(self, "writer", None),
@@ -148,8 +158,8 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
     # --- Frames in --------------------------------------------------------------------------
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        if not hasattr(self, "src") or self.closing:
-            return
+        if not hasattr(self, "src") or self.closing or shutdown.draining():
+            return  # While draining, a frame not yet handled is resent after the reconnect.
         if text_data is None:
             self._close(protocol.CLOSE_UNSUPPORTED_DATA)
             return
@@ -164,23 +174,33 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
             # A soft reject: the client rolls the op back instead of resending it forever.
             limit = settings.COLLAB_MAX_MESSAGE_BYTES
             error_type = OpRejected if message.get("a") == "op" else MessageBadlyFormed
+            metrics.refusals.labels(code="ERR_MESSAGE_TOO_LARGE").inc()
             self._send(
                 protocol.error_reply(message, error_type(f"The message is larger than {limit} bytes."))
             )
             return
+        received = time.monotonic()
+        self.idle.clear()
         try:
             handler = getattr(self, "on_" + protocol.parse_action(message))
             if message["a"] in protocol.READ_ACTIONS:
                 await self._wait(self.read_bucket)
             await handler(message)
+            if message["a"] == "op":
+                metrics.submit_latency.observe(time.monotonic() - received)
+            elif message["a"] == "p":
+                metrics.presence_messages.inc()
         except ServerUnavailable:
             # Never an op error the client would drop typed text on: it resends after reconnecting.
             self._close(protocol.CLOSE_SERVER_UNAVAILABLE)
         except CollabError as error:
+            metrics.refusals.labels(code=error.code).inc()
             self._send(protocol.error_reply(message, error))
         except Exception:
             logger.exception("unexpected error handling %r", message.get("a"))
             self._send(protocol.error_reply(message, CollabError("Internal error.")))
+        finally:
+            self.idle.set()
 
     @staticmethod
     async def _wait(bucket: TokenBucket) -> None:
@@ -212,6 +232,12 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
 
     def _close(self, code: int) -> None:
         self._push(code)
+
+    async def close_for_restart(self) -> None:
+        """Finish the frame being handled (its ack is queued), then close behind it."""
+        await self.idle.wait()
+        self._close(protocol.CLOSE_RESTARTING)
+        await asyncio.wait([self.writer])
 
     async def _write_forever(self) -> None:
         try:
