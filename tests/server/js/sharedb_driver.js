@@ -12,6 +12,7 @@
  *     "servers": [{"url": "ws://127.0.0.1:P/ws/", "origin": "http://127.0.0.1:P"}, ...],
  *     "clients": {"A": {"cookie": "sessionid=..."}, ...},
  *     "timeout_ms": 40000,
+ *     "auto_reconnect": {"server": 0},   (optional: replace a socket the server closed, as the page does)
  *     "steps": [{"do": "connect", "client": "A", "server": 0}, ...]
  *   }
  *
@@ -148,6 +149,7 @@ class FaultSocket {
       if (this.dead) return;
       this.dead = true;
       if (this.onclose) this.onclose({code, reason: reason ? reason.toString() : ''});
+      if (client.scenario.auto_reconnect) client.rebindSoon(code);
     });
     this.ws.on('error', (err) => {
       client.socketErrors.push({t: now(), message: String(err && err.message)});
@@ -375,6 +377,16 @@ class Client {
         throw new Error(this.name + ' subscribed to a doc of type ' + (this.doc.type && this.doc.type.name));
       }
     }
+  }
+
+  /** With scenario.auto_reconnect ({server}), a socket the server closed (or that failed to open)
+   * is replaced like the page does: at once after 4012 (the server is restarting), else soon. */
+  rebindSoon(code) {
+    const server = this.scenario.auto_reconnect.server || 0;
+    setTimeout(() => {
+      if (!this.connection || this.connection.state === 'connected' || this.connection.state === 'closed') return;
+      this.connection.bindToSocket(this.openSocket(server));
+    }, code === 4012 ? 0 : 50);
   }
 
   /** Drop the current socket (if still up) and bind a new one to another server. */
