@@ -134,3 +134,15 @@ test('full jitter picks anywhere below the ceiling', () => {
   sockets[0].serverClose();
   assert.equal(socket.retryInMs(), 125);
 });
+
+test('close code 4012 (the server is restarting) reconnects at once, without backing off', () => {
+  const { clock, sockets, socket } = setup();
+  sockets[0].open();
+  clock.advance(1000);
+  sockets[0].serverClose(4012);
+  assert.equal(socket.retryInMs(), 0);
+  clock.advance(0);
+  assert.equal(sockets.length, 2);
+  sockets[1].serverClose(1006);
+  assert.equal(socket.retryInMs(), 500);
+});

@@ -8,6 +8,9 @@ export const OPEN = 1;
 export const CLOSED = 3;
 // The server closes with this code when the session is not (or no longer) signed in.
 export const CLOSE_SESSION_ENDED = 4401;
+// The server process is restarting and has acknowledged what it committed: reconnect at once
+// (the balancer sends us to another process), without waiting out a backoff.
+export const CLOSE_RESTARTING = 4012;
 // A connection that stays open this long is stable: the backoff starts again from the bottom.
 export const STABLE_AFTER_MS = 5_000;
 
@@ -157,15 +160,15 @@ export class ReconnectingSocket {
 
   _closed(event) {
     this.readyState = CLOSED;
-    if (!this.stopped && !this.paused) this._schedule();
+    if (!this.stopped && !this.paused) this._schedule(event && event.code === CLOSE_RESTARTING);
     if (this.onclose) this.onclose(event || { type: 'close' });
     this._emitStatus();
   }
 
-  _schedule() {
+  _schedule(now = false) {
     this._clearRetry();
-    const delay = backoffDelay(this.attempt, { baseMs: this.baseMs, capMs: this.capMs, random: this.random });
-    this.attempt += 1;
+    const delay = now ? 0 : backoffDelay(this.attempt, { baseMs: this.baseMs, capMs: this.capMs, random: this.random });
+    if (!now) this.attempt += 1;
     this.retryAt = this.now() + delay;
     this.retryTimer = this.timers.setTimeout(() => this._open(), delay);
   }
