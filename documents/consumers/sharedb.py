@@ -20,7 +20,7 @@ from channels.auth import get_user
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from .. import metrics, protocol, shutdown
+from .. import logcontext, metrics, protocol, shutdown
 from ..broadcast.hub import OpEvent, get_hub
 from ..errors import (
     CollabError,
@@ -95,6 +95,9 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
         self.channel_name = f"conn.{uuid.uuid4().hex}"
         self.user = self.scope.get("user")
         self.user_id = getattr(self.user, "pk", None)
+        # Set in the connection's own task, so every line it (and what it starts) logs has them.
+        logcontext.connection_id.set(self.channel_name)
+        logcontext.user_id.set(self.user_id)
         self.outbox: deque[str | int] = deque()
         self.queued_bytes = 0
         self.closing = False  # a close is queued or sent: nothing more goes out or is handled
@@ -114,6 +117,7 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
             return
         self.src = protocol.issue_src(self.user.pk)
         self.display_name = self.user.get_full_name() or self.user.get_username()
+        logger.info("connected")
         self.hub = get_hub()
         self.subscriptions: dict[str, Subscription] = {}
         self.presence_channels: set[str] = set()
@@ -142,6 +146,7 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
                 task.cancel()
         if not hasattr(self, "src"):
             return
+        logger.info("disconnected (%s)", code)
         try:
             await self.hub.unwatch_user(self.user.pk, self)
             for document_id in list(self.watched):
@@ -181,6 +186,7 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
             return
         received = time.monotonic()
         self.idle.clear()
+        document = logcontext.document_id.set(message.get("d") if isinstance(message.get("d"), str) else None)
         try:
             handler = getattr(self, "on_" + protocol.parse_action(message))
             if message["a"] in protocol.READ_ACTIONS:
@@ -200,6 +206,7 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
             logger.exception("unexpected error handling %r", message.get("a"))
             self._send(protocol.error_reply(message, CollabError("Internal error.")))
         finally:
+            logcontext.document_id.reset(document)
             self.idle.set()
 
     @staticmethod
@@ -301,6 +308,8 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
             if len(self.subscriptions) >= settings.COLLAB_MAX_SUBSCRIPTIONS:
                 raise TooManySubscriptions()
             await db.check_access(self.user, document_id)
+            logcontext.document_id.set(document_id)  # receive() resets it after this frame
+            logger.info("subscribed")
             # Watch before reading, so no op committed after the read can be missed.
             self.subscriptions[document_id] = Subscription()
             await self._watch(document_id)
