@@ -11,7 +11,7 @@ from django.template.response import TemplateResponse
 
 from . import api, services
 from .errors import CollabError
-from .models import Document, Invite, Membership, Operation, Snapshot
+from .models import AuditEvent, Document, Invite, Membership, Operation, Snapshot
 
 EXPORT_CHOICES = [("html", "HTML (.html)"), ("md", "Markdown (.md)"), ("txt", "Plain text (.txt)")]
 
@@ -194,3 +194,23 @@ class MembershipAdmin(admin.ModelAdmin):
     search_fields = ["document__title", "user__username", "user__email"]
     autocomplete_fields = ["document", "user"]
     list_select_related = ["document", "user"]
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """The audit log: filterable and searchable, never edited (services append to it)."""
+
+    list_display = ("created_at", "actor_name", "action", "document_title", "subject_name")
+    list_filter = ("action", "created_at")
+    search_fields = ("actor_name", "subject_name", "document_title", "document__id")
+    date_hierarchy = "created_at"
+    readonly_fields = [field.name for field in AuditEvent._meta.fields]
+
+    def has_add_permission(self, request: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
+        return False

@@ -7,7 +7,7 @@ from typing import Any
 from django.db.models import QuerySet
 
 from .errors import DocumentNotFound, OpsNotFound, PermissionDenied, VersionNewer
-from .models import Document, Membership, Operation, OperationKind, Role, Snapshot, Visitor
+from .models import AuditEvent, Document, Membership, Operation, OperationKind, Role, Snapshot, Visitor
 from .ot import rich_text
 from .records import OpRecord, SnapshotData
 
@@ -291,3 +291,11 @@ def heads_and_roles(
     for document_id, user_id, role in rows:
         roles.setdefault(str(document_id), {})[user_id] = role
     return heads, roles
+
+
+AUDIT_PAGE = 500
+
+
+def audit_events(*, document: Document, limit: int = AUDIT_PAGE) -> list[AuditEvent]:
+    """The document's audit log, newest first (the caller has checked the user owns it)."""
+    return list(AuditEvent.objects.filter(document=document)[:limit])

@@ -14,8 +14,9 @@ from ..errors import (
     PermissionDenied,
     ValidationFailed,
 )
-from ..models import Invite, Membership, Role
+from ..models import AuditAction, Invite, Membership, Role
 from ..selectors import access_document, role_allows
+from . import audit
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +51,9 @@ def add_member(*, actor: Any, document_id: Any, identifier: Any, role: Any) -> M
         membership.role = role
         membership.save(update_fields=["role"])
         broadcast.publish_access_changed_on_commit(document_id=document.pk, user_id=user.pk)
+        audit.record(actor=actor, action=AuditAction.ROLE_CHANGED, document=document, subject=user, role=role)
+    if created:
+        audit.record(actor=actor, action=AuditAction.MEMBER_ADDED, document=document, subject=user, role=role)
     return membership
 
 
@@ -64,6 +68,9 @@ def set_member_role(*, actor: Any, document_id: Any, username: Any, role: Any) -
     membership.role = role
     membership.save(update_fields=["role"])
     broadcast.publish_access_changed_on_commit(document_id=document.pk, user_id=membership.user_id)
+    audit.record(
+        actor=actor, action=AuditAction.ROLE_CHANGED, document=document, subject=membership.user, role=role
+    )
     return membership
 
 
@@ -78,6 +85,7 @@ def remove_member(*, actor: Any, document_id: Any, username: Any) -> None:
     if document.owner_id != actor.pk and membership.user_id != actor.pk:
         raise PermissionDenied("Only the owner can remove other members.")
     user_id = membership.user_id
+    audit.record(actor=actor, action=AuditAction.MEMBER_REMOVED, document=document, subject=membership.user)
     membership.delete()
     broadcast.publish_access_changed_on_commit(document_id=document.pk, user_id=user_id)
 
@@ -87,9 +95,13 @@ def remove_member(*, actor: Any, document_id: Any, username: Any) -> None:
 
 def create_invite(*, actor: Any, document_id: Any, role: Any) -> Invite:
     document, _ = access_document(user=actor, document_id=document_id, min_role=Role.OWNER)
-    return Invite.objects.create(
+    invite = Invite.objects.create(
         document=document, role=_clean_role(role), created_by=actor, token=secrets.token_urlsafe(24)
     )
+    audit.record(
+        actor=actor, action=AuditAction.INVITE_CREATED, document=document, invite=invite.pk, role=invite.role
+    )
+    return invite
 
 
 def revoke_invite(*, actor: Any, document_id: Any, token: Any) -> None:
@@ -99,6 +111,7 @@ def revoke_invite(*, actor: Any, document_id: Any, token: Any) -> None:
     )
     if not updated:
         raise DocumentNotFound("No such invite.")
+    audit.record(actor=actor, action=AuditAction.INVITE_REVOKED, document=document)
 
 
 def accept_invite(*, user: Any, token: Any) -> Membership:
@@ -119,4 +132,11 @@ def accept_invite(*, user: Any, token: Any) -> Membership:
         membership.role = invite.role
         membership.save(update_fields=["role"])
         broadcast.publish_access_changed_on_commit(document_id=invite.document_id, user_id=user.pk)
+    audit.record(
+        actor=user,
+        action=AuditAction.INVITE_ACCEPTED,
+        document=invite.document,
+        invite=invite.pk,
+        role=membership.role,
+    )
     return membership
