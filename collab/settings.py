@@ -201,6 +201,9 @@ COLLAB_OP_BURST = env_int("COLLAB_OP_BURST", 200)
 COLLAB_PRESENCE_RATE = env_int("COLLAB_PRESENCE_RATE", 20)
 COLLAB_PRESENCE_BURST = env_int("COLLAB_PRESENCE_BURST", 60)
 COLLAB_MAX_SUBSCRIPTIONS = env_int("COLLAB_MAX_SUBSCRIPTIONS", 100)
+# Live connections one document may have across all processes (0: no cap); those already in it
+# stay, a newcomer is refused with close code 4409.
+COLLAB_MAX_CONNECTIONS_PER_DOCUMENT = env_int("COLLAB_MAX_CONNECTIONS_PER_DOCUMENT", 0)
 # Seconds an import's parser may run (in its own process) before it is stopped; files within
 # the size limits parse in a few seconds even when built to be slow (docs/reliability.md).
 COLLAB_IMPORT_TIME_LIMIT = env_int("COLLAB_IMPORT_TIME_LIMIT", 20)

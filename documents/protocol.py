@@ -42,6 +42,7 @@ CLOSE_BAD_FRAME = 4400  # a frame that is not a JSON object
 CLOSE_UNSUPPORTED_DATA = 4415  # a binary frame
 CLOSE_TOO_SLOW = 4429  # the client read too slowly; reconnect and resync
 CLOSE_SERVER_UNAVAILABLE = 4503  # the database stayed unreachable; reconnect and resend
+CLOSE_DOCUMENT_FULL = 4409  # the document's connection cap is reached; do not retry at once
 CLOSE_RESTARTING = 4012  # this process is restarting (as 1012); reconnect at once and resend
 
 # The named action table: every wire action and the consumer method that handles it (`on_<name>`),

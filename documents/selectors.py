@@ -299,3 +299,14 @@ AUDIT_PAGE = 500
 def audit_events(*, document: Document, limit: int = AUDIT_PAGE) -> list[AuditEvent]:
     """The document's audit log, newest first (the caller has checked the user owns it)."""
     return list(AuditEvent.objects.filter(document=document)[:limit])
+
+
+def live_connections(*, document_id: Any, excluding: str) -> int:
+    """Connections that have the document open now, on every process (from their visits)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    since = timezone.now() - timedelta(seconds=visitor_ttl())
+    visits = Visitor.objects.filter(document_id=document_id, last_seen__gte=since)
+    return visits.exclude(channel_name=excluding).count()

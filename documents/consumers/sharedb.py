@@ -24,6 +24,7 @@ from .. import logcontext, metrics, protocol, shutdown
 from ..broadcast.hub import OpEvent, get_hub
 from ..errors import (
     CollabError,
+    DocumentFull,
     DocumentNotFound,
     MessageBadlyFormed,
     NotSupported,
@@ -196,6 +197,11 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
                 metrics.submit_latency.observe(time.monotonic() - received)
             elif message["a"] == "p":
                 metrics.presence_messages.inc()
+        except DocumentFull as error:
+            metrics.refusals.labels(code=error.code).inc()
+            logger.info("refused: the document has its cap of connections")
+            self._send(protocol.error_reply(message, error))
+            self._close(protocol.CLOSE_DOCUMENT_FULL)
         except ServerUnavailable:
             # Never an op error the client would drop typed text on: it resends after reconnecting.
             self._close(protocol.CLOSE_SERVER_UNAVAILABLE)
@@ -308,6 +314,7 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
             if len(self.subscriptions) >= settings.COLLAB_MAX_SUBSCRIPTIONS:
                 raise TooManySubscriptions()
             await db.check_access(self.user, document_id)
+            await db.check_room(document_id, self.channel_name)
             logcontext.document_id.set(document_id)  # receive() resets it after this frame
             logger.info("subscribed")
             # Watch before reading, so no op committed after the read can be missed.

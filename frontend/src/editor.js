@@ -189,6 +189,7 @@ class CollabEditor {
     this.socket = new ReconnectingSocket(socketUrl(config.wsPath), {
       onstatus: () => this.renderStatus(),
       onsessionended: () => this.sessionEnded(),
+      ondocumentfull: () => this.documentFull(),
     });
     this.connection = new ShareDB.Connection(this.socket);
     this.heartbeat = new Heartbeat({
@@ -283,6 +284,19 @@ class CollabEditor {
       ' to keep editing.',
     );
     this.end('signed-out', message);
+  }
+
+  documentFull() {
+    const retry = document.createElement('a');
+    retry.href = window.location.pathname;
+    retry.textContent = 'Try again';
+    const message = document.createDocumentFragment();
+    message.append(
+      'This document already has as many people editing it as this server allows. ',
+      retry,
+      ' in a few minutes.',
+    );
+    this.end('full', message);
   }
 
   /** Stop for good: read-only editor, no reconnects, a sticky explanation. */

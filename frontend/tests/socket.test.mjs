@@ -146,3 +146,14 @@ test('close code 4012 (the server is restarting) reconnects at once, without bac
   sockets[1].serverClose(1006);
   assert.equal(socket.retryInMs(), 500);
 });
+
+test('close code 4409 (the document is full) stops reconnecting and tells the page', () => {
+  let full = 0;
+  const { clock, sockets, socket } = setup({ ondocumentfull: () => full++ });
+  sockets[0].open();
+  sockets[0].serverClose(4409);
+  clock.advance(60_000);
+  assert.equal(sockets.length, 1);
+  assert.equal(full, 1);
+  assert.equal(socket.status(), 'stopped');
+});

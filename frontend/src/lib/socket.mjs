@@ -11,6 +11,8 @@ export const CLOSE_SESSION_ENDED = 4401;
 // The server process is restarting and has acknowledged what it committed: reconnect at once
 // (the balancer sends us to another process), without waiting out a backoff.
 export const CLOSE_RESTARTING = 4012;
+// The document already has as many connections as the operator allows: do not retry on our own.
+export const CLOSE_DOCUMENT_FULL = 4409;
 // A connection that stays open this long is stable: the backoff starts again from the bottom.
 export const STABLE_AFTER_MS = 5_000;
 
@@ -27,6 +29,7 @@ export class ReconnectingSocket {
     // Hooks for the page (sharedb owns the on* handlers).
     this.onstatus = options.onstatus || null;
     this.onsessionended = options.onsessionended || null;
+    this.ondocumentfull = options.ondocumentfull || null;
 
     this.onopen = null;
     this.onclose = null;
@@ -140,6 +143,11 @@ export class ReconnectingSocket {
       this._detach();
       if (event && event.code === CLOSE_SESSION_ENDED) {
         this.stopForSession();
+        return;
+      }
+      if (event && event.code === CLOSE_DOCUMENT_FULL) {
+        this._stop('stopped');
+        if (this.ondocumentfull) this.ondocumentfull();
         return;
       }
       this._closed(event);
