@@ -203,6 +203,7 @@ class AuditAction(models.TextChoices):
     VERSION_RESTORED = "version_restored", "Restored a version"
     DOCUMENT_DELETED = "document_deleted", "Deleted the document"
     USER_CHANGED = "user_changed", "Changed a user in the admin"
+    USER_DISCONNECTED = "user_disconnected", "Disconnected a user everywhere"
 
 
 class AuditEvent(models.Model):

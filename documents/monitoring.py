@@ -91,3 +91,27 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
         response["WWW-Authenticate"] = "Bearer"
         return response
     return HttpResponse(metrics.render(), content_type=metrics.CONTENT_TYPE)
+
+
+def live_view(request: HttpRequest) -> HttpResponse:
+    """Staff only (wrapped by the admin): documents open now, who is in each, ops per minute, the
+    last snapshot; POST disconnects a user everywhere."""
+    from django.contrib import admin, messages
+    from django.shortcuts import redirect, render
+
+    from . import selectors, services
+    from .errors import CollabError
+
+    if request.method == "POST":
+        try:
+            services.disconnect_user(operator=request.user, user_id=request.POST.get("user_id"))
+            messages.success(request, "Disconnected everywhere; they can sign in again.")
+        except CollabError as error:
+            messages.error(request, error.message)
+        return redirect("admin-live")
+    context = {
+        **admin.site.each_context(request),
+        "title": "Live: documents open now",
+        "rows": selectors.live_documents(within_seconds=selectors.visitor_ttl()),
+    }
+    return render(request, "admin/live.html", context)

@@ -17,6 +17,7 @@ from .documents import (
     restore_version_as_operator,
 )
 from .members import accept_invite, add_member, create_invite, remove_member, revoke_invite, set_member_role
+from .operations import disconnect_user
 from .snapshots import compact_document, take_snapshot
 from .submit import (
     SERVER_SRC,
@@ -42,6 +43,7 @@ __all__ = [
     "create_document",
     "create_invite",
     "delete_document",
+    "disconnect_user",
     "delta_limits",
     "document_limits",
     "end_visits",
