@@ -102,6 +102,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "documents.build.context",
             ],
         },
     },
@@ -235,6 +236,9 @@ COLLAB_OP_RETENTION_DAYS = env_int("COLLAB_OP_RETENTION_DAYS", 0)
 COLLAB_METRICS_TOKEN = os.environ.get("COLLAB_METRICS_TOKEN", "")
 # /readyz waits at most this long for the database and Redis before answering 503.
 COLLAB_READY_TIMEOUT_SECONDS = float(os.environ.get("COLLAB_READY_TIMEOUT_SECONDS", "2"))
+# Names the editor bundle this server hands out (e.g. the commit); unset: a hash of the bundle.
+# A page of another build is told to reload once its edits are saved.
+COLLAB_BUILD_ID = os.environ.get("COLLAB_BUILD_ID", "")
 # On SIGTERM, how long a web process waits for in-flight commits before closing its sockets;
 # under the platform's grace period (30 s on Heroku) so the acks go out before SIGKILL.
 COLLAB_SHUTDOWN_SECONDS = float(os.environ.get("COLLAB_SHUTDOWN_SECONDS", "20"))

@@ -353,6 +353,17 @@ def access_message(document_id: str, role: str | None) -> dict[str, Any]:
     return {"a": "x-access", "c": COLLECTION, "d": document_id, "role": role}
 
 
+def build_outdated(message: dict[str, Any], current: str) -> bool:
+    """The handshake names a build (our pages send one) other than the one served now."""
+    build = message.get("build")
+    return isinstance(build, str) and build != current
+
+
+def reload_message(build: str) -> dict[str, Any]:
+    """Tell a page of another build to reload once its pending edits are saved."""
+    return {"a": "x-reload", "code": "ERR_BUILD_OUTDATED", "build": build}
+
+
 def session_ended_message() -> dict[str, Any]:
     return {"a": "x-session", "reason": "signed-out"}
 

@@ -20,7 +20,7 @@ from channels.auth import get_user
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from .. import logcontext, metrics, protocol, shutdown
+from .. import build, logcontext, metrics, protocol, shutdown
 from ..broadcast.hub import OpEvent, get_hub
 from ..errors import (
     CollabError,
@@ -283,6 +283,8 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
         if requested != self.src and protocol.src_belongs_to(requested, self.user.pk):
             self.src = requested
         self._send(protocol.handshake_reply(self.src))
+        if protocol.build_outdated(message, build.build_id()):
+            self._send(protocol.reload_message(build.build_id()))
 
     async def on_ping(self, message: dict[str, Any]) -> None:
         self._send({"a": "pp"})

@@ -157,3 +157,12 @@ test('close code 4409 (the document is full) stops reconnecting and tells the pa
   assert.equal(full, 1);
   assert.equal(socket.status(), 'stopped');
 });
+
+test('the handshake carries the extra fields the page gives (its build id)', () => {
+  const { sockets, socket } = setup({ handshake: { build: 'b1' } });
+  sockets[0].open();
+  socket.send('{"a":"hs","id":null,"protocol":1,"protocolMinor":2}');
+  socket.send('{"a":"s","c":"documents","d":"x"}');
+  assert.deepEqual(JSON.parse(sockets[0].sent[0]), { a: 'hs', id: null, protocol: 1, protocolMinor: 2, build: 'b1' });
+  assert.equal(sockets[0].sent[1], '{"a":"s","c":"documents","d":"x"}');
+});

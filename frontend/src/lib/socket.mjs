@@ -30,6 +30,9 @@ export class ReconnectingSocket {
     this.onstatus = options.onstatus || null;
     this.onsessionended = options.onsessionended || null;
     this.ondocumentfull = options.ondocumentfull || null;
+    // Extra fields for the handshake sharedb sends (the page's build id); the server ignores
+    // fields it does not know.
+    this.handshake = options.handshake || null;
 
     this.onopen = null;
     this.onclose = null;
@@ -48,7 +51,9 @@ export class ReconnectingSocket {
   }
 
   send(data) {
-    if (this.ws && this.ws.readyState === OPEN) this.ws.send(data);
+    if (!this.ws || this.ws.readyState !== OPEN) return;
+    if (this.handshake && data.startsWith('{"a":"hs"')) data = JSON.stringify({ ...JSON.parse(data), ...this.handshake });
+    this.ws.send(data);
   }
 
   /** Close for good (sharedb calls this from Connection.close). */
