@@ -58,6 +58,8 @@ class Document(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
+    # Set by an operator from the live view: until cleared, every member's role reads as viewer.
+    editing_closed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-updated_at"]
@@ -204,6 +206,8 @@ class AuditAction(models.TextChoices):
     DOCUMENT_DELETED = "document_deleted", "Deleted the document"
     USER_CHANGED = "user_changed", "Changed a user in the admin"
     USER_DISCONNECTED = "user_disconnected", "Disconnected a user everywhere"
+    EDITING_CLOSED = "editing_closed", "Closed the document to editing"
+    EDITING_REOPENED = "editing_reopened", "Reopened the document to editing"
 
 
 class AuditEvent(models.Model):

@@ -95,7 +95,7 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
 
 def live_view(request: HttpRequest) -> HttpResponse:
     """Staff only (wrapped by the admin): documents open now, who is in each, ops per minute, the
-    last snapshot; POST disconnects a user everywhere."""
+    last snapshot; POST disconnects a user everywhere, or closes or reopens a document to editing."""
     from django.contrib import admin, messages
     from django.shortcuts import redirect, render
 
@@ -104,8 +104,15 @@ def live_view(request: HttpRequest) -> HttpResponse:
 
     if request.method == "POST":
         try:
-            services.disconnect_user(operator=request.user, user_id=request.POST.get("user_id"))
-            messages.success(request, "Disconnected everywhere; they can sign in again.")
+            if "user_id" in request.POST:
+                services.disconnect_user(operator=request.user, user_id=request.POST["user_id"])
+                messages.success(request, "Disconnected everywhere; they can sign in again.")
+            else:
+                closed = request.POST.get("editing") == "close"
+                services.set_editing_closed(
+                    operator=request.user, document_id=request.POST.get("document_id"), closed=closed
+                )
+                messages.success(request, "Closed to editing." if closed else "Reopened to editing.")
         except CollabError as error:
             messages.error(request, error.message)
         return redirect("admin-live")

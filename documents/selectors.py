@@ -34,9 +34,17 @@ def access_document(*, user: Any, document_id: Any, min_role: str = Role.VIEWER)
     membership = Membership.objects.select_related("document").filter(document_id=doc_uuid, user=user).first()
     if membership is None:
         raise DocumentNotFound()
-    if ROLE_RANK[Role(membership.role)] < ROLE_RANK[Role(min_role)]:
-        raise PermissionDenied(f"This needs the {min_role} role; you are a {membership.role}.")
-    return membership.document, membership.role
+    role = effective_role(membership.role, closed=membership.document.editing_closed_at is not None)
+    if ROLE_RANK[Role(role)] < ROLE_RANK[Role(min_role)]:
+        if role != membership.role:
+            raise PermissionDenied("An operator has closed this document to editing for now.")
+        raise PermissionDenied(f"This needs the {min_role} role; you are a {role}.")
+    return membership.document, role
+
+
+def effective_role(role: str, *, closed: bool) -> str:
+    """A member's role on a document; an operator's closing makes everyone a viewer until reopened."""
+    return Role.VIEWER.value if closed else role
 
 
 def role_allows(role: str, min_role: str) -> bool:
@@ -287,9 +295,9 @@ def heads_and_roles(
         user_id__in=user_ids,
         user__is_active=True,
         document__deleted_at__isnull=True,
-    ).values_list("document_id", "user_id", "role")
-    for document_id, user_id, role in rows:
-        roles.setdefault(str(document_id), {})[user_id] = role
+    ).values_list("document_id", "user_id", "role", "document__editing_closed_at")
+    for document_id, user_id, role, closed_at in rows:
+        roles.setdefault(str(document_id), {})[user_id] = effective_role(role, closed=closed_at is not None)
     return heads, roles
 
 

@@ -17,7 +17,7 @@ from .documents import (
     restore_version_as_operator,
 )
 from .members import accept_invite, add_member, create_invite, remove_member, revoke_invite, set_member_role
-from .operations import disconnect_user
+from .operations import disconnect_user, set_editing_closed
 from .snapshots import compact_document, take_snapshot
 from .submit import (
     SERVER_SRC,
@@ -54,6 +54,7 @@ __all__ = [
     "replace_content",
     "restore_version",
     "restore_version_as_operator",
+    "set_editing_closed",
     "revoke_invite",
     "server_submit",
     "set_member_role",

@@ -31,7 +31,7 @@ from ..errors import (
 from ..models import RICH_TEXT_URI, Document, Membership, Operation, OperationKind, Role
 from ..ot import InvalidDelta, Limits, check_keeps_final_newline, rich_text, validate_document, validate_op
 from ..records import OpRecord
-from ..selectors import operations_between, role_allows
+from ..selectors import effective_role, operations_between, role_allows
 
 logger = logging.getLogger(__name__)
 
@@ -148,7 +148,10 @@ def _roles(document: Document, requests: list[SubmitRequest]) -> dict[Any, str]:
     if not user_ids:
         return {}
     rows = Membership.objects.filter(document=document, user_id__in=user_ids, user__is_active=True)
-    return dict(rows.values_list("user_id", "role"))
+    closed = document.editing_closed_at is not None
+    return {
+        user_id: effective_role(role, closed=closed) for user_id, role in rows.values_list("user_id", "role")
+    }
 
 
 def _committed(document: Document, requests: list[SubmitRequest]) -> dict[tuple[str, int], int]:

@@ -37,6 +37,29 @@ def test_staff_see_who_is_in_and_disconnect_them(make_user: Any, open_tab: Any, 
     )  # every op of this document is from the last minute
     admin.screenshot(artifacts_dir / "browser-live-view.png", full_page=True)
 
+    # Closing the document to editing turns the open editor read-only at once; reopening undoes it.
+    row.get_by_role("button", name="Close to editing").click()
+    admin.page.get_by_text("Closed to editing.").wait_for()
+    editor.page.locator("#editor-notice", has_text="only view").wait_for(timeout=10_000)
+    wait_until(
+        lambda: editor.page.locator(".ql-editor").get_attribute("contenteditable") == "false",
+        tab=editor,
+        message="read-only editor",
+    )
+    editor.screenshot(artifacts_dir / "browser-closed-to-editing.png")
+    row = admin.page.locator(f"#live-documents tr[data-document='{document.pk}']")
+    row.get_by_role("button", name="Reopen to editing").click()
+    admin.page.get_by_text("Reopened to editing.").wait_for()
+    wait_until(
+        lambda: editor.page.locator(".ql-editor").get_attribute("contenteditable") == "true",
+        tab=editor,
+        message="editable again",
+    )
+    editor.place_caret_at_end_of_first_line()
+    editor.page.keyboard.type("!", delay=20)
+    wait_until(lambda: editor.unsent() == 0 and "Go now!" in editor.text(), tab=editor, message="saved again")
+
+    row = admin.page.locator(f"#live-documents tr[data-document='{document.pk}']")
     row.get_by_role("button", name="Disconnect everywhere").click()
     admin.page.get_by_text("Disconnected everywhere").wait_for()
     editor.page.locator("#editor-notice", has_text="signed out").wait_for(timeout=10_000)
