@@ -22,6 +22,8 @@ document_id: ContextVar[str | None] = ContextVar("document_id", default=None)
 request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 _request: ContextVar[HttpRequest | None] = ContextVar("request", default=None)
 request_logger = logging.getLogger("documents.requests")
+# Polled every few seconds by the platform and the scraper: logged at DEBUG only.
+PROBES = frozenset({"healthz", "readyz", "metrics"})
 
 # A request id from the platform's router (Heroku sets X-Request-ID) is kept if it looks like one.
 REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
@@ -60,7 +62,9 @@ class RequestIdMiddleware:
             response = self.get_response(request)
             # The URL pattern, not the path: a path may hold an invite token.
             match = request.resolver_match
-            request_logger.info(
+            probe = match is not None and match.url_name in PROBES
+            request_logger.log(
+                logging.DEBUG if probe else logging.INFO,
                 "%s %s %s %.1fms",
                 request.method,
                 match.route if match else "-",
