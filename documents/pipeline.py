@@ -22,7 +22,7 @@ from asgiref.sync import SyncToAsync
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection
 
-from . import services
+from . import metrics, services
 from .errors import CollabError, ServerUnavailable
 from .services.submit import SubmitRequest, SubmitResult
 
@@ -100,6 +100,10 @@ class CommitPipeline:
                 batch, queue.waiting = queue.waiting[:MAX_BATCH], queue.waiting[MAX_BATCH:]
                 try:
                     outcomes: list[Any] = await self._commit_held(document_id, [w.request for w in batch])
+                    metrics.commit_batch_size.observe(len(batch))
+                    metrics.ops_committed.inc(
+                        sum(isinstance(o, SubmitResult) and not o.duplicate for o in outcomes)
+                    )
                 except Exception as error:  # Unavailable for too long, or a bug: every waiter hears it.
                     outcomes = [error] * len(batch)
                 for waiter, outcome in zip(batch, outcomes):

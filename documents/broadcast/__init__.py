@@ -11,10 +11,12 @@ process repairs gaps from the op log (see `Hub`).
 
 import json
 import logging
+import time
 from typing import Any
 
 from django.db import transaction
 
+from .. import metrics
 from ..records import OpRecord
 from . import transport
 
@@ -38,13 +40,15 @@ def _publish(channel: str, event: dict[str, Any]) -> None:
     try:
         transport.publish_sync(channel, encode(event))
     except Exception:  # A lost event is repaired from the database; never fail a commit on it.
+        metrics.redis_errors.labels(where="publish").inc()
         logger.warning("publish to %s failed", channel, exc_info=True)
 
 
 def publish_ops(records: list[OpRecord]) -> None:
     """Tell every process about ops committed together on one document (call after commit)."""
     if records:
-        event = {"k": "ops", "r": [record.as_dict() for record in records]}
+        # "t": when it was published, for the broadcast latency metric.
+        event = {"k": "ops", "r": [record.as_dict() for record in records], "t": time.time()}
         _publish(document_channel(records[0].document_id), event)
 
 
@@ -77,6 +81,7 @@ async def _publish_async(channel: str, event: dict[str, Any]) -> None:
     try:
         await transport.publish(channel, encode(event))
     except Exception:  # Presence is best-effort: the next move, or the heartbeat, sends it again.
+        metrics.redis_errors.labels(where="publish").inc()
         logger.warning("publish to %s failed", channel, exc_info=True)
 
 

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from channels.db import database_sync_to_async
 from django.conf import settings
 
-from .. import protocol, selectors
+from .. import metrics, protocol, selectors
 from ..errors import CollabError
 from ..records import OpRecord
 from . import document_channel, transport, user_channel
@@ -108,6 +108,7 @@ class Hub:
         if first:
             if channel.startswith("doc:"):
                 self.documents.setdefault(channel[4:], DocumentState())
+                metrics.documents_open.set(len(self.documents))
             await self.subscriber.subscribe(channel)
 
     async def unwatch(self, channel: str, listener: Listener) -> None:
@@ -119,6 +120,7 @@ class Hub:
             del self.listeners[channel]
             if channel.startswith("doc:"):
                 self.documents.pop(channel[4:], None)
+                metrics.documents_open.set(len(self.documents))
             await self.subscriber.unsubscribe(channel)
 
     async def watch_document(self, document_id: str, listener: Listener) -> None:
@@ -171,6 +173,8 @@ class Hub:
             logger.warning("undecodable event on %s", channel)
             return
         if event.get("k") == "ops" and channel.startswith("doc:"):
+            if "t" in event:
+                metrics.broadcast_latency.observe(max(0.0, time.time() - event["t"]))
             records = [OpRecord.from_dict(r) for r in event["r"]]
             self._accept(channel[4:], records)
             return
@@ -208,6 +212,7 @@ class Hub:
                 logger.exception("listener failed on an op of %s", document_id)
 
     def _start_repair(self, document_id: str, state: DocumentState, end: int) -> None:
+        metrics.gaps_detected.inc()
         state.repairing = True
         self.loop.create_task(self._repair(document_id, state, end))
 
@@ -218,6 +223,7 @@ class Hub:
                 for record in await _read_ops(document_id, start, end):
                     if self.documents.get(document_id) is state:
                         self._dispatch(document_id, state, OpEvent.of(record))
+                metrics.gaps_repaired.inc()
         except CollabError:
             # Kept no longer (or the document is gone): each connection resyncs on its own.
             logger.info("cannot repair %s from v%s", document_id, start)
@@ -310,6 +316,15 @@ class Hub:
             if listener.user_id in changed:
                 listener.hub_message(document_channel(document_id), message)
 
+    def connections(self) -> set[Listener]:
+        """Every local connection (each one watches its user's channel)."""
+        return {
+            listener
+            for channel, listeners in self.listeners.items()
+            if channel.startswith("user:")
+            for listener in listeners
+        }
+
     def close(self) -> None:
         self._sweeper.cancel()
         self.subscriber.close()
@@ -329,3 +344,7 @@ def get_hub() -> Hub:
                 del _hubs[key]
         hub = _hubs[id(loop)] = Hub(loop)
     return hub
+
+
+def live_hubs() -> list[Hub]:
+    return [hub for hub in _hubs.values() if not hub.loop.is_closed()]

@@ -4,10 +4,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from channels.db import database_sync_to_async
+from django.conf import settings
 
 from .. import protocol, selectors, services
 from ..broadcast.hub import OpEvent
-from ..errors import VersionNewer
+from ..errors import DocumentFull, VersionNewer
 from ..models import Document
 from ..records import OpRecord, SnapshotData
 
@@ -58,6 +59,14 @@ def read_snapshot_at_time(user: Any, document_id: str, timestamp_ms: int | None)
 def check_access(user: Any, document_id: str) -> str:
     _document, role = selectors.access_document(user=user, document_id=document_id)
     return role
+
+
+@in_thread
+def check_room(document_id: str, channel_name: str) -> None:
+    """Refuse a newcomer once the document has its cap of live connections."""
+    cap = settings.COLLAB_MAX_CONNECTIONS_PER_DOCUMENT
+    if cap and selectors.live_connections(document_id=document_id, excluding=channel_name) >= cap:
+        raise DocumentFull()
 
 
 @in_thread

@@ -20,10 +20,11 @@ from channels.auth import get_user
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from .. import protocol
+from .. import build, logcontext, metrics, protocol, shutdown
 from ..broadcast.hub import OpEvent, get_hub
 from ..errors import (
     CollabError,
+    DocumentFull,
     DocumentNotFound,
     MessageBadlyFormed,
     NotSupported,
@@ -82,18 +83,29 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
         self.channel_name = f"conn.{uuid.uuid4().hex}"
         self.user = self.scope.get("user")
         self.user_id = getattr(self.user, "pk", None)
+        # Set in the connection's own task, so every line it (and what it starts) logs has them.
+        logcontext.connection_id.set(self.channel_name)
+        logcontext.user_id.set(self.user_id)
         self.outbox: deque[str | OpEvent | int] = deque()
         self.queued_bytes = 0
         self.closing = False  # a close is queued or sent: nothing more goes out or is handled
         self.wake = asyncio.Event()
+        self.idle = asyncio.Event()  # set while no frame is being handled (see close_for_restart)
+        self.idle.set()
         self.writer = asyncio.ensure_future(self._write_forever())
         await self.accept()
+        metrics.connections.inc()
+        self.counted = True
+        if shutdown.draining():
+            self._close(protocol.CLOSE_RESTARTING)
+            return
         if self.user is None or not self.user.is_authenticated:
             # Accept-then-close lets the page tell "signed out" from a network failure.
             self._close(protocol.CLOSE_SESSION_ENDED)
             return
         self.src = protocol.issue_src(self.user.pk)
         self.display_name = self.user.get_full_name() or self.user.get_username()
+        logger.info("connected")
         self.hub = get_hub()
         self.subscriptions: dict[str, Subscription] = {}
         self.presence_channels: set[str] = set()
@@ -113,6 +125,9 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
         self.ticker = asyncio.ensure_future(self._tick_forever())
 
     async def disconnect(self, code: int) -> None:
+        if getattr(self, "counted", False):
+            self.counted = False
+            metrics.connections.dec()
         for task in [
             getattr(self, "ticker", None),
             getattr(self, "writer", None),
@@ -122,6 +137,7 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
                 task.cancel()
         if not hasattr(self, "src"):
             return
+        logger.info("disconnected (%s)", code)
         try:
             await self.hub.unwatch_user(self.user.pk, self)
             for document_id in list(self.watched):
@@ -138,8 +154,8 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
     # --- Frames in --------------------------------------------------------------------------
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        if not hasattr(self, "src") or self.closing:
-            return
+        if not hasattr(self, "src") or self.closing or shutdown.draining():
+            return  # While draining, a frame not yet handled is resent after the reconnect.
         if text_data is None:
             self._close(protocol.CLOSE_UNSUPPORTED_DATA)
             return
@@ -154,23 +170,40 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
             # A soft reject: the client rolls the op back instead of resending it forever.
             limit = settings.COLLAB_MAX_MESSAGE_BYTES
             error_type = OpRejected if message.get("a") == "op" else MessageBadlyFormed
+            metrics.refusals.labels(code="ERR_MESSAGE_TOO_LARGE").inc()
             self._send(
                 protocol.error_reply(message, error_type(f"The message is larger than {limit} bytes."))
             )
             return
+        received = time.monotonic()
+        self.idle.clear()
+        document = logcontext.document_id.set(message.get("d") if isinstance(message.get("d"), str) else None)
         try:
             handler = getattr(self, "on_" + protocol.parse_action(message))
             if message["a"] in protocol.READ_ACTIONS:
                 await self._wait(self.read_bucket)
             await handler(message)
+            if message["a"] == "op":
+                metrics.submit_latency.observe(time.monotonic() - received)
+            elif message["a"] == "p":
+                metrics.presence_messages.inc()
+        except DocumentFull as error:
+            metrics.refusals.labels(code=error.code).inc()
+            logger.info("refused: the document has its cap of connections")
+            self._send(protocol.error_reply(message, error))
+            self._close(protocol.CLOSE_DOCUMENT_FULL)
         except ServerUnavailable:
             # Never an op error the client would drop typed text on: it resends after reconnecting.
             self._close(protocol.CLOSE_SERVER_UNAVAILABLE)
         except CollabError as error:
+            metrics.refusals.labels(code=error.code).inc()
             self._send(protocol.error_reply(message, error))
         except Exception:
             logger.exception("unexpected error handling %r", message.get("a"))
             self._send(protocol.error_reply(message, CollabError("Internal error.")))
+        finally:
+            logcontext.document_id.reset(document)
+            self.idle.set()
 
     @staticmethod
     async def _wait(bucket: TokenBucket, cost: float = 1) -> None:
@@ -202,6 +235,12 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
 
     def _close(self, code: int) -> None:
         self._push(code)
+
+    async def close_for_restart(self) -> None:
+        """Finish the frame being handled (its ack is queued), then close behind it."""
+        await self.idle.wait()
+        self._close(protocol.CLOSE_RESTARTING)
+        await asyncio.wait([self.writer])
 
     async def _write_forever(self) -> None:
         wire = Wire(self.base_send)
@@ -247,6 +286,8 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
         if requested != self.src and protocol.src_belongs_to(requested, self.user.pk):
             self.src = requested
         self._send(protocol.handshake_reply(self.src))
+        if protocol.build_outdated(message, build.build_id()):
+            self._send(protocol.reload_message(build.build_id()))
 
     async def on_ping(self, message: dict[str, Any]) -> None:
         self._send({"a": "pp"})
@@ -278,6 +319,9 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
             if len(self.subscriptions) >= settings.COLLAB_MAX_SUBSCRIPTIONS:
                 raise TooManySubscriptions()
             await db.check_access(self.user, document_id)
+            await db.check_room(document_id, self.channel_name)
+            logcontext.document_id.set(document_id)  # receive() resets it after this frame
+            logger.info("subscribed")
             # Watch before reading, so no op committed after the read can be missed.
             self.subscriptions[document_id] = Subscription()
             await self._watch(document_id)

@@ -36,6 +36,7 @@ from .members import (
     set_role_as_operator,
     transfer_ownership,
 )
+from .operations import disconnect_user, set_editing_closed
 from .snapshots import compact_document, take_snapshot
 from .submit import (
     SERVER_SRC,
@@ -64,6 +65,7 @@ __all__ = [
     "create_user",
     "delete_document",
     "delete_user",
+    "disconnect_user",
     "delta_limits",
     "document_limits",
     "end_visits",
@@ -77,6 +79,7 @@ __all__ = [
     "replace_content",
     "restore_version",
     "restore_version_as_operator",
+    "set_editing_closed",
     "revoke_invite",
     "revoke_invites_as_operator",
     "save_user",

@@ -32,7 +32,7 @@ from ..errors import (
 from ..models import RICH_TEXT_URI, Document, Membership, Operation, OperationKind, Role
 from ..ot import InvalidDelta, Limits, check_keeps_final_newline, rich_text, validate_document, validate_op
 from ..records import OpRecord
-from ..selectors import operations_between, role_allows
+from ..selectors import effective_role, operations_between, role_allows
 
 logger = logging.getLogger(__name__)
 
@@ -178,6 +178,7 @@ def _context(
             " WHERE document_id = %s AND version >= %s AND version < %s"
         )
         params += [document_key, start, document.version]
+    closed = document.editing_closed_at is not None
     roles: dict[Any, str] = {}
     done: dict[tuple[str, int], int] = {}
     ops: list[OpRecord] = []
@@ -185,7 +186,7 @@ def _context(
         cursor.execute(" UNION ALL ".join(parts), params)
         for tag, key, kind, seq, version, data, author_id in cursor.fetchall():
             if tag == "r":
-                roles[key] = kind  # by the user id as text
+                roles[key] = effective_role(kind, closed=closed)  # by the user id as text
             elif tag == "d":
                 done[(key, int(seq))] = int(version)
             else:

@@ -12,6 +12,7 @@
  *     "servers": [{"url": "ws://127.0.0.1:P/ws/", "origin": "http://127.0.0.1:P"}, ...],
  *     "clients": {"A": {"cookie": "sessionid=..."}, ...},
  *     "timeout_ms": 40000,
+ *     "auto_reconnect": {"server": 0},   (optional: replace a socket the server closed, as the page does)
  *     "steps": [{"do": "connect", "client": "A", "server": 0}, ...]
  *   }
  *
@@ -146,7 +147,7 @@ class FaultSocket {
       if (this.dead) return;
       this.dead = true;
       if (this.onclose) this.onclose({code, reason: reason ? reason.toString() : ''});
-      client.socketLost();
+      client.socketLost(code);
     });
     this.ws.on('error', (err) => {
       client.socketErrors.push({t: now(), message: String(err && err.message)});
@@ -279,11 +280,13 @@ class Client {
     this.slowDelivered = 0;
   }
 
-  /** The server (or the network) dropped the socket: reconnect after a pause, if asked to. */
-  socketLost() {
-    const rule = this.autoReconnect;
+  /** The server (or the network) dropped the socket: reconnect after a pause, if asked to (by the
+   * client's spec or the scenario's auto_reconnect), like the page does: at once after 4012 (the
+   * server is restarting), else after delay_ms. */
+  socketLost(code) {
+    const rule = this.autoReconnect || this.scenario.auto_reconnect;
     if (!rule || this.offline || !this.connection || this.connection.state === 'closed') return;
-    const [lo, hi] = rule.delay_ms || [200, 600];
+    const [lo, hi] = code === 4012 ? [0, 0] : rule.delay_ms || [200, 600];
     const lost = now();
     setTimeout(() => {
       if (this.offline || this.connection.state === 'closed' || (this.socket && !this.socket.dead)) return;
