@@ -18,18 +18,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from asgiref.sync import SyncToAsync
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, connection
 
 from . import metrics, services
 from .errors import CollabError, ServerUnavailable
 from .services.submit import SubmitRequest, SubmitResult
+from .threads import TRANSIENT, in_thread
 
 logger = logging.getLogger(__name__)
 
 MAX_BATCH = 100
-TRANSIENT = (OperationalError, InterfaceError)
 
 
 @dataclass
@@ -58,25 +56,11 @@ def _commit(document_id: str, requests: list[SubmitRequest]) -> list[SubmitResul
     return [outcome if outcome is not None else next(committed) for outcome in outcomes]
 
 
-def _commit_on_own_connection(
-    document_id: str, requests: list[SubmitRequest]
-) -> list[SubmitResult | CollabError]:
-    """`_commit` in a commit thread, which keeps its database connection from batch to batch.
-
-    No health check before each batch (a round trip every time): a connection found broken fails
-    the batch with a transient error, is closed here, and the retry opens a new one.
-    """
-    try:
-        return _commit(document_id, requests)
-    except TRANSIENT:
-        connection.close()
-        raise
-
-
 # Commits have threads of their own, so reads (however many a connection asks for) never make a
-# document's commit wait for a free thread.
+# document's commit wait for a free thread. A broken connection fails the batch with a transient
+# error (no retry inside: the pipeline holds the batch and tries again with backoff).
 COMMIT_THREADS = ThreadPoolExecutor(max_workers=settings.COLLAB_COMMIT_THREADS, thread_name_prefix="commit")
-_commit_in_thread = SyncToAsync(_commit_on_own_connection, thread_sensitive=False, executor=COMMIT_THREADS)
+_commit_in_thread = in_thread(_commit, executor=COMMIT_THREADS, retry=False)
 
 
 class CommitPipeline:

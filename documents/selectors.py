@@ -1,6 +1,8 @@
 """Reads: access checks, document lists, op ranges and snapshots at a version."""
 
+import threading
 import uuid
+from collections import OrderedDict
 from datetime import datetime
 from typing import Any
 
@@ -182,10 +184,37 @@ def apply_record(state: SnapshotData, record: OpRecord) -> SnapshotData:
 def snapshot_at(
     *, document: Document, version: int | None = None, with_authorship: bool = False
 ) -> SnapshotData:
-    """The document at `version` (default: now) from the nearest stored snapshot plus later ops."""
+    """The document at `version` (default: now) from the nearest stored snapshot plus later ops.
+
+    A document at a version never changes, so recent results are kept: a thousand people opening
+    the same document build it once.
+    """
     target = document.version if version is None else version
     if target > document.version:
         raise VersionNewer()
+    if not with_authorship:
+        key = (str(document.pk), target)
+        with _snapshot_lock:
+            cached = _snapshots.get(key)
+            if cached is not None:
+                _snapshots.move_to_end(key)
+                return cached
+        state = _build_snapshot(document=document, target=target, with_authorship=False)
+        with _snapshot_lock:
+            _snapshots[key] = state
+            while len(_snapshots) > SNAPSHOT_CACHE_SIZE:
+                _snapshots.popitem(last=False)
+        return state
+    return _build_snapshot(document=document, target=target, with_authorship=True)
+
+
+# (document id, version) -> the document then; shared by the threads of a process.
+SNAPSHOT_CACHE_SIZE = 64
+_snapshots: "OrderedDict[tuple[str, int], SnapshotData]" = OrderedDict()
+_snapshot_lock = threading.Lock()
+
+
+def _build_snapshot(*, document: Document, target: int, with_authorship: bool) -> SnapshotData:
     snapshots = Snapshot.objects.filter(document=document, version__lte=target)
     if with_authorship:
         snapshots = snapshots.filter(authorship__isnull=False)

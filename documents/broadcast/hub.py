@@ -17,12 +17,12 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from channels.db import database_sync_to_async
 from django.conf import settings
 
 from .. import metrics, protocol, selectors
 from ..errors import CollabError
 from ..records import OpRecord
+from ..threads import in_thread
 from . import document_channel, transport, user_channel
 
 logger = logging.getLogger(__name__)
@@ -55,6 +55,7 @@ class Listener(Protocol):
     """What a connection offers the hub; every method is synchronous and must not block."""
 
     user_id: Any
+    channel_name: str
 
     def hub_op(self, document_id: str, event: OpEvent) -> None: ...
 
@@ -75,18 +76,21 @@ class DocumentState:
     told_no_access: set[Any] = field(default_factory=set)
 
 
-def _in_thread(func: Any) -> Any:
-    return database_sync_to_async(func, thread_sensitive=False)
-
-
-@_in_thread
+@in_thread
 def _read_state(
     document_ids: list[str], user_ids: list[Any]
 ) -> tuple[dict[str, int], dict[str, dict[Any, str]]]:
     return selectors.heads_and_roles(document_ids=document_ids, user_ids=user_ids)
 
 
-@_in_thread
+@in_thread
+def _refresh_visits(channel_names: list[str]) -> None:
+    from .. import services
+
+    services.refresh_visits(channel_names=channel_names)
+
+
+@in_thread
 def _read_ops(document_id: str, start: int, end: int) -> list[OpRecord]:
     return selectors.operations_between(document_id=document_id, start=start, end=end)
 
@@ -97,6 +101,7 @@ class Hub:
         self.listeners: dict[str, set[Listener]] = {}
         self.documents: dict[str, DocumentState] = {}
         self.subscriber = transport.Subscriber(self._receive, self._on_reset, loop)
+        self._visits_refreshed = time.monotonic()
         self._sweeper = loop.create_task(self._sweep_forever())
 
     # --- Watching -------------------------------------------------------------------------
@@ -257,9 +262,18 @@ class Hub:
                 logger.warning("hub sweep failed", exc_info=True)
 
     async def sweep(self) -> None:
-        """Compare each watched document with the database: repair gaps, refresh who may read."""
+        """Compare each watched document with the database: repair gaps, refresh who may read,
+        and (every sync interval) tell the database every local connection is still here."""
         if not self.documents:
             return
+        if time.monotonic() - self._visits_refreshed > settings.COLLAB_SYNC_INTERVAL_SECONDS:
+            self._visits_refreshed = time.monotonic()
+            names = {
+                listener.channel_name
+                for document_id in self.documents
+                for listener in self.listeners.get(document_channel(document_id), ())
+            }
+            await _refresh_visits(sorted(names))
         document_ids = list(self.documents)
         user_ids = {
             listener.user_id

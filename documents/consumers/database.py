@@ -3,7 +3,6 @@
 from datetime import UTC, datetime
 from typing import Any
 
-from channels.db import database_sync_to_async
 from django.conf import settings
 
 from .. import protocol, selectors, services
@@ -11,15 +10,7 @@ from ..broadcast.hub import OpEvent
 from ..errors import DocumentFull, VersionNewer
 from ..models import Document
 from ..records import OpRecord, SnapshotData
-
-
-def in_thread(func: Any) -> Any:
-    """Run a database call in the thread pool, so one connection's query never waits for another's.
-
-    Channels' default runs every such call of a process in one shared thread; each connection
-    still awaits its own calls in order, so per-connection ordering is unchanged.
-    """
-    return database_sync_to_async(func, thread_sensitive=False)
+from ..threads import in_thread
 
 
 @in_thread

@@ -576,8 +576,7 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
             await self._end_session()
             return
         await self._presence_heartbeat()
-        if self.subscriptions:
-            await db.record_visits(self.user, self.channel_name, list(self.subscriptions))
+        if self.subscriptions:  # (the hub refreshes every connection's visits at once)
             for document_id in list(self.subscriptions):
                 if not self.hub.may_read(document_id, self.user_id):
                     await self._lose_access(document_id)

@@ -49,7 +49,7 @@ from .submit import (
     submit_batch,
     submit_operation,
 )
-from .visitors import end_visits, record_visits
+from .visitors import end_visits, record_visits, refresh_visits
 
 __all__ = [
     "ADDED_NOTICE",
@@ -71,6 +71,7 @@ __all__ = [
     "end_visits",
     "purge_document",
     "record_visits",
+    "refresh_visits",
     "remove_member",
     "remove_member_as_operator",
     "rename_document",

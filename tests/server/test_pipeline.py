@@ -168,23 +168,23 @@ async def test_a_removed_member_gets_no_op_even_when_the_removal_event_is_lost(
 async def test_the_sync_tick_survives_a_failed_round(
     cookies: dict[str, str], document: Any, users: Any, monkeypatch: Any, settings: Any
 ) -> None:
-    from documents.consumers import database as db
+    from documents.consumers import ShareDBConsumer
 
     settings.COLLAB_SYNC_INTERVAL_SECONDS = 0.2
     calls = {"n": 0}
-    real = db.record_visits
+    real = ShareDBConsumer._presence_heartbeat
 
-    async def failing_once(*args: Any) -> None:
+    async def failing_once(self: Any) -> None:
         calls["n"] += 1
-        if calls["n"] == 2:  # the first tick (the first call is the subscribe's)
+        if calls["n"] == 1:
             raise OperationalError("the database went away")
-        await real(*args)
+        await real(self)
 
-    monkeypatch.setattr(db, "record_visits", failing_once)
+    monkeypatch.setattr(ShareDBConsumer, "_presence_heartbeat", failing_once)
     [ed] = await connected(cookies, "ed")
     await ed.subscribe(str(document.pk))
     await asyncio.sleep(1.0)
-    assert calls["n"] >= 3  # the subscribe, the failed tick and the ticks after it
+    assert calls["n"] >= 3  # the failed round and the rounds after it
     # The tick still notices a deactivated account.
     await database_sync_to_async(type(users["ed"]).objects.filter(pk=users["ed"].pk).update)(is_active=False)
     assert await ed.close_code(timeout=3) == 4401
