@@ -205,3 +205,29 @@ def _end_stray_database_sessions(django_db_setup: Any, django_db_blocker: Any) -
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
                 " WHERE datname = current_database() AND pid <> pg_backend_pid()"
             )
+
+
+# Fixtures that bring their own PostgreSQL and Redis (a `Cluster`, or private servers): tests using
+# them run the same whatever DATABASE_URL and REDIS_URL say, so CI runs them in one pass only.
+OWN_SERVICES = {
+    "cluster",
+    "two_servers",
+    "stack",
+    "redis_stack",
+    "postgres_stack",
+    "own_redis",
+    "own_postgres",
+}
+
+
+def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
+    for item in items:
+        module = getattr(item, "module", None)
+        path = str(getattr(item, "path", ""))
+        if (
+            OWN_SERVICES & set(getattr(item, "fixturenames", ()))
+            or (module is not None and "Cluster" in vars(module))
+            or "/tests/faults/" in path
+            or "/tests/bench/" in path
+        ):
+            item.add_marker(pytest.mark.cluster)
