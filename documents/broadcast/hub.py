@@ -266,14 +266,6 @@ class Hub:
         and (every sync interval) tell the database every local connection is still here."""
         if not self.documents:
             return
-        if time.monotonic() - self._visits_refreshed > settings.COLLAB_SYNC_INTERVAL_SECONDS:
-            self._visits_refreshed = time.monotonic()
-            names = {
-                listener.channel_name
-                for document_id in self.documents
-                for listener in self.listeners.get(document_channel(document_id), ())
-            }
-            await _refresh_visits(sorted(names))
         document_ids = list(self.documents)
         user_ids = {
             listener.user_id
@@ -308,6 +300,15 @@ class Hub:
         logger.debug(
             "hub sweep of %d documents in %.1f ms", len(document_ids), (time.monotonic() - started) * 1e3
         )
+        # Last, so a failure here never holds back repairs and access.
+        if time.monotonic() - self._visits_refreshed > settings.COLLAB_SYNC_INTERVAL_SECONDS:
+            self._visits_refreshed = time.monotonic()
+            names = {
+                listener.channel_name
+                for document_id in self.documents
+                for listener in self.listeners.get(document_channel(document_id), ())
+            }
+            await _refresh_visits(sorted(names))
 
     def _refresh_roles(self, document_id: str, state: DocumentState, roles: dict[Any, str]) -> None:
         """Tell each listener whose role changed (or who has none) to re-check, once per change."""
