@@ -40,7 +40,15 @@ class DeltaField(models.TextField):
 class Role(models.TextChoices):
     OWNER = "owner", "Owner"
     EDITOR = "editor", "Editor"
+    # May change text only inside suggestion marks, and comment.
+    SUGGESTER = "suggester", "Suggester"
+    # May only comment: anchor threads on text, never change it.
+    COMMENTER = "commenter", "Commenter"
     VIEWER = "viewer", "Viewer"
+
+
+# The roles an owner can give; the owner's own role comes only with ownership.
+GRANTABLE_ROLES = (Role.EDITOR, Role.SUGGESTER, Role.COMMENTER, Role.VIEWER)
 
 
 class Document(models.Model):
@@ -167,7 +175,7 @@ class Invite(models.Model):
     class Meta:
         constraints = [
             models.CheckConstraint(
-                condition=Q(role__in=[Role.EDITOR.value, Role.VIEWER.value]), name="invite_valid_role"
+                condition=Q(role__in=[r.value for r in GRANTABLE_ROLES]), name="invite_valid_role"
             ),
         ]
 
@@ -191,3 +199,49 @@ class Visitor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.document}"
+
+
+class CommentThread(models.Model):
+    """A discussion on a passage; the passage carries the thread's id in its `comment` format.
+
+    The text holds the anchor, so it moves with every edit as the text does; `quote` keeps the
+    passage as it was when the thread opened, to show a thread whose text was deleted.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="comment_threads")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="comment_threads"
+    )
+    quote = models.TextField(blank=True, default="")
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        indexes = [models.Index(fields=["document", "created_at"], name="thread_doc_created")]
+
+    def __str__(self) -> str:
+        return f"thread {self.pk} on {self.document_id}"
+
+
+class Comment(models.Model):
+    """One message in a thread: the first opens it, the others reply."""
+
+    thread = models.ForeignKey(CommentThread, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="comments"
+    )
+    body = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    edited_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["thread", "created_at", "pk"]
+        constraints = [models.CheckConstraint(condition=~Q(body=""), name="comment_not_empty")]
+
+    def __str__(self) -> str:
+        return f"comment {self.pk} in {self.thread_id}"

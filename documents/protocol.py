@@ -351,6 +351,11 @@ def access_message(document_id: str, role: str | None) -> dict[str, Any]:
     return {"a": "x-access", "c": COLLECTION, "d": document_id, "role": role}
 
 
+def comment_message(document_id: str, thread: dict[str, Any]) -> dict[str, Any]:
+    """Tell the page a comment thread changed (``thread["deleted"]``: it is gone)."""
+    return {"a": "x-comment", "c": COLLECTION, "d": document_id, "thread": thread}
+
+
 def session_ended_message() -> dict[str, Any]:
     return {"a": "x-session", "reason": "signed-out"}
 

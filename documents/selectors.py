@@ -7,11 +7,27 @@ from typing import Any
 from django.db.models import QuerySet
 
 from .errors import DocumentNotFound, OpsNotFound, PermissionDenied, VersionNewer
-from .models import Document, Invite, Membership, Operation, OperationKind, Role, Snapshot, Visitor
+from .models import (
+    CommentThread,
+    Document,
+    Invite,
+    Membership,
+    Operation,
+    OperationKind,
+    Role,
+    Snapshot,
+    Visitor,
+)
 from .ot import rich_text
 from .records import OpRecord, SnapshotData
 
-ROLE_RANK = {Role.VIEWER: 1, Role.EDITOR: 2, Role.OWNER: 3}
+ROLE_RANK = {
+    Role.VIEWER: 1,
+    Role.COMMENTER: 2,
+    Role.SUGGESTER: 3,
+    Role.EDITOR: 4,
+    Role.OWNER: 5,
+}
 
 
 def parse_document_id(document_id: Any) -> uuid.UUID:
@@ -327,3 +343,40 @@ def heads_and_roles(
     for document_id, user_id, role in rows:
         roles.setdefault(str(document_id), {})[user_id] = role
     return heads, roles
+
+
+def thread_data(thread: CommentThread) -> dict[str, Any]:
+    """A thread as the page and the API show it: its comments, authors by name, resolved state."""
+    # Sorted here, so a prefetched list (see `threads_of`) needs no query per thread.
+    comments = sorted(thread.comments.all(), key=lambda comment: (comment.created_at, comment.pk))
+    return {
+        "id": thread.pk.hex,
+        "quote": thread.quote,
+        "resolved": thread.resolved_at is not None,
+        "resolved_by": _display_name(thread.resolved_by) if thread.resolved_by_id else None,
+        "created_at": thread.created_at.isoformat(),
+        "comments": [
+            {
+                "id": comment.pk,
+                "author_id": comment.author_id,
+                "author": _display_name(comment.author),
+                "body": comment.body,
+                "created_at": comment.created_at.isoformat(),
+                "edited": comment.edited_at is not None,
+            }
+            for comment in comments
+        ],
+    }
+
+
+def threads_of(*, user: Any, document_id: Any) -> list[dict[str, Any]]:
+    """Every thread of a document the user can read, oldest first."""
+    document, _role = access_document(user=user, document_id=document_id)
+    threads = document.comment_threads.select_related("resolved_by").prefetch_related("comments__author")
+    return [thread_data(thread) for thread in threads]
+
+
+def _display_name(user: Any) -> str:
+    if user is None:
+        return "Deleted user"
+    return user.get_full_name() or user.get_username()

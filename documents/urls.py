@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import api, views
+from . import api, comments_api, views
 
 urlpatterns = [
     path("", views.document_list, name="document-list"),
@@ -21,6 +21,10 @@ urlpatterns = [
         name="api-member",
     ),
     path("api/documents/<str:document_id>/invites/", api.invites, name="api-invites"),
+    path("api/documents/<str:document_id>/threads/", comments_api.threads, name="api-threads"),
+    path("api/threads/<str:thread_id>/", comments_api.thread_detail, name="api-thread"),
+    path("api/threads/<str:thread_id>/replies/", comments_api.replies, name="api-replies"),
+    path("api/comments/<int:comment_id>/", comments_api.comment_detail, name="api-comment"),
     path("api/documents/<str:document_id>/history/", api.history, name="api-history"),
     path("api/documents/<str:document_id>/versions/<int:version>/", api.version, name="api-version"),
     path("api/documents/<str:document_id>/restore/", api.restore, name="api-restore"),

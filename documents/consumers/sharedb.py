@@ -450,6 +450,9 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
         elif kind == "access":
             if message.get("d") in self.watched:
                 self._spawn(self._recheck_access(message["d"]))
+        elif kind == "comment":
+            if message.get("d") in self.watched:
+                self._send(protocol.comment_message(message["d"], message["t"]))
         else:
             self.presence_event(channel, message)
 

@@ -6,12 +6,20 @@ connections what changed through `broadcast` once the change is committed.
 - `submit`: the submit path, the only place a document's version changes;
 - `documents`: create, rename, delete, replace, restore and repair whole documents;
 - `members`: roles, ownership and invite links;
+- `comments`: comment threads and replies;
 - `accounts`: users, their active state and passwords;
 - `snapshots`: materialized snapshots and the retention policy;
 - `visitors`: who is in a document now.
 """
 
 from .accounts import create_user, delete_user, save_user, set_active, set_password
+from .comments import (
+    create_thread,
+    delete_comment,
+    edit_comment,
+    reply_to_thread,
+    set_thread_resolved,
+)
 from .documents import (
     create_document,
     delete_document,
@@ -51,6 +59,11 @@ from .submit import (
 from .visitors import end_visits, record_visits
 
 __all__ = [
+    "set_thread_resolved",
+    "reply_to_thread",
+    "edit_comment",
+    "delete_comment",
+    "create_thread",
     "ADDED_NOTICE",
     "SERVER_SRC",
     "SubmitRequest",
