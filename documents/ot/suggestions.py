@@ -76,18 +76,30 @@ def resolve_suggestions(
 ) -> List[Dict[str, Any]]:
     """The op that accepts (or rejects) the suggestions of a document (inserts only).
 
-    ``selected`` holds the UTF-16 offsets where the chosen suggestion runs start (None: all).
+    ``selected`` holds the UTF-16 offsets where the chosen suggestion runs start (None: all),
+    as the editor lists them (``frontend/src/lib/suggesting.mjs``).
     Accepting an insertion drops its mark and accepting a deletion deletes the text; rejecting
-    does the opposite. Other formats and the text around are left alone.
+    does the opposite. A suggested insertion struck again (a suggester cannot delete, so their
+    backspace marks their own text) goes either way. Other formats are left alone.
     """
     ops: List[Dict[str, Any]] = []
     offset = 0
+    run_start, run_key = 0, None
     for op in content:
         insert = op.get("insert")
         length = _utf16_length(insert) if isinstance(insert, str) else 1
         attributes = op.get("attributes") or {}
-        chosen = selected is None or offset in selected
-        if chosen and SUGGEST_INSERT in attributes:
+        # A run is adjacent text with the same suggestion, however many formats split it.
+        key = (
+            attributes.get(SUGGEST_DELETE),
+            attributes.get(SUGGEST_INSERT) if SUGGEST_DELETE not in attributes else None,
+        )
+        if key != run_key:
+            run_start, run_key = offset, key
+        chosen = selected is None or run_start in selected
+        if chosen and SUGGEST_INSERT in attributes and SUGGEST_DELETE in attributes:
+            ops.append({"delete": length})  # A suggestion its author struck again: gone either way.
+        elif chosen and SUGGEST_INSERT in attributes:
             ops.append(
                 {"retain": length, "attributes": {SUGGEST_INSERT: None}} if accept else {"delete": length}
             )
