@@ -56,7 +56,12 @@ def role_refusal(ops: List[Dict[str, Any]], *, author_id: Any, may_suggest: bool
         if "insert" in op:
             if not may_suggest:
                 return "Commenters can comment but not change the text."
-            if suggestion_author(attributes.get(SUGGEST_INSERT)) != own or SUGGEST_DELETE in attributes:
+            # Struck as well is fine: the page composes unsent ops, so typing then striking a
+            # character arrives as one insert carrying both marks.
+            if (
+                suggestion_author(attributes.get(SUGGEST_INSERT)) != own
+                or suggestion_author(attributes.get(SUGGEST_DELETE, own + ":")) != own
+            ):
                 return "A suggester's insertions must be marked as their own suggestions."
             continue
         for name, value in attributes.items():

@@ -14,7 +14,7 @@ import { collaboratorsFrom, cursorFromPresence } from './lib/presence.mjs';
 import { deltaLength, deltaProblem, formatNames } from './lib/schema.mjs';
 import { ReconnectingSocket } from './lib/socket.mjs';
 import { describeStatus, unsentCount } from './lib/status.mjs';
-import { COMMENT, SUGGEST_DELETE, SUGGEST_INSERT, asEdit, asSuggestion, caretAfter, sameOps, suggestionTag } from './lib/suggesting.mjs';
+import { COMMENT, SUGGEST_DELETE, SUGGEST_INSERT, asEdit, asSuggestion, sameOps, suggestionTag } from './lib/suggesting.mjs';
 import { ReviewPanel } from './review.js';
 
 ShareDB.types.register(richText.type);
@@ -246,9 +246,9 @@ class CollabEditor {
   ownChange(delta, oldContents) {
     const wanted = this.suggesting ? asSuggestion(delta, suggestionTag(this.userId)) : asEdit(delta);
     if (sameOps(wanted, delta)) return delta.ops;
+    // At once, inside Quill's own change: Quill may make a second change in the same turn (typing
+    // over a selection deletes, then inserts), computed against what it shows now.
     this.quill.updateContents(delta.invert(oldContents).compose(wanted), 'silent');
-    const caret = this.suggesting ? caretAfter(wanted) : null;
-    if (caret !== null) this.quill.setSelection(caret, 0, 'silent');
     return wanted.ops;
   }
 

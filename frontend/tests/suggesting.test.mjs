@@ -17,10 +17,10 @@ import {
 } from '../src/lib/suggesting.mjs';
 import { ThreadStore } from '../src/lib/threads.mjs';
 
-const TAG = suggestionTag(7, 1764600000000);
+const TAG = suggestionTag(7, 1764600012345);
 const THREAD = '0123456789abcdef0123456789abcdef';
 
-test('a suggestion tag names its author and time', () => {
+test('a suggestion tag names its author and the minute it was made', () => {
   assert.equal(TAG, '7:1764600000000');
   assert.deepEqual(parseTag(TAG), { author: 7, at: 1764600000000 });
   assert.equal(parseTag('7'), null);
@@ -48,7 +48,8 @@ test('typing over a selection strikes it first, then suggests the new text after
     { insert: 'F', attributes: { 'suggest-insert': TAG } },
   ]);
   assert.equal(caretAfter(suggestion), 6);
-  assert.equal(caretAfter([{ retain: 2 }, { delete: 1 }]), null);
+  assert.equal(caretAfter(asSuggestion([{ retain: 2 }, { delete: 1 }], TAG)), null);
+  assert.equal(caretAfter(asSuggestion([{ retain: 2 }, { delete: 4 }], TAG)), 6);
 });
 
 test('a suggester cannot format but anchors pass through', () => {

@@ -64,6 +64,18 @@ SUGGESTION_FUZZ = settings(FUZZ, max_examples=max(25, FUZZ_EXAMPLES // 4))
             id="suggester strikes",
         ),
         pytest.param([{"retain": 2, "attributes": {COMMENT: THREAD}}], True, True, id="suggester comments"),
+        pytest.param(
+            [{"insert": "x", "attributes": {SUGGEST_INSERT: MINE, SUGGEST_DELETE: MINE}}],
+            True,
+            True,
+            id="suggester types and strikes in one unsent op",
+        ),
+        pytest.param(
+            [{"insert": "x", "attributes": {SUGGEST_INSERT: MINE, SUGGEST_DELETE: THEIRS}}],
+            True,
+            False,
+            id="suggester inserts text struck by another",
+        ),
         pytest.param([{"insert": "x"}], True, False, id="suggester types plain text"),
         pytest.param(
             [{"insert": "x", "attributes": {SUGGEST_INSERT: THEIRS}}],

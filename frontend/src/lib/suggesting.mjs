@@ -9,9 +9,12 @@ export const SUGGEST_INSERT = 'suggest-insert';
 export const SUGGEST_DELETE = 'suggest-delete';
 const MARKS = [SUGGEST_INSERT, SUGGEST_DELETE];
 
+// Suggestions are stamped to the minute, so a word typed in one go is one suggestion.
+const TAG_RESOLUTION_MS = 60_000;
+
 /** A suggestion's value: its author and when it was made. */
 export function suggestionTag(userId, now = Date.now()) {
-  return `${userId}:${Math.floor(now)}`;
+  return `${userId}:${Math.floor(now / TAG_RESOLUTION_MS) * TAG_RESOLUTION_MS}`;
 }
 
 /** Parse a suggestion's value into { author, at } (null if it is not one). */
@@ -58,7 +61,11 @@ export function asSuggestion(delta, tag) {
   return result.chop();
 }
 
-/** Where the caret belongs after a change: just after its last insert (null if it inserts nothing). */
+/**
+ * Where the caret belongs after a suggestion: just after its last insert, or after text struck
+ * as a selection (so what is typed next follows it); null to leave it (a backspace strikes
+ * one character and steps over it).
+ */
 export function caretAfter(delta) {
   let index = 0;
   let caret = null;
@@ -68,6 +75,7 @@ export function caretAfter(delta) {
       caret = index;
     } else if (op.retain !== undefined) {
       index += op.retain;
+      if (op.attributes && op.attributes[SUGGEST_DELETE] && op.retain > 1) caret = index;
     }
   }
   return caret;
