@@ -30,6 +30,7 @@ from .errors import (
     ValidationFailed,
 )
 from .models import Document, Invite, Membership, Role
+from .ot import suggestions
 
 logger = logging.getLogger(__name__)
 
@@ -310,7 +311,8 @@ def export_response(document: Document, fmt: str) -> HttpResponse:
     """The document as a download (the editor's Download menu and the admin's Export action)."""
     content_type, extension = convert.EXPORTERS[fmt]
     state = selectors.snapshot_at(document=document)
-    body = convert.export(state.content or [], fmt, title=document.title)
+    # Pending suggestions are proposals, not text: exports leave them out.
+    body = convert.export(suggestions.accepted_only(state.content or []), fmt, title=document.title)
     response = HttpResponse(body, content_type=content_type)
     filename = "".join(c if c.isalnum() or c in " -_" else "_" for c in document.title).strip() or "document"
     response["Content-Disposition"] = f'attachment; filename="{filename[:80]}.{extension}"'

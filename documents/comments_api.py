@@ -1,4 +1,5 @@
-"""The JSON API of comment threads: list and open on a document, reply, resolve, edit, delete.
+"""The JSON API of comment threads (list and open on a document, reply, resolve, edit, delete)
+and of suggestions (accept or reject them all).
 
 Same plumbing and authorization as `documents.api`: a thread on a document the user may not
 read answers exactly like one that does not exist.
@@ -10,6 +11,7 @@ from django.http import HttpRequest, JsonResponse
 
 from . import selectors, services
 from .api import _endpoint, _json_body
+from .errors import ValidationFailed
 
 
 def _list(request: HttpRequest, document_id: str) -> JsonResponse:
@@ -47,7 +49,16 @@ def _delete(request: HttpRequest, comment_id: Any) -> JsonResponse:
     return JsonResponse(services.delete_comment(user=request.user, comment_id=comment_id))
 
 
+def _resolve_suggestions(request: HttpRequest, document_id: str) -> JsonResponse:
+    accept = _json_body(request).get("accept")
+    if not isinstance(accept, bool):
+        raise ValidationFailed("Say whether to accept (true) or reject (false) the suggestions.")
+    result = services.resolve_all_suggestions(user=request.user, document_id=document_id, accept=accept)
+    return JsonResponse({"version": None if result is None else result.version + 1})
+
+
 threads = _endpoint(GET=_list, POST=_open)
+suggestions = _endpoint(POST=_resolve_suggestions)
 thread_detail = _endpoint(PATCH=_resolve)
 replies = _endpoint(POST=_reply)
 comment_detail = _endpoint(PATCH=_edit, DELETE=_delete)

@@ -12,7 +12,7 @@ from django.template.response import TemplateResponse
 
 from .. import api, services
 from ..errors import CollabError
-from ..models import Document, Invite, Membership, Operation, Role, Snapshot
+from ..models import Comment, CommentThread, Document, Invite, Membership, Operation, Role, Snapshot
 
 EXPORT_CHOICES = [("html", "HTML (.html)"), ("md", "Markdown (.md)"), ("txt", "Plain text (.txt)")]
 
@@ -315,3 +315,40 @@ class MembershipAdmin(admin.ModelAdmin):
             services.remove_member_as_operator(
                 operator=request.user, document_id=document_id, user_id=user_id
             )
+
+
+class CommentInline(admin.TabularInline):
+    model = Comment
+    extra = 0
+    fields = ["author", "body", "created_at", "edited_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(CommentThread)
+class CommentThreadAdmin(admin.ModelAdmin):
+    """Comment threads, for support: read-only; members change them in the editor (services)."""
+
+    list_display = ["id", "document", "author", "quote", "resolved_at", "created_at"]
+    list_filter = ["resolved_at", "created_at"]
+    search_fields = ["document__id", "document__title", "author__username", "quote"]
+    list_select_related = ["document", "author"]
+    readonly_fields = [f.name for f in CommentThread._meta.fields]
+    inlines = [CommentInline]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -17,10 +17,13 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional
 
+from . import rich_text
+
 __all__ = [
     "COMMENT",
     "SUGGEST_DELETE",
     "SUGGEST_INSERT",
+    "accepted_only",
     "resolve_suggestions",
     "role_refusal",
     "suggestion_author",
@@ -116,6 +119,11 @@ def resolve_suggestions(
             ops.append({"retain": length})
         offset += length
     return _chop(_merge(ops))
+
+
+def accepted_only(content: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """The document without its pending suggestions: what exports show (comment anchors stay)."""
+    return rich_text.apply(content, resolve_suggestions(content, accept=False))
 
 
 def _utf16_length(text: str) -> int:

@@ -6,7 +6,7 @@ connections what changed through `broadcast` once the change is committed.
 - `submit`: the submit path, the only place a document's version changes;
 - `documents`: create, rename, delete, replace, restore and repair whole documents;
 - `members`: roles, ownership and invite links;
-- `comments`: comment threads and replies;
+- `comments`: comment threads and replies, accepting and rejecting suggestions;
 - `accounts`: users, their active state and passwords;
 - `snapshots`: materialized snapshots and the retention policy;
 - `visitors`: who is in a document now.
@@ -18,6 +18,7 @@ from .comments import (
     delete_comment,
     edit_comment,
     reply_to_thread,
+    resolve_all_suggestions,
     set_thread_resolved,
 )
 from .documents import (
@@ -59,6 +60,7 @@ from .submit import (
 from .visitors import end_visits, record_visits
 
 __all__ = [
+    "resolve_all_suggestions",
     "set_thread_resolved",
     "reply_to_thread",
     "edit_comment",

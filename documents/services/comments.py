@@ -1,4 +1,5 @@
-"""Comment threads and their replies: open, reply, edit, delete, resolve and reopen.
+"""Comment threads and their replies (open, reply, edit, delete, resolve, reopen), and
+accepting or rejecting every suggestion of a document at once.
 
 Anyone who may comment (commenter and above) opens threads and replies; authors edit and delete
 their own comments (the owner may delete any); anyone who may comment resolves and reopens.
@@ -15,8 +16,10 @@ from django.utils import timezone
 
 from .. import broadcast
 from ..errors import DocumentNotFound, PermissionDenied, ValidationFailed
-from ..models import Comment, CommentThread, Role
-from ..selectors import access_document, thread_data
+from ..models import Comment, CommentThread, OperationKind, Role
+from ..ot import suggestions
+from ..selectors import access_document, snapshot_at, thread_data
+from .submit import SubmitResult, server_submit
 
 
 def _clean_body(body: Any) -> str:
@@ -110,3 +113,19 @@ def delete_comment(*, user: Any, comment_id: Any) -> dict[str, Any]:
     thread.delete()
     broadcast.publish_comment_on_commit(document_id=thread.document_id, thread=data)
     return data
+
+
+def resolve_all_suggestions(*, user: Any, document_id: Any, accept: bool) -> SubmitResult | None:
+    """Accept (or reject) every suggestion: one ordinary op by the editor, seen live and in history.
+
+    The op is computed on the latest snapshot and submitted at its version, so suggestions made
+    meanwhile are transformed like any concurrent edit (they stay, to be reviewed next).
+    """
+    document, _role = access_document(user=user, document_id=document_id, min_role=Role.EDITOR)
+    state = snapshot_at(document=document)
+    ops = suggestions.resolve_suggestions(state.content or [], accept=accept)
+    if not ops:
+        return None
+    return server_submit(
+        user=user, document_id=document.pk, kind=OperationKind.EDIT, data=ops, base_version=state.version
+    )

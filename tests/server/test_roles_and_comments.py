@@ -271,3 +271,46 @@ def test_the_threads_api(team: dict[str, Any], document: Any) -> None:
     status, thread = call("ed", "delete", f"/api/comments/{reply_id}/")
     assert status == 200 and len(thread["comments"]) == 1
     assert call("carl", "get", "/api/threads/not-a-uuid/replies/")[0] == 405
+
+
+# --- Suggestions: accept all, exports, admin -------------------------------------------------
+
+
+def test_accepting_all_is_an_ordinary_op_and_exports_leave_pending_suggestions_out(
+    team: dict[str, Any], document: Any
+) -> None:
+    services.submit_operation(
+        user=team["sue"],
+        document_id=document.pk,
+        src="a" * 32,
+        seq=1,
+        base_version=1,
+        kind="edit",
+        data=suggestion(team["sue"]),
+    )
+    olga, sue = Client(), Client()
+    olga.force_login(team["olga"])
+    sue.force_login(team["sue"])
+    exported = olga.get(f"/api/documents/{document.pk}/export/txt/").content.decode()
+    assert exported.strip() == "Hello"  # the pending insertion is left out, the struck text stays
+    url = f"/api/documents/{document.pk}/suggestions/"
+    assert sue.post(url, {"accept": True}, content_type="application/json").status_code == 403
+    assert olga.post(url, {"accept": "yes"}, content_type="application/json").status_code == 400
+    response = olga.post(url, {"accept": True}, content_type="application/json")
+    assert response.status_code == 200 and response.json() == {"version": 3}
+    assert selectors.snapshot_at(document=Document.objects.get(pk=document.pk)).content == [
+        {"insert": "HXlo\n"}
+    ]
+    last = document.operations.order_by("-version").first()
+    assert last.author_id == team["olga"].pk and last.kind == "edit"
+    assert olga.post(url, {"accept": False}, content_type="application/json").json() == {"version": None}
+
+
+def test_the_admin_shows_threads_read_only(team: dict[str, Any], document: Any) -> None:
+    thread = services.create_thread(user=team["carl"], document_id=document.pk, body="Why?", quote="Hello")
+    root = get_user_model().objects.create_superuser(username="root", email="root@example.com", password=None)
+    client = Client()
+    client.force_login(root)
+    page = client.get(f"/admin/documents/commentthread/{thread['id']}/change/")
+    assert page.status_code == 200 and b"Why?" in page.content and b'name="_save"' not in page.content
+    assert client.get("/admin/documents/commentthread/add/").status_code == 403
