@@ -317,11 +317,8 @@ class MembershipAdmin(admin.ModelAdmin):
             )
 
 
-class CommentInline(admin.TabularInline):
-    model = Comment
-    extra = 0
-    fields = ["author", "body", "created_at", "edited_at"]
-    readonly_fields = fields
+class ReadOnly:
+    """Nothing added, changed or deleted here: members change comments in the editor."""
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -333,8 +330,15 @@ class CommentInline(admin.TabularInline):
         return False
 
 
+class CommentInline(ReadOnly, admin.TabularInline):
+    model = Comment
+    extra = 0
+    fields = ["author", "body", "created_at", "edited_at"]
+    readonly_fields = fields
+
+
 @admin.register(CommentThread)
-class CommentThreadAdmin(admin.ModelAdmin):
+class CommentThreadAdmin(ReadOnly, admin.ModelAdmin):
     """Comment threads, for support: read-only; members change them in the editor (services)."""
 
     list_display = ["id", "document", "author", "quote", "resolved_at", "created_at"]
@@ -343,12 +347,3 @@ class CommentThreadAdmin(admin.ModelAdmin):
     list_select_related = ["document", "author"]
     readonly_fields = [f.name for f in CommentThread._meta.fields]
     inlines = [CommentInline]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

@@ -43,6 +43,13 @@ def suggestion(user: Any) -> list[dict[str, Any]]:
     ]
 
 
+def submit_first(user: Any, document: Any, op: Any) -> services.SubmitResult:
+    """Submit `op` as the first edit after the document's creation."""
+    return services.submit_operation(
+        user=user, document_id=document.pk, src="a" * 32, seq=1, base_version=1, kind="edit", data=op
+    )
+
+
 @pytest.fixture
 def team(users: dict[str, Any], document: Any) -> dict[str, Any]:
     """conftest's users, plus carl (commenter) and sue (suggester) on the document."""
@@ -72,9 +79,7 @@ def test_each_role_may_submit_exactly_its_ops(
     op = {"plain": PLAIN, "delete": DELETE, "bold": BOLD, "anchor": ANCHOR, "suggestion": suggestion(user)}[
         op_name
     ]
-    submit = lambda: services.submit_operation(  # noqa: E731
-        user=user, document_id=document.pk, src="a" * 32, seq=1, base_version=1, kind="edit", data=op
-    )
+    submit = lambda: submit_first(user, document, op)  # noqa: E731
     if MAY_SUBMIT[role][op_name]:
         assert submit().version == 1
     else:
@@ -85,15 +90,7 @@ def test_each_role_may_submit_exactly_its_ops(
 
 def test_a_suggestion_in_another_authors_name_is_refused(team: dict[str, Any], document: Any) -> None:
     with pytest.raises(errors.OpRejected, match="own suggestions"):
-        services.submit_operation(
-            user=team["sue"],
-            document_id=document.pk,
-            src="a" * 32,
-            seq=1,
-            base_version=1,
-            kind="edit",
-            data=suggestion(team["carl"])[:2],
-        )
+        submit_first(team["sue"], document, suggestion(team["carl"])[:2])
 
 
 def test_owners_share_and_invite_with_the_new_roles(team: dict[str, Any], document: Any) -> None:
@@ -279,15 +276,7 @@ def test_the_threads_api(team: dict[str, Any], document: Any) -> None:
 def test_accepting_all_is_an_ordinary_op_and_exports_leave_pending_suggestions_out(
     team: dict[str, Any], document: Any
 ) -> None:
-    services.submit_operation(
-        user=team["sue"],
-        document_id=document.pk,
-        src="a" * 32,
-        seq=1,
-        base_version=1,
-        kind="edit",
-        data=suggestion(team["sue"]),
-    )
+    submit_first(team["sue"], document, suggestion(team["sue"]))
     olga, sue = Client(), Client()
     olga.force_login(team["olga"])
     sue.force_login(team["sue"])
