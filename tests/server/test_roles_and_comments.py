@@ -302,4 +302,8 @@ def test_the_admin_shows_threads_read_only(team: dict[str, Any], document: Any) 
     client.force_login(root)
     page = client.get(f"/admin/documents/commentthread/{thread['id']}/change/")
     assert page.status_code == 200 and b"Why?" in page.content and b'name="_save"' not in page.content
-    assert client.get("/admin/documents/commentthread/add/").status_code == 403
+    base = "/admin/documents/commentthread/"
+    assert client.post(f"{base}add/", {}).status_code == 403
+    assert client.post(f"{base}{thread['id']}/change/", {}).status_code == 403
+    assert client.post(f"{base}{thread['id']}/delete/", {"post": "yes"}).status_code == 403
+    assert CommentThread.objects.filter(pk=thread["id"]).exists()
