@@ -304,15 +304,17 @@ def _export(request: HttpRequest, document_id: str, fmt: str) -> HttpResponse:
     document, _role = _visible_document(request, document_id)
     if fmt not in convert.EXPORTERS:
         raise DocumentNotFound("Export as html, md or txt.")
-    return export_response(document, fmt)
+    return export_response(document, fmt, with_comments=request.GET.get("comments") == "1")
 
 
-def export_response(document: Document, fmt: str) -> HttpResponse:
+def export_response(document: Document, fmt: str, *, with_comments: bool = False) -> HttpResponse:
     """The document as a download (the editor's Download menu and the admin's Export action)."""
     content_type, extension = convert.EXPORTERS[fmt]
     state = selectors.snapshot_at(document=document)
+    notes = convert.Footnotes(selectors.thread_notes(document=document)) if with_comments else None
     # Pending suggestions are proposals, not text: exports leave them out.
-    body = convert.export(suggestions.accepted_only(state.content or []), fmt, title=document.title)
+    content = suggestions.accepted_only(state.content or [])
+    body = convert.export(content, fmt, title=document.title, notes=notes)
     response = HttpResponse(body, content_type=content_type)
     filename = "".join(c if c.isalnum() or c in " -_" else "_" for c in document.title).strip() or "document"
     response["Content-Disposition"] = f'attachment; filename="{filename[:80]}.{extension}"'

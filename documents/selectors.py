@@ -347,8 +347,7 @@ def heads_and_roles(
 
 def thread_data(thread: CommentThread) -> dict[str, Any]:
     """A thread as the page and the API show it: its comments, authors by name, resolved state."""
-    # Sorted here, so a prefetched list (see `threads_of`) needs no query per thread.
-    comments = sorted(thread.comments.all(), key=lambda comment: (comment.created_at, comment.pk))
+    comments = ordered_comments(thread)
     return {
         "id": thread.pk.hex,
         "quote": thread.quote,
@@ -374,6 +373,20 @@ def threads_of(*, user: Any, document_id: Any) -> list[dict[str, Any]]:
     document, _role = access_document(user=user, document_id=document_id)
     threads = document.comment_threads.select_related("resolved_by").prefetch_related("comments__author")
     return [thread_data(thread) for thread in threads]
+
+
+def thread_notes(*, document: Document) -> dict[str, list[tuple[str, str]]]:
+    """Each open thread's comments as (author, body), for footnotes in an export."""
+    threads = document.comment_threads.filter(resolved_at__isnull=True).prefetch_related("comments__author")
+    return {
+        thread.pk.hex: [(_display_name(c.author), c.body) for c in ordered_comments(thread)]
+        for thread in threads
+    }
+
+
+def ordered_comments(thread: CommentThread) -> list[Any]:
+    """A thread's comments in order; sorted here, so a prefetched list needs no query per thread."""
+    return sorted(thread.comments.all(), key=lambda comment: (comment.created_at, comment.pk))
 
 
 def _display_name(user: Any) -> str:

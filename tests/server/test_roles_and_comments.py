@@ -307,3 +307,19 @@ def test_the_admin_shows_threads_read_only(team: dict[str, Any], document: Any) 
     assert client.post(f"{base}{thread['id']}/change/", {}).status_code == 403
     assert client.post(f"{base}{thread['id']}/delete/", {"post": "yes"}).status_code == 403
     assert CommentThread.objects.filter(pk=thread["id"]).exists()
+
+
+def test_html_export_can_carry_open_comments_as_footnotes(team: dict[str, Any], document: Any) -> None:
+    thread = services.create_thread(user=team["carl"], document_id=document.pk, body="<Why?>", quote="ell")
+    services.reply_to_thread(user=team["ed"], thread_id=thread["id"], body="Because.")
+    anchor = [{"retain": 1}, {"retain": 3, "attributes": {"comment": thread["id"]}}]
+    submit_first(team["carl"], document, anchor)
+    client = Client()
+    client.force_login(team["vera"])
+    url = f"/api/documents/{document.pk}/export/html/"
+    with_notes = client.get(url + "?comments=1").content.decode()
+    assert 'ell<sup><a href="#comment-1">[1]</a></sup>o</p>' in with_notes
+    assert "<strong>carl</strong>: &lt;Why?&gt;</p><p><strong>ed</strong>: Because.</p>" in with_notes
+    assert "comment-1" not in client.get(url).content.decode()
+    services.set_thread_resolved(user=team["ed"], thread_id=thread["id"], resolved=True)
+    assert "Comments" not in client.get(url + "?comments=1").content.decode()
