@@ -209,7 +209,7 @@ class CollabEditor {
     this.bindPresence();
     this.bindWindow();
     this.suggestMode = false;
-    this.review = new ReviewPanel(document.getElementById('review-panel'), this);
+    this.review = new ReviewPanel(document.getElementById('review-panel'), document.getElementById('review-actions'), this);
     this.renderPeople();
     this.renderRole();
     this.renderStatus();

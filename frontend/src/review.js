@@ -19,8 +19,10 @@ function when(iso) {
 
 export class ReviewPanel {
   /** `editor` gives: quill, role, userId, documentId, suggesting, setSuggesting(on), submitOwn(delta). */
-  constructor(node, editor) {
+  constructor(node, actionsNode, editor) {
     this.node = node;
+    this.actionsNode = actionsNode;
+    this.layout = node.parentElement;
     this.editor = editor;
     this.quill = editor.quill;
     this.store = new ThreadStore();
@@ -45,6 +47,7 @@ export class ReviewPanel {
     this.quill.root.removeEventListener('click', this.onEditorClick);
     this.quill.off('selection-change', this.onSelection);
     this.node.replaceChildren();
+    this.actionsNode.replaceChildren();
   }
 
   build() {
@@ -94,8 +97,8 @@ export class ReviewPanel {
     });
     this.threads = el('ol', { class: 'thread-list', 'aria-label': 'Comments' });
     this.suggestionSection = el('section', { class: 'review-section' }, el('h2', { text: 'Suggestions' }), this.allActions, this.suggestions);
+    this.actionsNode.replaceChildren(this.commentButton, this.suggestLabel);
     this.node.replaceChildren(
-      el('div', { class: 'review-actions' }, this.commentButton, this.suggestLabel),
       this.draftForm,
       this.error,
       this.suggestionSection,
@@ -161,7 +164,10 @@ export class ReviewPanel {
     this.threads.replaceChildren(
       ...rows.filter((row) => this.showResolved || row.state !== 'resolved').map((row) => this.threadCard(row)),
     );
-    if (!this.threads.children.length) this.threads.append(el('li', { class: 'muted', text: 'No comments yet.' }));
+    if (!this.threads.children.length) this.threads.append(el('li', { class: 'muted', text: 'No open comments.' }));
+    // The panel takes room beside the text only when there is something to show in it.
+    const busy = rows.length > 0 || !this.suggestionSection.hidden || !this.draftForm.hidden;
+    this.layout.classList.toggle('with-review', busy);
     // Highlight only the passages of open threads; the active one stands out.
     for (const node of this.quill.root.querySelectorAll('[data-comment]')) {
       const thread = this.store.get(node.dataset.comment);
@@ -297,6 +303,7 @@ export class ReviewPanel {
     if (!range || !range.length) return;
     this.draftRange = range;
     this.draftForm.hidden = false;
+    this.layout.classList.add('with-review');
     this.draft.focus();
   }
 
@@ -304,6 +311,7 @@ export class ReviewPanel {
     this.draftRange = null;
     this.draft.value = '';
     this.draftForm.hidden = true;
+    this.queueRender();
   }
 
   async submitThread(event) {

@@ -138,6 +138,16 @@ def test_a_suggester_proposes_and_the_owner_accepts(
         lambda: list(document.operations.order_by("-version").values_list("author_id", flat=True)[:1])
     )
     assert history == [shared["olga"].pk]
+    # The owner switches herself into suggesting mode: her typing becomes her suggestion.
+    olga.page.check("#suggest-mode")
+    olga.page.locator(".ql-editor p").first.click()
+    olga.page.keyboard.press("End")
+    olga.page.keyboard.type("!")
+    wait_until(lambda: olga.unsent() == 0, message="the owner's suggestion to be saved", tab=olga)
+    [marked] = [op for op in saved_content(document.pk) if "attributes" in op]
+    assert marked["insert"] == "!"
+    assert marked["attributes"]["suggest-insert"].startswith(f"{shared['olga'].pk}:")
+    sue.page.locator(".suggestion", has_text="Olga Owner").wait_for()
     assert sue.errors == [] and olga.errors == []
 
 
