@@ -57,7 +57,18 @@ def _resolve_suggestions(request: HttpRequest, document_id: str) -> JsonResponse
     return JsonResponse({"version": None if result is None else result.version + 1})
 
 
+def _notifications(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(selectors.notifications_of(user=request.user))
+
+
+def _read(request: HttpRequest) -> JsonResponse:
+    unread = services.mark_read(user=request.user, ids=_json_body(request).get("ids"))
+    return JsonResponse({"unread": unread})
+
+
 threads = _endpoint(GET=_list, POST=_open)
+notifications = _endpoint(GET=_notifications)
+notifications_read = _endpoint(POST=_read)
 suggestions = _endpoint(POST=_resolve_suggestions)
 thread_detail = _endpoint(PATCH=_resolve)
 replies = _endpoint(POST=_reply)

@@ -245,3 +245,42 @@ class Comment(models.Model):
 
     def __str__(self) -> str:
         return f"comment {self.pk} in {self.thread_id}"
+
+
+class NotificationReason(models.TextChoices):
+    MENTION = "mention", "Mentioned"
+    REPLY = "reply", "Reply to your thread"
+
+
+class Notification(models.Model):
+    """Someone mentioned `user` in a comment, or answered a thread they took part in."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="notifications")
+    comment = models.ForeignKey(Comment, on_delete=models.CASCADE, related_name="notifications")
+    reason = models.CharField(max_length=10, choices=NotificationReason.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "comment"], name="notification_once_per_comment"),
+        ]
+        indexes = [models.Index(fields=["user", "read_at"], name="notification_user_unread")]
+
+    def __str__(self) -> str:
+        return f"{self.reason} for {self.user} on {self.document_id}"
+
+
+class EmailOptOut(models.Model):
+    """The user followed an unsubscribe link: notifications stay in the app, no more email."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="email_opt_out"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"no email for {self.user}"

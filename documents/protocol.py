@@ -356,6 +356,11 @@ def comment_message(document_id: str, thread: dict[str, Any]) -> dict[str, Any]:
     return {"a": "x-comment", "c": COLLECTION, "d": document_id, "thread": thread}
 
 
+def notification_message(unread: int) -> dict[str, Any]:
+    """Tell the page how many unread notifications its user has now."""
+    return {"a": "x-notify", "unread": unread}
+
+
 def session_ended_message() -> dict[str, Any]:
     return {"a": "x-session", "reason": "signed-out"}
 

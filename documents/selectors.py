@@ -12,6 +12,7 @@ from .models import (
     Document,
     Invite,
     Membership,
+    Notification,
     Operation,
     OperationKind,
     Role,
@@ -393,3 +394,39 @@ def _display_name(user: Any) -> str:
     if user is None:
         return "Deleted user"
     return user.get_full_name() or user.get_username()
+
+
+def readable_notifications(user_id: Any) -> QuerySet[Notification]:
+    """The user's notifications on documents they can still read (nothing else is ever shown)."""
+    return Notification.objects.filter(
+        user_id=user_id,
+        document__deleted_at__isnull=True,
+        document__memberships__user_id=user_id,
+        user__is_active=True,
+    )
+
+
+def notifications_of(*, user: Any, limit: int = 30) -> dict[str, Any]:
+    """The user's latest notifications on documents they can still read, and the unread count."""
+    rows = (
+        readable_notifications(user.pk)
+        .select_related("document", "comment__author", "comment__thread")
+        .order_by("-created_at", "-pk")
+        .distinct()[:limit]
+    )
+    return {
+        "unread": readable_notifications(user.pk).filter(read_at__isnull=True).count(),
+        "notifications": [
+            {
+                "id": row.pk,
+                "reason": row.reason,
+                "document": {"id": str(row.document_id), "title": row.document.title},
+                "thread": row.comment.thread_id.hex,
+                "author": _display_name(row.comment.author),
+                "excerpt": row.comment.body[:200],
+                "created_at": row.created_at.isoformat(),
+                "read": row.read_at is not None,
+            }
+            for row in rows
+        ],
+    }

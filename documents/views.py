@@ -173,5 +173,14 @@ def invite_accept(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "documents/invite.html", {"invite": invite, "document": invite.document})
 
 
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """The link in notification email: a page asking to confirm, so a mail scanner's GET changes nothing."""
+    if request.method == "POST":
+        done = services.unsubscribe(token=token)
+        return render(request, "documents/unsubscribe.html", {"done": done, "invalid": not done})
+    return render(request, "documents/unsubscribe.html", {})
+
+
 def healthz(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok", content_type="text/plain")

@@ -70,6 +70,12 @@ def publish_comment_on_commit(*, document_id: Any, thread: dict[str, Any]) -> No
     transaction.on_commit(lambda: _publish(document_channel(document_id), event))
 
 
+def publish_notification_on_commit(*, user_id: Any, unread: int) -> None:
+    """The user's unread notification count changed: their open pages update the bell."""
+    event = {"k": "notify", "n": unread}
+    transaction.on_commit(lambda: _publish(user_channel(user_id), event))
+
+
 def publish_session_end(*, user_id: Any) -> None:
     _publish(user_channel(user_id), {"k": "end"})
 

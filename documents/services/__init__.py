@@ -7,6 +7,7 @@ connections what changed through `broadcast` once the change is committed.
 - `documents`: create, rename, delete, replace, restore and repair whole documents;
 - `members`: roles, ownership and invite links;
 - `comments`: comment threads and replies, accepting and rejecting suggestions;
+- `notifications`: mentions and replies, read state, batched email, unsubscribing;
 - `accounts`: users, their active state and passwords;
 - `snapshots`: materialized snapshots and the retention policy;
 - `visitors`: who is in a document now.
@@ -45,6 +46,7 @@ from .members import (
     set_role_as_operator,
     transfer_ownership,
 )
+from .notifications import mark_read, send_notification_email, unread_count, unsubscribe
 from .snapshots import compact_document, take_snapshot
 from .submit import (
     SERVER_SRC,
@@ -60,6 +62,10 @@ from .submit import (
 from .visitors import end_visits, record_visits
 
 __all__ = [
+    "unsubscribe",
+    "unread_count",
+    "send_notification_email",
+    "mark_read",
     "resolve_all_suggestions",
     "set_thread_resolved",
     "reply_to_thread",

@@ -1,5 +1,6 @@
 """Comment threads and their replies (open, reply, edit, delete, resolve, reopen), and
-accepting or rejecting every suggestion of a document at once.
+accepting or rejecting every suggestion of a document at once. A new comment notifies the
+people it mentions and the thread's earlier participants (`notifications`).
 
 Anyone who may comment (commenter and above) opens threads and replies; authors edit and delete
 their own comments (the owner may delete any); anyone who may comment resolves and reopens.
@@ -19,6 +20,7 @@ from ..errors import DocumentNotFound, PermissionDenied, ValidationFailed
 from ..models import Comment, CommentThread, OperationKind, Role
 from ..ot import suggestions
 from ..selectors import access_document, snapshot_at, thread_data
+from .notifications import notify_about
 from .submit import SubmitResult, server_submit
 
 
@@ -57,14 +59,14 @@ def create_thread(*, user: Any, document_id: Any, body: Any, quote: Any = "") ->
     """Open a thread with its first comment; the page then anchors its id on the passage."""
     document, _role = access_document(user=user, document_id=document_id, min_role=Role.COMMENTER)
     thread = CommentThread.objects.create(document=document, author=user, quote=_clean_quote(quote))
-    Comment.objects.create(thread=thread, author=user, body=_clean_body(body))
+    notify_about(comment=Comment.objects.create(thread=thread, author=user, body=_clean_body(body)))
     return _changed(thread)
 
 
 @transaction.atomic
 def reply_to_thread(*, user: Any, thread_id: Any, body: Any) -> dict[str, Any]:
     thread = _thread_for(user=user, thread_id=thread_id, min_role=Role.COMMENTER)
-    Comment.objects.create(thread=thread, author=user, body=_clean_body(body))
+    notify_about(comment=Comment.objects.create(thread=thread, author=user, body=_clean_body(body)))
     return _changed(thread)
 
 
