@@ -1,5 +1,6 @@
 // Behaviour shared by every page: rename, delete with confirmation, the share dialog, importing a
 // file as a new document, and closing drop-down menus.
+import { setupBell } from './bell.js';
 import { api } from './lib/api.mjs';
 import { $, el } from './lib/dom.mjs';
 
@@ -401,3 +402,4 @@ setupDelete();
 setupShare();
 setupImport();
 setupMenus();
+setupBell();

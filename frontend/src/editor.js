@@ -277,6 +277,9 @@ class CollabEditor {
       } else if (message.a === 'x-comment') {
         request.data = null;
         if (message.d === this.config.documentId) this.review.threadChanged(message.thread);
+      } else if (message.a === 'x-notify') {
+        request.data = null;
+        window.dispatchEvent(new CustomEvent('collab:notify', { detail: { unread: message.unread } }));
       } else if (message.a === 'x-session') {
         request.data = null;
         this.sessionEnded();

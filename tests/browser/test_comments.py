@@ -163,3 +163,28 @@ def test_a_commenter_cannot_type(shared: dict[str, Any], open_tab: Any, artifact
     assert carl.page.locator("[data-review=comment]").is_visible()
     carl.screenshot(artifacts_dir / "browser-commenter-read-only.png")
     assert plain_text(saved_content(document.pk)) == "Ship the launch plan on Monday.\n"
+
+
+def test_a_mention_rings_the_bell_live(shared: dict[str, Any], open_tab: Any, artifacts_dir: Path) -> None:
+    document = shared["document"]
+    carl = open_tab(shared["carl"])
+    carl.open_editor(document.pk)
+    bell = carl.page.locator("#notification-bell")
+    assert bell.get_attribute("data-unread") == "0"
+    # Sue mentions Carl from her editor (the server process publishes the change).
+    sue = open_tab(shared["sue"])
+    sue.open_editor(document.pk)
+    select_text(sue, 0, 4)
+    sue.page.click("[data-review=comment]")
+    sue.page.fill(".review-panel textarea[aria-label='New comment']", "@carl can you check?")
+    sue.page.click(".review-panel .thread-form button[type=submit]")
+    carl.page.locator("#notification-bell[data-unread='1']").wait_for()
+    assert carl.page.locator("#notification-bell [data-unread]").inner_text() == "1"
+    carl.page.click("#notification-bell summary")
+    item = carl.page.locator(
+        ".notification-list .notification", has_text="Sue Suggester mentioned you in “Plan”"
+    )
+    item.wait_for()
+    carl.page.locator("#notification-bell[data-unread='0']").wait_for()
+    carl.screenshot(artifacts_dir / "browser-notification-bell.png")
+    assert carl.errors == []
