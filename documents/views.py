@@ -103,6 +103,7 @@ def document_editor(request: HttpRequest, document_id: Any) -> HttpResponse:
         "role": role,
         "userId": user.pk,
         "userName": user.get_full_name() or user.get_username(),
+        "username": user.get_username(),
         # Who made each suggestion: members see each other's names (see the invite page).
         "memberNames": {
             m.user_id: m.user.get_full_name() or m.user.get_username()

@@ -238,6 +238,10 @@ class CollabEditor {
     return this.config.userId;
   }
 
+  get username() {
+    return this.config.username;
+  }
+
   nameOf(userId) {
     return (this.config.memberNames || {})[userId] || 'A former member';
   }

@@ -6,6 +6,7 @@ import Delta from 'quill-delta';
 
 import { api } from './lib/api.mjs';
 import { el } from './lib/dom.mjs';
+import { completeMention, mentionMatches, mentionQuery } from './lib/mentions.mjs';
 import { anchorOps, commentAnchors, resolveSuggestions, suggestionRuns } from './lib/suggesting.mjs';
 import { ThreadStore } from './lib/threads.mjs';
 
@@ -70,7 +71,7 @@ export class ReviewPanel {
     this.draftForm = el(
       'form',
       { class: 'thread-form', hidden: true, onsubmit: (event) => this.submitThread(event) },
-      this.draft,
+      this.withMentions(this.draft),
       el(
         'div',
         { class: 'thread-form-actions' },
@@ -107,13 +108,52 @@ export class ReviewPanel {
   }
 
   async load() {
+    const base = `/api/documents/${encodeURIComponent(this.editor.documentId)}`;
     try {
-      const data = await api(`/api/documents/${encodeURIComponent(this.editor.documentId)}/threads/`);
+      const [data, members] = await Promise.all([api(`${base}/threads/`), api(`${base}/members/`)]);
       for (const thread of data.threads) this.store.update(thread);
+      this.members = members.members;
     } catch (err) {
       this.showError(err);
     }
     this.render();
+  }
+
+  /** The `@` picker under a comment box: members matching the name being typed. */
+  withMentions(textarea) {
+    const picker = el('ul', { class: 'mention-picker', role: 'listbox', 'aria-label': 'Mention someone', hidden: true });
+    const update = () => {
+      const query = mentionQuery(textarea.value, textarea.selectionStart);
+      const matches = query === null ? [] : mentionMatches(this.members || [], query, { self: this.editor.username });
+      picker.hidden = matches.length === 0;
+      picker.replaceChildren(
+        ...matches.map((member) =>
+          el(
+            'li',
+            { role: 'option' },
+            el('button', {
+              type: 'button',
+              class: 'link-button',
+              'data-mention': member.username,
+              text: `${member.name || member.username} (@${member.username})`,
+              onmousedown: (event) => event.preventDefault(),
+              onclick: () => {
+                const done = completeMention(textarea.value, textarea.selectionStart, member.username);
+                textarea.value = done.text;
+                textarea.setSelectionRange(done.caret, done.caret);
+                textarea.focus();
+                update();
+              },
+            }),
+          ),
+        ),
+      );
+    };
+    textarea.addEventListener('input', update);
+    textarea.addEventListener('blur', () => {
+      picker.hidden = true;
+    });
+    return el('div', { class: 'mention-box' }, textarea, picker);
   }
 
   /** A thread changed somewhere (an `x-comment` frame). */
@@ -222,7 +262,7 @@ export class ReviewPanel {
         ? el(
             'form',
             { class: 'thread-form', onsubmit: (event) => this.submitReply(event, thread, reply) },
-            reply,
+            this.withMentions(reply),
             el(
               'div',
               { class: 'thread-form-actions' },

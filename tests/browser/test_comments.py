@@ -176,7 +176,11 @@ def test_a_mention_rings_the_bell_live(shared: dict[str, Any], open_tab: Any, ar
     sue.open_editor(document.pk)
     select_text(sue, 0, 4)
     sue.page.click("[data-review=comment]")
-    sue.page.fill(".review-panel textarea[aria-label='New comment']", "@carl can you check?")
+    box = sue.page.locator(".review-panel textarea[aria-label='New comment']")
+    box.press_sequentially("@ca")
+    sue.page.click("[data-mention=carl]")
+    box.press_sequentially("can you check?")
+    assert box.input_value() == "@carl can you check?"
     sue.page.click(".review-panel .thread-form button[type=submit]")
     carl.page.locator("#notification-bell[data-unread='1']").wait_for()
     assert carl.page.locator("#notification-bell [data-unread]").inner_text() == "1"
