@@ -15,6 +15,7 @@ from django.test import Client
 
 from documents import errors, selectors, services
 from documents.models import CommentThread, Document, Invite, Role
+from documents.ot import rich_text
 
 from .conftest import ProtocolClient, session_cookie
 
@@ -323,3 +324,27 @@ def test_html_export_can_carry_open_comments_as_footnotes(team: dict[str, Any], 
     assert "comment-1" not in client.get(url).content.decode()
     services.set_thread_resolved(user=team["ed"], thread_id=thread["id"], resolved=True)
     assert "Comments" not in client.get(url + "?comments=1").content.decode()
+
+
+def test_an_anchor_comes_back_with_its_text_on_undo_and_history_restore(
+    team: dict[str, Any], document: Any
+) -> None:
+    thread = services.create_thread(user=team["carl"], document_id=document.pk, body="Why?", quote="ell")
+    anchor = [{"retain": 1}, {"retain": 3, "attributes": {"comment": thread["id"]}}]
+    submit_first(team["carl"], document, anchor)
+    anchored = selectors.snapshot_at(document=Document.objects.get(pk=document.pk)).content
+    deletion = [{"retain": 1}, {"delete": 3}]
+    services.submit_operation(
+        user=team["ed"],
+        document_id=document.pk,
+        src="b" * 32,
+        seq=1,
+        base_version=2,
+        kind="edit",
+        data=deletion,
+    )
+    # Undo is the inverse op, which re-inserts the text with its formats, the anchor among them.
+    undo = rich_text.invert(deletion, anchored)
+    assert rich_text.apply(rich_text.apply(anchored, deletion), undo) == anchored
+    services.restore_version(user=team["ed"], document_id=document.pk, version=2)
+    assert selectors.snapshot_at(document=Document.objects.get(pk=document.pk)).content == anchored
