@@ -4,8 +4,10 @@ from django.contrib import admin
 from django.urls import include, path
 
 from documents import accounts
+from documents import monitoring
 
 urlpatterns = [
+    path("admin/live/", admin.site.admin_view(monitoring.live_view), name="admin-live"),
     path("admin/", admin.site.urls),
     # Ours before Django's: they save passwords through the services and know whether mail is set up.
     path("accounts/login/", accounts.LoginView.as_view(), name="login"),

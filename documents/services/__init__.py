@@ -47,6 +47,7 @@ from .members import (
     transfer_ownership,
 )
 from .notifications import mark_read, send_notification_email, unread_count, unsubscribe
+from .operations import disconnect_user, set_editing_closed
 from .snapshots import compact_document, take_snapshot
 from .submit import (
     SERVER_SRC,
@@ -59,7 +60,7 @@ from .submit import (
     submit_batch,
     submit_operation,
 )
-from .visitors import end_visits, record_visits
+from .visitors import end_visits, record_visits, refresh_visits
 
 __all__ = [
     "unsubscribe",
@@ -85,11 +86,13 @@ __all__ = [
     "create_user",
     "delete_document",
     "delete_user",
+    "disconnect_user",
     "delta_limits",
     "document_limits",
     "end_visits",
     "purge_document",
     "record_visits",
+    "refresh_visits",
     "remove_member",
     "remove_member_as_operator",
     "rename_document",
@@ -98,6 +101,7 @@ __all__ = [
     "replace_content",
     "restore_version",
     "restore_version_as_operator",
+    "set_editing_closed",
     "revoke_invite",
     "revoke_invites_as_operator",
     "save_user",

@@ -434,6 +434,7 @@ def test_every_admin_write_has_a_case_and_the_rest_is_read_only(world: World) ->
         "documents.document",
         "documents.membership",
         "documents.commentthread",
+        "documents.auditevent",
         "documents.operation",
         "documents.snapshot",
         "auth.user",

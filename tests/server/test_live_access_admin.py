@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from .sharedb_fixtures import TwoServers, two_servers  # noqa: F401  (fixture)
-from .sharedb_harness import MARK, _shell_json, driver_result, servers_spec, start_driver
+from .sharedb_harness import MARK, driver_result, servers_spec, shell_json, start_driver
 
 pytestmark = pytest.mark.integration
 
@@ -105,7 +105,7 @@ def test_access_changes_in_the_admin_reach_open_sockets_on_both_processes(
     cluster = two_servers.cluster
     tag = two_servers.unique("")
     code = f"TAG = {tag!r}\nMARK = {MARK!r}\n" + SETUP
-    setup = _shell_json(cluster, code)
+    setup = shell_json(cluster, code)
     doc = setup["doc"]
     cookie = {name: f"sessionid={key}" for name, key in setup["sessions"].items()}
     flag = {
