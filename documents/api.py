@@ -31,6 +31,7 @@ from .errors import (
     ValidationFailed,
 )
 from .models import Document, Invite, Membership, Role
+from .ot import suggestions
 
 logger = logging.getLogger(__name__)
 
@@ -304,14 +305,17 @@ def _export(request: HttpRequest, document_id: str, fmt: str) -> HttpResponse:
     document, _role = _visible_document(request, document_id)
     if fmt not in convert.EXPORTERS:
         raise DocumentNotFound("Export as html, md or txt.")
-    return export_response(document, fmt)
+    return export_response(document, fmt, with_comments=request.GET.get("comments") == "1")
 
 
-def export_response(document: Document, fmt: str) -> HttpResponse:
+def export_response(document: Document, fmt: str, *, with_comments: bool = False) -> HttpResponse:
     """The document as a download (the editor's Download menu and the admin's Export action)."""
     content_type, extension = convert.EXPORTERS[fmt]
     state = selectors.snapshot_at(document=document)
-    body = convert.export(state.content or [], fmt, title=document.title)
+    notes = convert.Footnotes(selectors.thread_notes(document=document)) if with_comments else None
+    # Pending suggestions are proposals, not text: exports leave them out.
+    content = suggestions.accepted_only(state.content or [])
+    body = convert.export(content, fmt, title=document.title, notes=notes)
     response = HttpResponse(body, content_type=content_type)
     filename = "".join(c if c.isalnum() or c in " -_" else "_" for c in document.title).strip() or "document"
     response["Content-Disposition"] = f'attachment; filename="{filename[:80]}.{extension}"'

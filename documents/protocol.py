@@ -365,6 +365,16 @@ def access_message(document_id: str, role: str | None) -> dict[str, Any]:
     return {"a": "x-access", "c": COLLECTION, "d": document_id, "role": role}
 
 
+def comment_message(document_id: str, thread: dict[str, Any]) -> dict[str, Any]:
+    """Tell the page a comment thread changed (``thread["deleted"]``: it is gone)."""
+    return {"a": "x-comment", "c": COLLECTION, "d": document_id, "thread": thread}
+
+
+def notification_message(unread: int) -> dict[str, Any]:
+    """Tell the page how many unread notifications its user has now."""
+    return {"a": "x-notify", "unread": unread}
+
+
 def build_outdated(message: dict[str, Any], current: str) -> bool:
     """The handshake names a build (our pages send one) other than the one served now."""
     build = message.get("build")

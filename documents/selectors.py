@@ -12,9 +12,11 @@ from django.db.models.functions import Cast
 from .errors import DocumentNotFound, OpsNotFound, PermissionDenied, VersionNewer
 from .models import (
     AuditEvent,
+    CommentThread,
     Document,
     Invite,
     Membership,
+    Notification,
     Operation,
     OperationKind,
     Role,
@@ -24,7 +26,13 @@ from .models import (
 from .ot import rich_text
 from .records import OpRecord, SnapshotData
 
-ROLE_RANK = {Role.VIEWER: 1, Role.EDITOR: 2, Role.OWNER: 3}
+ROLE_RANK = {
+    Role.VIEWER: 1,
+    Role.COMMENTER: 2,
+    Role.SUGGESTER: 3,
+    Role.EDITOR: 4,
+    Role.OWNER: 5,
+}
 
 
 def parse_document_id(document_id: Any) -> uuid.UUID:
@@ -395,6 +403,92 @@ def heads_and_roles(
     for document_id, user_id, role, closed_at in rows:
         roles.setdefault(str(document_id), {})[user_id] = effective_role(role, closed=closed_at is not None)
     return heads, roles
+
+
+def thread_data(thread: CommentThread) -> dict[str, Any]:
+    """A thread as the page and the API show it: its comments, authors by name, resolved state."""
+    comments = ordered_comments(thread)
+    return {
+        "id": thread.pk.hex,
+        "quote": thread.quote,
+        "resolved": thread.resolved_at is not None,
+        "resolved_by": _display_name(thread.resolved_by) if thread.resolved_by_id else None,
+        "created_at": thread.created_at.isoformat(),
+        "comments": [
+            {
+                "id": comment.pk,
+                "author_id": comment.author_id,
+                "author": _display_name(comment.author),
+                "body": comment.body,
+                "created_at": comment.created_at.isoformat(),
+                "edited": comment.edited_at is not None,
+            }
+            for comment in comments
+        ],
+    }
+
+
+def threads_of(*, user: Any, document_id: Any) -> list[dict[str, Any]]:
+    """Every thread of a document the user can read, oldest first."""
+    document, _role = access_document(user=user, document_id=document_id)
+    threads = document.comment_threads.select_related("resolved_by").prefetch_related("comments__author")
+    return [thread_data(thread) for thread in threads]
+
+
+def thread_notes(*, document: Document) -> dict[str, list[tuple[str, str]]]:
+    """Each open thread's comments as (author, body), for footnotes in an export."""
+    threads = document.comment_threads.filter(resolved_at__isnull=True).prefetch_related("comments__author")
+    return {
+        thread.pk.hex: [(_display_name(c.author), c.body) for c in ordered_comments(thread)]
+        for thread in threads
+    }
+
+
+def ordered_comments(thread: CommentThread) -> list[Any]:
+    """A thread's comments in order; sorted here, so a prefetched list needs no query per thread."""
+    return sorted(thread.comments.all(), key=lambda comment: (comment.created_at, comment.pk))
+
+
+def _display_name(user: Any) -> str:
+    if user is None:
+        return "Deleted user"
+    return user.get_full_name() or user.get_username()
+
+
+def readable_notifications(user_id: Any) -> QuerySet[Notification]:
+    """The user's notifications on documents they can still read (nothing else is ever shown)."""
+    return Notification.objects.filter(
+        user_id=user_id,
+        document__deleted_at__isnull=True,
+        document__memberships__user_id=user_id,
+        user__is_active=True,
+    )
+
+
+def notifications_of(*, user: Any, limit: int = 30) -> dict[str, Any]:
+    """The user's latest notifications on documents they can still read, and the unread count."""
+    rows = (
+        readable_notifications(user.pk)
+        .select_related("document", "comment__author", "comment__thread")
+        .order_by("-created_at", "-pk")
+        .distinct()[:limit]
+    )
+    return {
+        "unread": readable_notifications(user.pk).filter(read_at__isnull=True).count(),
+        "notifications": [
+            {
+                "id": row.pk,
+                "reason": row.reason,
+                "document": {"id": str(row.document_id), "title": row.document.title},
+                "thread": row.comment.thread_id.hex,
+                "author": _display_name(row.comment.author),
+                "excerpt": row.comment.body[:200],
+                "created_at": row.created_at.isoformat(),
+                "read": row.read_at is not None,
+            }
+            for row in rows
+        ],
+    }
 
 
 AUDIT_PAGE = 500

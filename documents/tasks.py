@@ -1,6 +1,7 @@
 """Celery tasks: a thin, idempotent interface onto services."""
 
 from celery import shared_task
+from django.conf import settings
 from django.db import OperationalError
 from django.db.models import F, Q
 
@@ -52,6 +53,14 @@ def compact_old_operations() -> int:
         Operation.objects.filter(created_at__lt=cutoff).values_list("document_id", flat=True).distinct()
     )
     return sum(services.compact_document(document_id=pk, cutoff=cutoff) for pk in document_ids)
+
+
+@shared_task(acks_late=True)
+def send_notification_email(user_id: int) -> int:
+    """Email a user the notifications gathered since the last email (one message, batched)."""
+    from .services.notifications import send_notification_email as send
+
+    return send(user_id=user_id, base_url=settings.COLLAB_PUBLIC_URL)
 
 
 @shared_task

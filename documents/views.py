@@ -103,6 +103,12 @@ def document_editor(request: HttpRequest, document_id: Any) -> HttpResponse:
         "role": role,
         "userId": user.pk,
         "userName": user.get_full_name() or user.get_username(),
+        "username": user.get_username(),
+        # Who made each suggestion: members see each other's names (see the invite page).
+        "memberNames": {
+            m.user_id: m.user.get_full_name() or m.user.get_username()
+            for m in selectors.members_of(document=document)
+        },
         "wsPath": "/ws/",
         "loginUrl": reverse("login"),
         "listUrl": reverse("document-list"),
@@ -166,6 +172,15 @@ def invite_accept(request: HttpRequest, token: str) -> HttpResponse:
     if current is not None and selectors.role_allows(current, invite.role):
         return redirect("document-editor", document_id=invite.document_id)
     return render(request, "documents/invite.html", {"invite": invite, "document": invite.document})
+
+
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """The link in notification email: a page asking to confirm, so a mail scanner's GET changes nothing."""
+    if request.method == "POST":
+        done = services.unsubscribe(token=token)
+        return render(request, "documents/unsubscribe.html", {"done": done, "invalid": not done})
+    return render(request, "documents/unsubscribe.html", {})
 
 
 def healthz(request: HttpRequest) -> HttpResponse:

@@ -513,6 +513,11 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
         elif kind == "access":
             if message.get("d") in self.watched:
                 self._spawn(self._recheck_access(message["d"]))
+        elif kind == "comment":
+            if message.get("d") in self.watched:
+                self._send(protocol.comment_message(message["d"], message["t"]))
+        elif kind == "notify":
+            self._send(protocol.notification_message(message["n"]))
         else:
             self.presence_event(channel, message)
 

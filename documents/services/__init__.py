@@ -6,12 +6,22 @@ connections what changed through `broadcast` once the change is committed.
 - `submit`: the submit path, the only place a document's version changes;
 - `documents`: create, rename, delete, replace, restore and repair whole documents;
 - `members`: roles, ownership and invite links;
+- `comments`: comment threads and replies, accepting and rejecting suggestions;
+- `notifications`: mentions and replies, read state, batched email, unsubscribing;
 - `accounts`: users, their active state and passwords;
 - `snapshots`: materialized snapshots and the retention policy;
 - `visitors`: who is in a document now.
 """
 
 from .accounts import create_user, delete_user, save_user, set_active, set_password
+from .comments import (
+    create_thread,
+    delete_comment,
+    edit_comment,
+    reply_to_thread,
+    resolve_all_suggestions,
+    set_thread_resolved,
+)
 from .documents import (
     create_document,
     delete_document,
@@ -36,6 +46,7 @@ from .members import (
     set_role_as_operator,
     transfer_ownership,
 )
+from .notifications import mark_read, send_notification_email, unread_count, unsubscribe
 from .operations import disconnect_user, set_editing_closed
 from .snapshots import compact_document, take_snapshot
 from .submit import (
@@ -52,6 +63,16 @@ from .submit import (
 from .visitors import end_visits, record_visits, refresh_visits
 
 __all__ = [
+    "unsubscribe",
+    "unread_count",
+    "send_notification_email",
+    "mark_read",
+    "resolve_all_suggestions",
+    "set_thread_resolved",
+    "reply_to_thread",
+    "edit_comment",
+    "delete_comment",
+    "create_thread",
     "ADDED_NOTICE",
     "SERVER_SRC",
     "SubmitRequest",

@@ -15,7 +15,7 @@ from ..errors import (
     PermissionDenied,
     ValidationFailed,
 )
-from ..models import AuditAction, Document, Invite, Membership, Role
+from ..models import GRANTABLE_ROLES, AuditAction, Document, Invite, Membership, Role
 from ..selectors import access_document, live_invite, operator_document, role_allows
 from . import audit
 
@@ -42,13 +42,13 @@ def _find_user(identifier: Any) -> Any:
 
 
 def _clean_role(role: Any) -> str:
-    if role not in (Role.EDITOR, Role.VIEWER):
-        raise ValidationFailed("The role must be 'editor' or 'viewer'.")
+    if role not in GRANTABLE_ROLES:
+        raise ValidationFailed("The role must be 'editor', 'suggester', 'commenter' or 'viewer'.")
     return str(role)
 
 
 def _grant(*, actor: Any, document: Document, user: Any, role: str) -> Membership:
-    """Make `user` an editor or viewer (never the owner's row); open editors learn at once."""
+    """Give `user` a grantable role (never the owner's row); open editors learn at once."""
     membership, created = Membership.objects.get_or_create(
         document=document, user=user, defaults={"role": role}
     )
