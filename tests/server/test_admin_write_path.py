@@ -438,7 +438,6 @@ def test_every_admin_write_has_a_case_and_the_rest_is_read_only(world: World) ->
         "documents.auditevent",
         "documents.operation",
         "documents.snapshot",
-        "documents.auditevent",
         "auth.user",
     }
 
