@@ -217,7 +217,8 @@ def _context(
 def _commit_batch(document_id: Any, requests: list[SubmitRequest]) -> list[SubmitResult | CollabError]:
     document_pk = selectors.parse_document_id(document_id)
     with transaction.atomic():
-        document = Document.objects.select_for_update().filter(pk=document_pk).first()
+        # NO KEY UPDATE: visits and memberships referencing the row (FOR KEY SHARE) never wait.
+        document = Document.objects.select_for_update(no_key=True).filter(pk=document_pk).first()
         if document is None:
             return [DocumentNotFound() for _ in requests]
         bases = [
