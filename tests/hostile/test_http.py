@@ -95,10 +95,9 @@ def test_imported_title_with_nul(users: Any) -> None:
     upload = SimpleUploadedFile("notes.md", b"# Hi\n", content_type="text/markdown")
     expect(client.post("/api/documents/import/", {"file": upload, "title": "a\x00b"}), 400, "ERR_VALIDATION")
     upload = SimpleUploadedFile("no\x00tes.md", b"# Hi\n", content_type="text/markdown")
+    # Django's upload parser drops the NUL from a file name; the title comes from what is left.
     response = client.post("/api/documents/import/", {"file": upload})
-    assert response.status_code in (201, 400), response.content[:300]
-    if response.status_code == 201:
-        assert "\x00" not in response.json()["title"]
+    assert response.status_code == 201 and response.json()["title"] == "notes"
 
 
 @pytest.mark.parametrize(
@@ -149,8 +148,7 @@ def test_member_urls_with_odd_names(users: Any, document: Any, name: str, method
     response = call(
         signed_in(users["olga"]), method, f"/api/documents/{document.pk}/members/{name}/", {"role": "editor"}
     )
-    assert response.status_code in (400, 404), response.content[:300]
-    assert response["Content-Type"] == "application/json"
+    expect(response, 404, "ERR_DOC_NOT_FOUND")
     assert Membership.objects.get(document=document, user=users["vera"]).role == "viewer"
 
 
@@ -219,12 +217,7 @@ def test_history_cursors(users: Any, document: Any, query: str) -> None:
 )
 def test_versions_out_of_range(users: Any, document: Any, version: str) -> None:
     response = signed_in(users["vera"]).get(f"/api/documents/{document.pk}/versions/{version}/")
-    assert response.status_code in (400, 404), response.content[:300]
-    assert response.json()["error"]["code"] in (
-        "ERR_VALIDATION",
-        "ERR_OP_VERSION_NEWER_THAN_CURRENT_SNAPSHOT",
-        "ERR_DOC_NOT_FOUND",
-    )
+    expect(response, 400, "ERR_OP_VERSION_NEWER_THAN_CURRENT_SNAPSHOT")
 
 
 @pytest.mark.parametrize(
