@@ -91,7 +91,7 @@ def _json_body(request: HttpRequest) -> dict[str, Any]:
         return {}
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise MessageBadlyFormed("The request body is not valid JSON.") from None
     if not isinstance(data, dict):
         raise MessageBadlyFormed("The request body must be a JSON object.")
@@ -258,7 +258,7 @@ def _int_param(request: HttpRequest, name: str, default: int | None, *, maximum:
     value = request.GET.get(name)
     if value is None or value == "":
         return default
-    if not value.isdigit() or int(value) > maximum:
+    if not (value.isascii() and value.isdigit()) or int(value) > maximum:
         raise ValidationFailed(f"{name} must be a whole number up to {maximum}.")
     return int(value)
 

@@ -9,7 +9,8 @@ from typing import Any
 from django.db.models import QuerySet, TextField
 from django.db.models.functions import Cast
 
-from .errors import DocumentNotFound, OpsNotFound, PermissionDenied, VersionNewer
+from . import text
+from .errors import DocumentNotFound, OpsNotFound, PermissionDenied, ValidationFailed, VersionNewer
 from .models import (
     AuditEvent,
     CommentThread,
@@ -23,6 +24,7 @@ from .models import (
     Snapshot,
     Visitor,
 )
+from .protocol import CANONICAL_ID
 from .ot import rich_text
 from .records import OpRecord, SnapshotData
 
@@ -36,15 +38,16 @@ ROLE_RANK = {
 
 
 def parse_document_id(document_id: Any) -> uuid.UUID:
-    """Parse a client-supplied id; anything that is not a UUID is simply not found."""
+    """Parse a client-supplied id; anything but the canonical form is simply not found.
+
+    `{...}`, `urn:uuid:...`, upper-case or undashed spellings name no document, over HTTP as on
+    the socket (they would name other broadcast channels there).
+    """
     if isinstance(document_id, uuid.UUID):
         return document_id
-    if not isinstance(document_id, str) or len(document_id) > 64:
+    if not isinstance(document_id, str) or not CANONICAL_ID.fullmatch(document_id):
         raise DocumentNotFound()
-    try:
-        return uuid.UUID(document_id)
-    except ValueError:
-        raise DocumentNotFound() from None
+    return uuid.UUID(document_id)
 
 
 def access_document(*, user: Any, document_id: Any, min_role: str = Role.VIEWER) -> tuple[Document, str]:
@@ -116,6 +119,8 @@ def documents_for_user(*, user: Any, search: str = "") -> QuerySet[Membership]:
         .order_by("-document__updated_at")
     )
     if search:
+        if not text.is_plain(search):
+            raise ValidationFailed("The search must not contain control characters.")
         qs = qs.filter(document__title__icontains=search)
     return qs
 

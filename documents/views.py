@@ -30,7 +30,13 @@ def _not_found(request: HttpRequest, *, title: str, message: str) -> HttpRespons
 def document_list(request: HttpRequest) -> HttpResponse:
     """Documents the user owns or that are shared with them, newest first, searchable by title."""
     query = request.GET.get("q", "").strip()[:MAX_SEARCH_LENGTH]
-    memberships = list(selectors.documents_for_user(user=request.user, search=query))
+    try:
+        memberships = list(selectors.documents_for_user(user=request.user, search=query))
+    except CollabError:
+        # A search no title can match (control characters): an empty list, marked as a bad request.
+        return render(
+            request, "documents/list.html", {"memberships": [], "query": "", "owned_count": 0}, status=400
+        )
     here = selectors.visitors_of(
         document_ids=[m.document_id for m in memberships], within_seconds=selectors.visitor_ttl()
     )
