@@ -228,7 +228,7 @@ COLLAB_CATCH_UP_BURST = env_int("COLLAB_CATCH_UP_BURST", 20000)
 # lost by pub/sub) is repaired within two sweeps, and access is re-read from the database.
 COLLAB_HUB_SWEEP_SECONDS = float(os.environ.get("COLLAB_HUB_SWEEP_SECONDS", "0.5"))
 # Threads (and so database connections) per web process that commit ops; reads use others.
-COLLAB_COMMIT_THREADS = env_int("COLLAB_COMMIT_THREADS", 4)
+COLLAB_COMMIT_THREADS = env_int("COLLAB_COMMIT_THREADS", 6)
 # How long an op is held while the database is unreachable before its client is asked to resend.
 COLLAB_SUBMIT_HOLD_SECONDS = float(os.environ.get("COLLAB_SUBMIT_HOLD_SECONDS", "20"))
 # Presence at a version older than this many ops is refused; the client re-sends it at head.

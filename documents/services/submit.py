@@ -261,8 +261,7 @@ def _commit_batch(document_id: Any, requests: list[SubmitRequest]) -> list[Submi
             )
         if not rows:
             return outcomes
-        Operation.objects.bulk_create(rows)
-        document.save(update_fields=["version", "length", "type", "deleted_at", "updated_at"])
+        _append(document, rows)
         # Robust: once committed, the op is acked whatever the broadcast or the task queue say
         # (a lost broadcast is repaired by the sweep, a lost snapshot task by the beat task).
         transaction.on_commit(lambda: broadcast.publish_ops(records), robust=True)
@@ -273,6 +272,35 @@ def _commit_batch(document_id: Any, requests: list[SubmitRequest]) -> list[Submi
             pk, snapshot_version = str(document.pk), document.version
             transaction.on_commit(lambda: take_snapshot.delay(pk, snapshot_version), robust=True)
         return outcomes
+
+
+ADVANCED_FIELDS = ["version", "length", "type", "deleted_at", "updated_at"]
+
+
+def _append(document: Document, rows: list[Operation]) -> None:
+    """Insert the batch's ops and advance the document: on PostgreSQL in one statement."""
+    if connection.vendor != "postgresql":
+        Operation.objects.bulk_create(rows)
+        document.save(update_fields=ADVANCED_FIELDS)
+        return
+    db = connection.ops
+    columns = [f for f in Operation._meta.concrete_fields if not f.primary_key]
+    values = [[f.get_db_prep_save(f.pre_save(row, True), connection) for f in columns] for row in rows]
+    advanced = [Document._meta.get_field(name) for name in ADVANCED_FIELDS]
+    placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    sql = (
+        f"WITH appended AS (INSERT INTO {db.quote_name(Operation._meta.db_table)}"
+        f" ({', '.join(db.quote_name(f.column) for f in columns)})"
+        f" VALUES {', '.join([placeholders] * len(rows))} RETURNING 1)"
+        f" UPDATE {db.quote_name(Document._meta.db_table)}"
+        f" SET {', '.join(f'{db.quote_name(f.column)} = %s' for f in advanced)}"
+        f" WHERE {db.quote_name(Document._meta.pk.column)} = %s"
+    )
+    params = [value for row in values for value in row]
+    params += [f.get_db_prep_save(f.pre_save(document, False), connection) for f in advanced]
+    params.append(Document._meta.pk.get_db_prep_value(document.pk, connection))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 def _ops_or_none(document_pk: Any, start: int, end: int) -> list[OpRecord]:
