@@ -1,42 +1,95 @@
-"""Account pages: sign-in, password change and reset, each saving through `services.accounts`."""
+"""Account pages through django-allauth: our policy, mail and write path plugged into its hooks.
 
+allauth runs sign-up, sign-in, email confirmation, password reset and change; the adapter decides
+who may sign up (COLLAB_SIGNUP), queues every email on Celery, and saves accounts and passwords
+through `services.accounts`, so a new password ends every open editor of the account.
+"""
+
+import logging
 from typing import Any
 
+from allauth.account.adapter import DefaultAccountAdapter
+from allauth.account.models import EmailAddress
+from allauth.account.stages import EmailVerificationStage as AllauthEmailVerificationStage
+from allauth.core.exceptions import ImmediateHttpResponse
+from django import forms
 from django.conf import settings
-from django.contrib.auth import forms as auth_forms
-from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from kombu.exceptions import KombuError
 
 from . import services
 
-
-class SetPasswordForm(auth_forms.SetPasswordForm):
-    """The reset link's new-password form; saving ends every open editor of the account."""
-
-    def save(self, commit: bool = True) -> Any:
-        return services.set_password(user=self.user, password=self.cleaned_data["new_password1"])
+logger = logging.getLogger(__name__)
 
 
-class PasswordChangeForm(auth_forms.PasswordChangeForm):
-    def save(self, commit: bool = True) -> Any:
-        return services.set_password(user=self.user, password=self.cleaned_data["new_password1"])
+def email_domain(email: str) -> str:
+    return email.rpartition("@")[2].strip().lower()
 
 
-class LoginView(auth_views.LoginView):
-    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        return {
-            **super().get_context_data(**kwargs),
-            "password_reset": settings.COLLAB_PASSWORD_RESET_BY_EMAIL,
-        }
+class AccountAdapter(DefaultAccountAdapter):
+    """allauth's hooks, answered by collab's settings and services."""
+
+    def is_open_for_signup(self, request: HttpRequest) -> bool:
+        """Open and domain-limited sites take sign-ups; invite-only ones only from an invitation."""
+        if settings.COLLAB_SIGNUP in {"open", "domains"}:
+            return True
+        return settings.COLLAB_SIGNUP == "invite" and services.invited_email(request=request) is not None
+
+    def clean_email(self, email: str) -> str:
+        email = super().clean_email(email)
+        if settings.COLLAB_SIGNUP == "domains" and email_domain(email) not in settings.COLLAB_SIGNUP_DOMAINS:
+            allowed = ", ".join(settings.COLLAB_SIGNUP_DOMAINS)
+            raise forms.ValidationError(f"Sign-up here is for addresses at {allowed}.")
+        return email
+
+    def save_user(self, request: HttpRequest, user: Any, form: Any, commit: bool = True) -> Any:
+        user = super().save_user(request, user, form, commit=False)
+        return services.save_user(user=user) if commit else user
+
+    def set_password(self, user: Any, password: str) -> None:
+        """Reset and change both land here: the service ends the account's open sockets."""
+        services.set_password(user=user, password=password)
+
+    def get_login_stages(self) -> list[str]:
+        stage = "allauth.account.stages.EmailVerificationStage"
+        return [f"{__name__}.EmailVerificationStage" if s == stage else s for s in super().get_login_stages()]
+
+    def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
+        """Render here, send from a Celery task (with retries); say so when it cannot be queued."""
+        request = context.get("request")
+        message = self.render_mail(template_prefix, email, {"email": email, **context})
+        try:
+            services.queue_email(message=message)
+        except (KombuError, OSError) as exc:
+            logger.error("could not queue an email (%s): %s", template_prefix, exc)
+            raise ImmediateHttpResponse(
+                render(request, "account/email_unavailable.html", status=503)
+            ) from exc
+
+
+class EmailVerificationStage(AllauthEmailVerificationStage):
+    """Accounts made by an operator (admin, commands) have no address to confirm: let them in."""
+
+    def handle(self) -> Any:
+        user = self.login.user
+        if user is not None and not EmailAddress.objects.filter(user_id=user.pk).exists():
+            return None, True
+        return super().handle()
+
+
+def account_links(request: HttpRequest) -> dict[str, Any]:
+    """What the header and sign-in page offer: sign-up where strangers may, reset where mail goes."""
+    return {
+        "signup_open": settings.COLLAB_SIGNUP in {"open", "domains"},
+        "password_reset_by_email": settings.COLLAB_PASSWORD_RESET_BY_EMAIL,
+    }
 
 
 def password_reset(request: HttpRequest) -> HttpResponse:
-    """Reset by email only where mail is configured; elsewhere say who can help instead."""
+    """Reset by email unless the operator switched it off; then say who can help instead."""
+    from allauth.account.views import password_reset as allauth_password_reset
+
     if not settings.COLLAB_PASSWORD_RESET_BY_EMAIL:
-        return render(request, "registration/password_reset_unavailable.html")
-    return auth_views.PasswordResetView.as_view()(request)
-
-
-password_reset_confirm = auth_views.PasswordResetConfirmView.as_view(form_class=SetPasswordForm)
-password_change = auth_views.PasswordChangeView.as_view(form_class=PasswordChangeForm)
+        return render(request, "account/password_reset_unavailable.html")
+    return allauth_password_reset(request)

@@ -104,7 +104,7 @@ def document_editor(request: HttpRequest, document_id: Any) -> HttpResponse:
         "userId": user.pk,
         "userName": user.get_full_name() or user.get_username(),
         "wsPath": "/ws/",
-        "loginUrl": reverse("login"),
+        "loginUrl": reverse("account_login"),
         "listUrl": reverse("document-list"),
     }
     return render(

@@ -7,11 +7,13 @@ connections what changed through `broadcast` once the change is committed.
 - `documents`: create, rename, delete, replace, restore and repair whole documents;
 - `members`: roles, ownership and invite links;
 - `accounts`: users, their active state and passwords;
+- `mail`: outgoing email, sent by a Celery task with retries;
 - `snapshots`: materialized snapshots and the retention policy;
 - `visitors`: who is in a document now.
 """
 
 from .accounts import create_user, delete_user, save_user, set_active, set_password
+from .mail import invited_email, queue_email
 from .documents import (
     create_document,
     delete_document,
@@ -67,7 +69,9 @@ __all__ = [
     "delta_limits",
     "document_limits",
     "end_visits",
+    "invited_email",
     "purge_document",
+    "queue_email",
     "record_visits",
     "remove_member",
     "remove_member_as_operator",
