@@ -73,7 +73,13 @@ def ping(value: str) -> str:
     acks_late=True,
 )
 def send_email(
-    *, subject: str, body: str, from_email: str, to: list[str], html: str | None = None, headers: dict[str, str] | None = None
+    *,
+    subject: str,
+    body: str,
+    from_email: str,
+    to: list[str],
+    html: str | None = None,
+    headers: dict[str, str] | None = None,
 ) -> int:
     """Hand one rendered email to the mail server; retried while the server refuses or is away."""
     message = EmailMultiAlternatives(subject, body, from_email, to, headers=headers or {})
