@@ -9,8 +9,6 @@ import logging
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
-from allauth.account.models import EmailAddress
-from allauth.account.stages import EmailVerificationStage as AllauthEmailVerificationStage
 from allauth.core.exceptions import ImmediateHttpResponse
 from django import forms
 from django.conf import settings
@@ -53,7 +51,9 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def get_login_stages(self) -> list[str]:
         stage = "allauth.account.stages.EmailVerificationStage"
-        return [f"{__name__}.EmailVerificationStage" if s == stage else s for s in super().get_login_stages()]
+        # Loaded by allauth when a sign-in runs: importing its stages here would be circular.
+        ours = "documents.login_stages.EmailVerificationStage"
+        return [ours if s == stage else s for s in super().get_login_stages()]
 
     def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
         """Render here, send from a Celery task (with retries); say so when it cannot be queued."""
@@ -66,16 +66,6 @@ class AccountAdapter(DefaultAccountAdapter):
             raise ImmediateHttpResponse(
                 render(request, "account/email_unavailable.html", status=503)
             ) from exc
-
-
-class EmailVerificationStage(AllauthEmailVerificationStage):
-    """Accounts made by an operator (admin, commands) have no address to confirm: let them in."""
-
-    def handle(self) -> Any:
-        user = self.login.user
-        if user is not None and not EmailAddress.objects.filter(user_id=user.pk).exists():
-            return None, True
-        return super().handle()
 
 
 def account_links(request: HttpRequest) -> dict[str, Any]:

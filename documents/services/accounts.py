@@ -7,6 +7,7 @@ committed, on every server process, so an open editor never outlives the account
 import logging
 from typing import Any
 
+from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
@@ -18,18 +19,33 @@ logger = logging.getLogger(__name__)
 
 
 def create_user(*, username: str, email: str = "", password: str | None = None, **fields: Any) -> Any:
-    """Create an account; a `password` of None makes one that cannot sign in with a password."""
+    """Create an account for someone (an operator's act); a `password` of None: no password sign-in."""
     user = get_user_model()(username=username, email=email, **fields)
     if password is None:
         user.set_unusable_password()
     else:
         user.set_password(password)
-    user.save()
+    with transaction.atomic():
+        user.save()
+        _vouch_for_email(user)
     return user
 
 
-def save_user(*, user: Any) -> Any:
-    """Save an edited account (the admin's user form); deactivating it ends its sessions."""
+def _vouch_for_email(user: Any) -> None:
+    """An operator who makes an account vouches for its address: no confirmation email is needed."""
+    if user.email:
+        EmailAddress.objects.update_or_create(
+            user=user,
+            email__iexact=user.email,
+            defaults={"email": user.email, "verified": True, "primary": True},
+        )
+
+
+def save_user(*, user: Any, by_operator: bool = False) -> Any:
+    """Save an account (sign-up, the admin's form); deactivating it ends its sessions.
+
+    `by_operator`: the admin made or edited it, so its email needs no confirmation.
+    """
     with transaction.atomic():
         was_active = (
             type(user).objects.filter(pk=user.pk).values_list("is_active", flat=True).first()
@@ -37,6 +53,8 @@ def save_user(*, user: Any) -> Any:
             else None
         )
         user.save()
+        if by_operator:
+            _vouch_for_email(user)
         if was_active and not user.is_active:
             broadcast.publish_session_end_on_commit(user_id=user.pk)
     return user
