@@ -257,6 +257,9 @@ if COLLAB_SIGNUP not in {"open", "invite", "domains", "closed"}:
 if COLLAB_SIGNUP == "domains" and not COLLAB_SIGNUP_DOMAINS:
     raise ImproperlyConfigured("COLLAB_SIGNUP=domains needs COLLAB_SIGNUP_DOMAINS (comma-separated).")
 
+# Days an emailed invitation stays valid (it is also used up by its first acceptance).
+COLLAB_INVITATION_DAYS = env_int("COLLAB_INVITATION_DAYS", 7)
+
 ACCOUNT_ADAPTER = "documents.accounts.AccountAdapter"
 ACCOUNT_LOGIN_METHODS = {"username", "email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]

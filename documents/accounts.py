@@ -14,11 +14,16 @@ from django import forms
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from kombu.exceptions import KombuError
 
 from . import services
+from .errors import CollabError
 
 logger = logging.getLogger(__name__)
+
+# The document an invitation made the new account a member of, for the redirect after sign-up.
+JOINED_SESSION_KEY = "collab_joined_document"
 
 
 def email_domain(email: str) -> str:
@@ -36,14 +41,39 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def clean_email(self, email: str) -> str:
         email = super().clean_email(email)
-        if settings.COLLAB_SIGNUP == "domains" and email_domain(email) not in settings.COLLAB_SIGNUP_DOMAINS:
+        invited = services.invited_email(request=self.request)
+        if invited is not None and email.lower() != invited.lower():
+            raise forms.ValidationError(f"Use the address the invitation was sent to: {invited}.")
+        if (
+            invited is None
+            and settings.COLLAB_SIGNUP == "domains"
+            and email_domain(email) not in settings.COLLAB_SIGNUP_DOMAINS
+        ):
             allowed = ", ".join(settings.COLLAB_SIGNUP_DOMAINS)
             raise forms.ValidationError(f"Sign-up here is for addresses at {allowed}.")
         return email
 
     def save_user(self, request: HttpRequest, user: Any, form: Any, commit: bool = True) -> Any:
+        """Save through the service; someone who came with an invitation joins its document now."""
         user = super().save_user(request, user, form, commit=False)
-        return services.save_user(user=user) if commit else user
+        if not commit:
+            return user
+        services.save_user(user=user)
+        token = request.session.pop(services.INVITATION_SESSION_KEY, None)
+        if token is not None:
+            try:
+                membership = services.accept_invitation(user=user, token=token)
+            except CollabError:
+                logger.info("an invitation used for sign-up was no longer valid")
+            else:
+                request.session[JOINED_SESSION_KEY] = str(membership.document_id)
+        return user
+
+    def get_signup_redirect_url(self, request: HttpRequest) -> str:
+        document_id = request.session.pop(JOINED_SESSION_KEY, None)
+        if document_id is not None:
+            return reverse("document-editor", kwargs={"document_id": document_id})
+        return super().get_signup_redirect_url(request)
 
     def set_password(self, user: Any, password: str) -> None:
         """Reset and change both land here: the service ends the account's open sockets."""

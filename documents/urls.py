@@ -10,6 +10,7 @@ urlpatterns = [
     path("d/<uuid:document_id>/", views.document_editor, name="document-editor"),
     path("d/<uuid:document_id>/history/", views.document_history, name="document-history"),
     path("invite/<str:token>/", views.invite_accept, name="invite-accept"),
+    path("invitations/<str:token>/", views.invitation_accept, name="invitation-accept"),
     path("healthz", views.healthz, name="healthz"),
     path("api/documents/", api.documents, name="api-documents"),
     path("api/documents/import/", api.import_document, name="api-import"),
@@ -26,4 +27,10 @@ urlpatterns = [
     path("api/documents/<str:document_id>/restore/", api.restore, name="api-restore"),
     path("api/documents/<str:document_id>/export/<str:fmt>/", api.export, name="api-export"),
     path("api/documents/<str:document_id>/invites/<str:token>/", api.invite_detail, name="api-invite"),
+    path("api/documents/<str:document_id>/invitations/", api.invitations, name="api-invitations"),
+    path(
+        "api/documents/<str:document_id>/invitations/<int:invitation_id>/",
+        api.invitation_detail,
+        name="api-invitation",
+    ),
 ]

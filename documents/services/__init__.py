@@ -8,12 +8,14 @@ connections what changed through `broadcast` once the change is committed.
 - `members`: roles, ownership and invite links;
 - `accounts`: users, their active state and passwords;
 - `mail`: outgoing email, sent by a Celery task with retries;
+- `invitations`: invitations by email (single use, expiring);
 - `snapshots`: materialized snapshots and the retention policy;
 - `visitors`: who is in a document now.
 """
 
 from .accounts import create_user, delete_user, save_user, set_active, set_password
-from .mail import invited_email, queue_email
+from .invitations import accept_invitation, holds_address, invite_by_email, revoke_invitation
+from .mail import INVITATION_SESSION_KEY, invited_email, queue_email
 from .documents import (
     create_document,
     delete_document,
@@ -54,9 +56,11 @@ from .visitors import end_visits, record_visits
 
 __all__ = [
     "ADDED_NOTICE",
+    "INVITATION_SESSION_KEY",
     "SERVER_SRC",
     "SubmitRequest",
     "SubmitResult",
+    "accept_invitation",
     "accept_invite",
     "add_member",
     "clean_request",
@@ -69,6 +73,8 @@ __all__ = [
     "delta_limits",
     "document_limits",
     "end_visits",
+    "holds_address",
+    "invite_by_email",
     "invited_email",
     "purge_document",
     "queue_email",
@@ -81,6 +87,7 @@ __all__ = [
     "replace_content",
     "restore_version",
     "restore_version_as_operator",
+    "revoke_invitation",
     "revoke_invite",
     "revoke_invites_as_operator",
     "save_user",

@@ -6,9 +6,10 @@ from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.http import HttpRequest
 
 from .. import tasks
+from ..selectors import live_email_invitation
 
-# Where an invitation accepted by email is remembered between the link and the sign-up form.
-INVITED_EMAIL_SESSION_KEY = "collab_invited_email"
+# The emailed invitation's token, kept in the browser's session from its link to the sign-up form.
+INVITATION_SESSION_KEY = "collab_invitation"
 
 
 def queue_email(*, message: EmailMessage) -> None:
@@ -27,5 +28,7 @@ def queue_email(*, message: EmailMessage) -> None:
 
 
 def invited_email(*, request: HttpRequest) -> Any:
-    """The address an email invitation opened sign-up for, in this browser session, if any."""
-    return request.session.get(INVITED_EMAIL_SESSION_KEY) if hasattr(request, "session") else None
+    """The address of the live invitation this browser came with, if any: sign-up is for it."""
+    token = request.session.get(INVITATION_SESSION_KEY) if hasattr(request, "session") else None
+    invitation = live_email_invitation(token=token)
+    return None if invitation is None else invitation.email
