@@ -170,12 +170,10 @@ def invite_accept(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "documents/invite.html", {"invite": invite, "document": invite.document})
 
 
-def _invitation_not_found(request: HttpRequest) -> HttpResponse:
-    return _not_found(
-        request,
-        title="This invitation does not work",
-        message="It was used already, has expired or was withdrawn. Ask the owner to invite you again.",
-    )
+INVITATION_GONE = {
+    "title": "This invitation does not work",
+    "message": "It was used already, has expired or was withdrawn. Ask the owner to invite you again.",
+}
 
 
 @require_http_methods(["GET", "POST"])
@@ -183,7 +181,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
     """An emailed invitation: signed out, it leads through sign-up (or sign-in); signed in, a POST joins."""
     invitation = selectors.live_email_invitation(token=token)
     if invitation is None:
-        return _invitation_not_found(request)
+        return _not_found(request, **INVITATION_GONE)
     context = {"invitation": invitation, "document": invitation.document, "token": token}
     if not request.user.is_authenticated:
         # Sign-up opens for this address (even on an invite-only site), and the address counts as
@@ -197,7 +195,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
         try:
             membership = services.accept_invitation(user=request.user, token=token)
         except DocumentNotFound:
-            return _invitation_not_found(request)
+            return _not_found(request, **INVITATION_GONE)
         return redirect("document-editor", document_id=membership.document_id)
     return render(request, "documents/invitation.html", context)
 
