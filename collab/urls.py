@@ -9,6 +9,12 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # Before allauth's own: a site without reset mail says so instead of offering the form.
     path("accounts/password/reset/", accounts.password_reset, name="account_reset_password"),
+    path("accounts/profile/", accounts.profile, name="account_profile"),
+    path(
+        "accounts/profile/sign-out-everywhere/",
+        accounts.sign_out_everywhere,
+        name="account_sign_out_everywhere",
+    ),
     path("accounts/", include("allauth.urls")),
     path("", include("documents.urls")),
 ]

@@ -13,8 +13,11 @@ from allauth.core.exceptions import ImmediateHttpResponse
 from django import forms
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.http import require_http_methods
 from kombu.exceptions import KombuError
 
 from . import services
@@ -113,3 +116,32 @@ def password_reset(request: HttpRequest) -> HttpResponse:
     if not settings.COLLAB_PASSWORD_RESET_BY_EMAIL:
         return render(request, "account/password_reset_unavailable.html")
     return allauth_password_reset(request)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def profile(request: HttpRequest) -> HttpResponse:
+    """The account's own page: its name, and links to email, password and signing out everywhere."""
+    error = None
+    if request.method == "POST":
+        try:
+            services.set_display_name(user=request.user, name=request.POST.get("name", ""))
+        except CollabError as exc:
+            error = exc.message
+        else:
+            messages.success(request, "Your name is saved; open documents show it after a reload.")
+            return redirect("account_profile")
+    return render(
+        request,
+        "account/profile.html",
+        {"error": error, "sessions": len(services.sessions_of(user_id=request.user.pk))},
+        status=400 if error else 200,
+    )
+
+
+@login_required
+@require_http_methods(["POST"])
+def sign_out_everywhere(request: HttpRequest) -> HttpResponse:
+    """End every session of the account, this one included; every open editor closes at once."""
+    services.sign_out_everywhere(user_id=request.user.pk)
+    return redirect("account_login")

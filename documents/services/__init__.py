@@ -6,14 +6,23 @@ connections what changed through `broadcast` once the change is committed.
 - `submit`: the submit path, the only place a document's version changes;
 - `documents`: create, rename, delete, replace, restore and repair whole documents;
 - `members`: roles, ownership and invite links;
-- `accounts`: users, their active state and passwords;
+- `accounts`: users, their active state, names, passwords and sessions;
 - `mail`: outgoing email, sent by a Celery task with retries;
 - `invitations`: invitations by email (single use, expiring);
 - `snapshots`: materialized snapshots and the retention policy;
 - `visitors`: who is in a document now.
 """
 
-from .accounts import create_user, delete_user, save_user, set_active, set_password
+from .accounts import (
+    create_user,
+    delete_user,
+    save_user,
+    sessions_of,
+    set_active,
+    set_display_name,
+    set_password,
+    sign_out_everywhere,
+)
 from .invitations import accept_invitation, holds_address, invite_by_email, revoke_invitation
 from .mail import INVITATION_SESSION_KEY, invited_email, queue_email
 from .documents import (
@@ -92,10 +101,13 @@ __all__ = [
     "revoke_invites_as_operator",
     "save_user",
     "server_submit",
+    "sessions_of",
     "set_active",
+    "set_display_name",
     "set_member_role",
     "set_password",
     "set_role_as_operator",
+    "sign_out_everywhere",
     "submit_batch",
     "submit_operation",
     "take_snapshot",

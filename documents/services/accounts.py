@@ -8,14 +8,20 @@ import logging
 from typing import Any
 
 from allauth.account.models import EmailAddress
-from django.contrib.auth import get_user_model
+from django.contrib.auth import SESSION_KEY, get_user_model
+from django.contrib.sessions.models import Session
 from django.db import transaction
+from django.utils import timezone
 
 from .. import broadcast
+from ..errors import ValidationFailed
 from ..models import Document
 from .documents import purge_document
 
 logger = logging.getLogger(__name__)
+
+# Django's first_name holds the whole display name; it is 150 characters long.
+MAX_DISPLAY_NAME = 150
 
 
 def create_user(*, username: str, email: str = "", password: str | None = None, **fields: Any) -> Any:
@@ -81,6 +87,33 @@ def set_password(*, user: Any, password: str | None) -> Any:
         user.save(update_fields=["password"])
         broadcast.publish_session_end_on_commit(user_id=user.pk)
     return user
+
+
+def set_display_name(*, user: Any, name: Any) -> Any:
+    """The name shown for the account everywhere (cursors, members, history); empty: the username."""
+    if not isinstance(name, str) or len(name.strip()) > MAX_DISPLAY_NAME:
+        raise ValidationFailed(f"A name has at most {MAX_DISPLAY_NAME} characters.")
+    user.first_name, user.last_name = name.strip(), ""
+    user.save(update_fields=["first_name", "last_name"])
+    return user
+
+
+def sessions_of(*, user_id: Any) -> list[Any]:
+    """The live sessions signed in as this account (one per browser)."""
+    return [
+        session
+        for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator()
+        if session.get_decoded().get(SESSION_KEY) == str(user_id)
+    ]
+
+
+def sign_out_everywhere(*, user_id: Any) -> int:
+    """End every session of the account and close all its open sockets at once; say how many."""
+    with transaction.atomic():
+        sessions = sessions_of(user_id=user_id)
+        Session.objects.filter(pk__in=[session.pk for session in sessions]).delete()
+        broadcast.publish_session_end_on_commit(user_id=user_id)
+    return len(sessions)
 
 
 def delete_user(*, operator: Any, user_id: Any) -> None:

@@ -177,3 +177,35 @@ def test_a_reset_that_cannot_be_queued_says_so(olga: Any, mailoutbox: list[Any])
     body = response.content.decode()
     assert response.status_code == 503 and "could not send" in body.lower()
     assert mailoutbox == []
+
+
+def test_the_profile_saves_the_display_name_through_the_service(olga: Any) -> None:
+    client = Client()
+    client.force_login(olga)
+    assert client.post("/accounts/profile/", {"name": "  Olga Orlova "}).status_code == 302
+    olga.refresh_from_db()
+    assert olga.get_full_name() == "Olga Orlova"
+    too_long = client.post("/accounts/profile/", {"name": "x" * 151})
+    assert too_long.status_code == 400 and "at most 150" in too_long.content.decode()
+    assert "Olga Orlova" in client.get("/").content.decode()
+
+
+def test_sign_out_everywhere_ends_every_session_and_socket(
+    olga: Any, ended: list[Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    nina = services.create_user(username="nina", email="nina@example.com", password=PASSWORD)
+    browsers = [Client() for _ in range(3)]
+    for browser in browsers:
+        browser.force_login(olga)
+    other = Client()
+    other.force_login(nina)
+    assert len(services.sessions_of(user_id=olga.pk)) == 3
+    with django_capture_on_commit_callbacks(execute=True):
+        response = browsers[0].post("/accounts/profile/sign-out-everywhere/")
+    assert response.status_code == 302 and response["Location"] == "/accounts/login/"
+    assert ended == [olga.pk]
+    assert [browser.get("/").status_code for browser in browsers] == [302, 302, 302]
+    assert other.get("/").status_code == 200  # someone else's sessions are untouched
+    # Only a POST (with its CSRF token) signs out: a link cannot do it.
+    assert other.get("/accounts/profile/sign-out-everywhere/").status_code == 405
+    assert other.get("/").status_code == 200
