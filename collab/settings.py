@@ -74,6 +74,8 @@ INSTALLED_APPS = [
     "channels",
     "allauth",
     "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
     "documents",
 ]
 
@@ -261,6 +263,7 @@ if COLLAB_SIGNUP == "domains" and not COLLAB_SIGNUP_DOMAINS:
 COLLAB_INVITATION_DAYS = env_int("COLLAB_INVITATION_DAYS", 7)
 
 ACCOUNT_ADAPTER = "documents.accounts.AccountAdapter"
+SOCIALACCOUNT_ADAPTER = "documents.accounts.SocialAccountAdapter"
 ACCOUNT_LOGIN_METHODS = {"username", "email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
 # New accounts sign in only once their address is confirmed; accounts made by an operator have no
@@ -284,6 +287,33 @@ ACCOUNT_RATE_LIMITS = {
     "manage_email": "10/m/user",
     "confirm_email": "1/3m/key",
 }
+# Single sign-on through one OpenID Connect issuer (Google, Microsoft, Okta, Keycloak, ...): its
+# URL, the client registered there, the button's label, and the email domains whose people may
+# get an account through it (empty: everyone the issuer signs in).
+COLLAB_OIDC_ISSUER = os.environ.get("COLLAB_OIDC_ISSUER", "").rstrip("/")
+COLLAB_OIDC_NAME = os.environ.get("COLLAB_OIDC_NAME", "your company account")
+COLLAB_OIDC_DOMAINS = [domain.lower().lstrip("@") for domain in env_list("COLLAB_OIDC_DOMAINS", [])]
+SOCIALACCOUNT_PROVIDERS: dict[str, object] = {}
+if COLLAB_OIDC_ISSUER:
+    SOCIALACCOUNT_PROVIDERS["openid_connect"] = {
+        "OAUTH_PKCE_ENABLED": True,
+        "APPS": [
+            {
+                "provider_id": "sso",
+                "name": COLLAB_OIDC_NAME,
+                "client_id": os.environ.get("COLLAB_OIDC_CLIENT_ID", ""),
+                "secret": os.environ.get("COLLAB_OIDC_CLIENT_SECRET", ""),
+                "settings": {"server_url": COLLAB_OIDC_ISSUER},
+            }
+        ],
+    }
+# An SSO sign-in never takes over an existing account because the addresses match; accounts are
+# made at once (no extra form), and only a POST starts the round trip.
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_LOGIN_ON_GET = False
+SOCIALACCOUNT_ONLY = False
+
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 

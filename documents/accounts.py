@@ -10,6 +10,7 @@ from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core.exceptions import ImmediateHttpResponse
+from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django import forms
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -31,6 +32,14 @@ JOINED_SESSION_KEY = "collab_joined_document"
 
 def email_domain(email: str) -> str:
     return email.rpartition("@")[2].strip().lower()
+
+
+class SocialAccountAdapter(DefaultSocialAccountAdapter):
+    """Single sign-on: who the issuer may bring in is COLLAB_OIDC_DOMAINS (empty: anyone)."""
+
+    def is_open_for_signup(self, request: HttpRequest, sociallogin: Any) -> bool:
+        allowed = settings.COLLAB_OIDC_DOMAINS
+        return not allowed or email_domain(sociallogin.user.email or "") in allowed
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -106,6 +115,7 @@ def account_links(request: HttpRequest) -> dict[str, Any]:
     return {
         "signup_open": settings.COLLAB_SIGNUP in {"open", "domains"},
         "password_reset_by_email": settings.COLLAB_PASSWORD_RESET_BY_EMAIL,
+        "sso_name": settings.COLLAB_OIDC_NAME if settings.COLLAB_OIDC_ISSUER else None,
     }
 
 
