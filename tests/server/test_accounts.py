@@ -209,3 +209,19 @@ def test_sign_out_everywhere_ends_every_session_and_socket(
     # Only a POST (with its CSRF token) signs out: a link cannot do it.
     assert other.get("/accounts/profile/sign-out-everywhere/").status_code == 405
     assert other.get("/").status_code == 200
+
+
+def test_changing_the_email_takes_effect_once_the_new_address_is_confirmed(
+    olga: Any, mailoutbox: list[Any]
+) -> None:
+    client = Client()
+    client.force_login(olga)
+    response = client.post("/accounts/email/", {"action_add": "", "email": "olga@new.example"})
+    assert response.status_code == 302
+    olga.refresh_from_db()
+    assert olga.email == "olga@example.com"  # not before the new address is confirmed
+    [message] = mailoutbox
+    assert message.to == ["olga@new.example"]
+    assert client.post(link_in(message, "/accounts/confirm-email/")).status_code == 302
+    olga.refresh_from_db()
+    assert olga.email == "olga@new.example"
