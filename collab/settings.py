@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.socialaccount",
     "allauth.socialaccount.providers.openid_connect",
+    "allauth.mfa",
     "documents",
 ]
 
@@ -264,6 +265,12 @@ COLLAB_INVITATION_DAYS = env_int("COLLAB_INVITATION_DAYS", 7)
 
 ACCOUNT_ADAPTER = "documents.accounts.AccountAdapter"
 SOCIALACCOUNT_ADAPTER = "documents.accounts.SocialAccountAdapter"
+# Optional second factor, set up by each person on /accounts/2fa/: an authenticator app, with
+# recovery codes for a lost phone.
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "collab"
+# One 30-second step either way, for phones whose clocks drift.
+MFA_TOTP_TOLERANCE = 1
 ACCOUNT_LOGIN_METHODS = {"username", "email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
 # New accounts sign in only once their address is confirmed; accounts made by an operator have no

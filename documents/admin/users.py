@@ -3,6 +3,8 @@
 from typing import Any
 
 from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
+from allauth.socialaccount.models import SocialAccount, SocialApp, SocialToken
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -28,8 +30,11 @@ class PasswordChangeForm(AdminPasswordChangeForm):
 admin.site.unregister(User)
 # Access is granted with document roles; groups would be a second, unaudited way to grant it.
 admin.site.unregister(Group)
-# Addresses change through the account pages (confirmed by email) or with the user's own form.
-admin.site.unregister(EmailAddress)
+# Addresses change through the account pages (confirmed by email) or with the user's own form;
+# second factors and SSO links are the person's own, on their account pages.
+for _model in (EmailAddress, Authenticator, SocialAccount, SocialApp, SocialToken):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)
 
 
 @admin.register(User)

@@ -225,3 +225,24 @@ def test_changing_the_email_takes_effect_once_the_new_address_is_confirmed(
     assert client.post(link_in(message, "/accounts/confirm-email/")).status_code == 302
     olga.refresh_from_db()
     assert olga.email == "olga@new.example"
+
+
+def test_a_second_factor_is_asked_after_the_password_once_set_up(olga: Any) -> None:
+    from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, generate_totp_secret, hotp_value
+    from allauth.mfa.totp.internal.auth import yield_hotp_counters_from_time
+
+    secret = generate_totp_secret()
+    TOTP.activate(olga, secret)
+    client = Client()
+    step = client.post("/accounts/login/", {"login": "olga", "password": "the-old-password-1"})
+    assert step.status_code == 302 and step["Location"] == "/accounts/2fa/authenticate/"
+    assert client.get("/").status_code == 302  # the password alone does not sign in
+    wrong = client.post("/accounts/2fa/authenticate/", {"code": "000000"})
+    assert wrong.status_code == 200 and client.get("/").status_code == 302
+    counters = list(yield_hotp_counters_from_time())
+    counter = counters[len(counters) // 2]  # the current period
+    code = format_hotp_value(hotp_value(secret, counter))
+    done = client.post("/accounts/2fa/authenticate/", {"code": code})
+    assert done.status_code == 302 and client.get("/").status_code == 200
+    page = client.get("/accounts/2fa/")
+    assert page.status_code == 200 and "Authenticator App" in page.content.decode()
