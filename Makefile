@@ -8,7 +8,7 @@ STAMPS := .make
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: setup run test bench worker clean
+.PHONY: setup run test faults soak bench bench-realtime worker clean
 
 setup: $(STAMPS)/python $(STAMPS)/node $(STAMPS)/frontend
 
@@ -36,11 +36,30 @@ run: setup
 test: setup
 	$(BIN)/python -m pytest
 
+# The fault-injection suite (needs PostgreSQL and Redis, see README; about 6 minutes).
+faults: setup
+	$(BIN)/python -m pytest tests/faults -q -s
+
+# A long mixed fault run, loopback only: SOAK_SECONDS (default 300), SOAK_CLIENTS, SOAK_FAULT_EVERY, SOAK_SEED.
+soak: setup
+	$(BIN)/python bench/soak.py
+
 bench: setup
 	$(BIN)/python bench/ot_bench.py
+
+# collab against ShareDB with real sharedb clients (docs/performance.md); needs PostgreSQL's and
+# Redis's server binaries and HAProxy, starts its own instances, ~20 minutes (BENCH_QUICK=1: ~4).
+bench-realtime: setup $(STAMPS)/bench
+	$(BIN)/python bench/realtime/bench.py
+
+$(STAMPS)/bench: bench/requirements.txt bench/realtime/package.json bench/realtime/package-lock.json
+	@mkdir -p $(STAMPS)
+	$(BIN)/python -m pip install --quiet -r bench/requirements.txt
+	cd bench/realtime && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
 
 worker: setup
 	$(BIN)/celery -A collab worker --beat --schedule /tmp/collab-celerybeat-schedule --loglevel=info
 
 clean:
-	rm -rf $(VENV) $(STAMPS) frontend/node_modules frontend/dist staticfiles
+	rm -rf $(VENV) $(STAMPS) frontend/node_modules bench/realtime/node_modules frontend/dist staticfiles

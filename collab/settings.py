@@ -87,6 +87,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "documents.logcontext.RequestIdMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -108,6 +109,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "documents.accounts.account_links",
+                "documents.build.context",
             ],
         },
     },
@@ -207,6 +209,9 @@ COLLAB_OP_BURST = env_int("COLLAB_OP_BURST", 200)
 COLLAB_PRESENCE_RATE = env_int("COLLAB_PRESENCE_RATE", 20)
 COLLAB_PRESENCE_BURST = env_int("COLLAB_PRESENCE_BURST", 60)
 COLLAB_MAX_SUBSCRIPTIONS = env_int("COLLAB_MAX_SUBSCRIPTIONS", 100)
+# Live connections one document may have across all processes (0: no cap); those already in it
+# stay, a newcomer is refused with close code 4409.
+COLLAB_MAX_CONNECTIONS_PER_DOCUMENT = env_int("COLLAB_MAX_CONNECTIONS_PER_DOCUMENT", 0)
 # Seconds an import's parser may run (in its own process) before it is stopped; files within
 # the size limits parse in a few seconds even when built to be slow (docs/reliability.md).
 COLLAB_IMPORT_TIME_LIMIT = env_int("COLLAB_IMPORT_TIME_LIMIT", 20)
@@ -216,6 +221,10 @@ COLLAB_SYNC_INTERVAL_SECONDS = float(os.environ.get("COLLAB_SYNC_INTERVAL_SECOND
 # database read and a reply as large as the document.
 COLLAB_READ_RATE = env_int("COLLAB_READ_RATE", 20)
 COLLAB_READ_BURST = env_int("COLLAB_READ_BURST", 100)
+# Ops of catch-up (`f`/`s` with a version) per connection per second, and the burst: a reconnecting
+# client is served at once, one asking for a long history again and again waits.
+COLLAB_CATCH_UP_RATE = env_int("COLLAB_CATCH_UP_RATE", 2000)
+COLLAB_CATCH_UP_BURST = env_int("COLLAB_CATCH_UP_BURST", 20000)
 # How often each server process compares the documents it serves with the database: a gap (an op
 # lost by pub/sub) is repaired within two sweeps, and access is re-read from the database.
 COLLAB_HUB_SWEEP_SECONDS = float(os.environ.get("COLLAB_HUB_SWEEP_SECONDS", "0.5"))
@@ -233,6 +242,19 @@ COLLAB_SNAPSHOT_EVERY = env_int("COLLAB_SNAPSHOT_EVERY", 100)
 # Ops older than this many days are folded into snapshots (0 keeps every op forever). It is also
 # the guaranteed reconnect window: a client offline for longer must reload the document.
 COLLAB_OP_RETENTION_DAYS = env_int("COLLAB_OP_RETENTION_DAYS", 0)
+
+# --- Operations -------------------------------------------------------------------------------
+
+# A scraper sends "Authorization: Bearer <token>" for /metrics; staff sessions need none.
+COLLAB_METRICS_TOKEN = os.environ.get("COLLAB_METRICS_TOKEN", "")
+# /readyz waits at most this long for the database and Redis before answering 503.
+COLLAB_READY_TIMEOUT_SECONDS = float(os.environ.get("COLLAB_READY_TIMEOUT_SECONDS", "2"))
+# Names the editor bundle this server hands out (e.g. the commit); unset: a hash of the bundle.
+# A page of another build is told to reload once its edits are saved.
+COLLAB_BUILD_ID = os.environ.get("COLLAB_BUILD_ID", "")
+# On SIGTERM, how long a web process waits for in-flight commits before closing its sockets;
+# under the platform's grace period (30 s on Heroku) so the acks go out before SIGKILL.
+COLLAB_SHUTDOWN_SECONDS = float(os.environ.get("COLLAB_SHUTDOWN_SECONDS", "20"))
 
 # --- Auth, static files, security -------------------------------------------------------------
 
@@ -400,11 +422,26 @@ CSRF_COOKIE_SAMESITE = "Lax"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
+# plain: one text line per record; json: one JSON object per line, with the connection, user,
+# document and request ids as fields (documents.logcontext).
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain")
+if LOG_FORMAT not in {"plain", "json"}:
+    raise ImproperlyConfigured("LOG_FORMAT must be plain or json.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"stdout": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "documents.logcontext.ContextFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {
+        "stdout": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]}
+    },
     "root": {"handlers": ["stdout"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

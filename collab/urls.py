@@ -4,8 +4,10 @@ from django.contrib import admin
 from django.urls import include, path
 
 from documents import accounts
+from documents import monitoring
 
 urlpatterns = [
+    path("admin/live/", admin.site.admin_view(monitoring.live_view), name="admin-live"),
     path("admin/", admin.site.urls),
     # Before allauth's own: a site without reset mail says so instead of offering the form.
     path("accounts/password/reset/", accounts.password_reset, name="account_reset_password"),

@@ -20,6 +20,7 @@ from django.views.csrf import csrf_failure as django_csrf_failure
 from django.views.decorators.csrf import ensure_csrf_cookie
 
 from . import convert, imports, selectors, services
+from .services import audit
 from .errors import (
     CollabError,
     CsrfFailed,
@@ -385,7 +386,18 @@ def _import(request: HttpRequest) -> HttpResponse:
     return JsonResponse(_document_json(document, Role.OWNER.value), status=201)
 
 
+def _audit_log(request: HttpRequest, document_id: str) -> JsonResponse:
+    """Export the document's audit log as JSON, newest first (owner only)."""
+    document, _role = selectors.access_document(
+        user=request.user, document_id=document_id, min_role=Role.OWNER
+    )
+    return JsonResponse(
+        {"events": [audit.as_dict(event) for event in selectors.audit_events(document=document)]}
+    )
+
+
 documents = _endpoint(GET=_list_documents, POST=_create_document)
+audit_log = _endpoint(GET=_audit_log)
 history = _endpoint(GET=_history)
 version = _endpoint(GET=_version)
 restore = _endpoint(POST=_restore)

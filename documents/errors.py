@@ -115,6 +115,12 @@ class TooManySubscriptions(CollabError):
     default_message = "Too many documents open on one connection."
 
 
+class DocumentFull(CollabError):
+    code = "ERR_DOCUMENT_FULL"
+    http_status = 503
+    default_message = "This document already has as many editors open as the server allows."
+
+
 class NotSupported(CollabError):
     code = "ERR_NOT_SUPPORTED"
     default_message = "That action is not supported by this server."

@@ -58,6 +58,8 @@ class Document(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
+    # Set by an operator from the live view: until cleared, every member's role reads as viewer.
+    editing_closed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-updated_at"]
@@ -224,3 +226,52 @@ class Visitor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.document}"
+
+
+class AuditAction(models.TextChoices):
+    MEMBER_ADDED = "member_added", "Granted access"
+    ROLE_CHANGED = "role_changed", "Changed a role"
+    MEMBER_REMOVED = "member_removed", "Revoked access"
+    INVITE_CREATED = "invite_created", "Created an invite link"
+    INVITE_REVOKED = "invite_revoked", "Revoked an invite link"
+    INVITE_ACCEPTED = "invite_accepted", "Joined through an invite link"
+    VERSION_RESTORED = "version_restored", "Restored a version"
+    DOCUMENT_DELETED = "document_deleted", "Deleted the document"
+    USER_CHANGED = "user_changed", "Changed a user in the admin"
+    USER_DISCONNECTED = "user_disconnected", "Disconnected a user everywhere"
+    EDITING_CLOSED = "editing_closed", "Closed the document to editing"
+    EDITING_REOPENED = "editing_reopened", "Reopened the document to editing"
+
+
+class AuditEvent(models.Model):
+    """Who changed access, invites, versions or users: appended by services, never edited.
+
+    Names are kept beside the keys, so the record still reads right after a user or document
+    is deleted. `details` holds ids, roles and versions only: never content or invite tokens.
+    """
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    action = models.CharField(max_length=32, choices=AuditAction.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_name = models.CharField(max_length=150, blank=True)
+    document = models.ForeignKey(
+        Document, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_events"
+    )
+    document_title = models.CharField(max_length=200, blank=True)
+    subject = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    subject_name = models.CharField(max_length=150, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["document", "-created_at"], name="audit_document_time"),
+            models.Index(fields=["-created_at"], name="audit_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.actor_name or 'system'}: {self.get_action_display()}"

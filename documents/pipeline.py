@@ -18,18 +18,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from channels.db import DatabaseSyncToAsync
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
 
-from . import services
+from . import metrics, services
 from .errors import CollabError, ServerUnavailable
 from .services.submit import SubmitRequest, SubmitResult
+from .threads import TRANSIENT, in_thread
 
 logger = logging.getLogger(__name__)
 
 MAX_BATCH = 100
-TRANSIENT = (OperationalError, InterfaceError)
 
 
 @dataclass
@@ -59,9 +57,10 @@ def _commit(document_id: str, requests: list[SubmitRequest]) -> list[SubmitResul
 
 
 # Commits have threads of their own, so reads (however many a connection asks for) never make a
-# document's commit wait for a free thread.
+# document's commit wait for a free thread. A broken connection fails the batch with a transient
+# error (no retry inside: the pipeline holds the batch and tries again with backoff).
 COMMIT_THREADS = ThreadPoolExecutor(max_workers=settings.COLLAB_COMMIT_THREADS, thread_name_prefix="commit")
-_commit_in_thread = DatabaseSyncToAsync(_commit, thread_sensitive=False, executor=COMMIT_THREADS)
+_commit_in_thread = in_thread(_commit, executor=COMMIT_THREADS, retry=False)
 
 
 class CommitPipeline:
@@ -85,6 +84,10 @@ class CommitPipeline:
                 batch, queue.waiting = queue.waiting[:MAX_BATCH], queue.waiting[MAX_BATCH:]
                 try:
                     outcomes: list[Any] = await self._commit_held(document_id, [w.request for w in batch])
+                    metrics.commit_batch_size.observe(len(batch))
+                    metrics.ops_committed.inc(
+                        sum(isinstance(o, SubmitResult) and not o.duplicate for o in outcomes)
+                    )
                 except Exception as error:  # Unavailable for too long, or a bug: every waiter hears it.
                     outcomes = [error] * len(batch)
                 for waiter, outcome in zip(batch, outcomes):

@@ -42,6 +42,8 @@ CLOSE_BAD_FRAME = 4400  # a frame that is not a JSON object
 CLOSE_UNSUPPORTED_DATA = 4415  # a binary frame
 CLOSE_TOO_SLOW = 4429  # the client read too slowly; reconnect and resync
 CLOSE_SERVER_UNAVAILABLE = 4503  # the database stayed unreachable; reconnect and resend
+CLOSE_DOCUMENT_FULL = 4409  # the document's connection cap is reached; do not retry at once
+CLOSE_RESTARTING = 4012  # this process is restarting (as 1012); reconnect at once and resend
 
 # The named action table: every wire action and the consumer method that handles it (`on_<name>`),
 # checked when the consumer class is defined.
@@ -332,6 +334,18 @@ def op_message(record: OpRecord) -> dict[str, Any]:
     return message
 
 
+def stored_op_frame(
+    *, document_id: str, version: int, kind: str, src: str, seq: int, stored: str | None
+) -> str:
+    """The frame of `op_message`, built around a delta still in its stored JSON text."""
+    head = f'{{"a":"op","c":"{COLLECTION}","d":{json.dumps(document_id)},"v":{version},"src":{json.dumps(src)},"seq":{seq}'
+    if kind == OperationKind.CREATE:
+        return f'{head},"create":{{"type":{json.dumps(rich_text.URI)},"data":{stored}}}}}'
+    if kind == OperationKind.DELETE:
+        return head + ',"del":true}'
+    return f'{head},"op":{stored}}}'
+
+
 def ack_message(*, document_id: str, src: str, seq: int, version: int) -> dict[str, Any]:
     return {"a": "op", "c": COLLECTION, "d": document_id, "src": src, "seq": seq, "v": version}
 
@@ -349,6 +363,17 @@ def reply(message: dict[str, Any], **fields: Any) -> dict[str, Any]:
 def access_message(document_id: str, role: str | None) -> dict[str, Any]:
     """Tell the page its role on a document changed (None: it has no access any more)."""
     return {"a": "x-access", "c": COLLECTION, "d": document_id, "role": role}
+
+
+def build_outdated(message: dict[str, Any], current: str) -> bool:
+    """The handshake names a build (our pages send one) other than the one served now."""
+    build = message.get("build")
+    return isinstance(build, str) and build != current
+
+
+def reload_message(build: str) -> dict[str, Any]:
+    """Tell a page of another build to reload once its pending edits are saved."""
+    return {"a": "x-reload", "code": "ERR_BUILD_OUTDATED", "build": build}
 
 
 def session_ended_message() -> dict[str, Any]:

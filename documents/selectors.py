@@ -1,15 +1,19 @@
 """Reads: access checks, document lists, op ranges and snapshots at a version."""
 
 import hashlib
+import threading
 import uuid
+from collections import OrderedDict
 from datetime import datetime
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from .errors import DocumentNotFound, OpsNotFound, PermissionDenied, VersionNewer
 from .models import (
+    AuditEvent,
     Document,
     EmailInvitation,
     Invite,
@@ -53,9 +57,17 @@ def access_document(*, user: Any, document_id: Any, min_role: str = Role.VIEWER)
     membership = memberships.first()
     if membership is None:
         raise DocumentNotFound()
-    if ROLE_RANK[Role(membership.role)] < ROLE_RANK[Role(min_role)]:
-        raise PermissionDenied(f"This needs the {min_role} role; you are a {membership.role}.")
-    return membership.document, membership.role
+    role = effective_role(membership.role, closed=membership.document.editing_closed_at is not None)
+    if ROLE_RANK[Role(role)] < ROLE_RANK[Role(min_role)]:
+        if role != membership.role:
+            raise PermissionDenied("An operator has closed this document to editing for now.")
+        raise PermissionDenied(f"This needs the {min_role} role; you are a {role}.")
+    return membership.document, role
+
+
+def effective_role(role: str, *, closed: bool) -> str:
+    """A member's role on a document; an operator's closing makes everyone a viewer until reopened."""
+    return Role.VIEWER.value if closed else role
 
 
 def operator_document(*, operator: Any, document_id: Any) -> Document:
@@ -149,6 +161,26 @@ def operations_between(*, document_id: Any, start: int, end: int) -> list[OpReco
     return [OpRecord.from_model(op) for op in ops]
 
 
+def stored_ops_between(
+    *, document_id: Any, start: int, end: int
+) -> list[tuple[int, str, str, int, str | None]]:
+    """Ops with start <= version < end as stored: (version, kind, src, seq, delta as JSON text).
+
+    For catch-up, which sends ops on as they are: no decoding and re-encoding of every delta.
+    """
+    if end <= start:
+        return []
+    rows = list(
+        Operation.objects.filter(document_id=document_id, version__gte=start, version__lt=end)
+        .order_by("version")
+        .annotate(stored=Cast("data", output_field=TextField()))
+        .values_list("version", "kind", "src", "seq", "stored")
+    )
+    if len(rows) != end - start or (rows and rows[0][0] != start):
+        raise OpsNotFound()
+    return rows
+
+
 def authored(ops: list[dict[str, Any]], author_id: int | None) -> list[dict[str, Any]]:
     """An op's effect on authorship: its inserts attributed to the author, formats dropped."""
     result: list[dict[str, Any]] = []
@@ -183,10 +215,37 @@ def apply_record(state: SnapshotData, record: OpRecord) -> SnapshotData:
 def snapshot_at(
     *, document: Document, version: int | None = None, with_authorship: bool = False
 ) -> SnapshotData:
-    """The document at `version` (default: now) from the nearest stored snapshot plus later ops."""
+    """The document at `version` (default: now) from the nearest stored snapshot plus later ops.
+
+    A document at a version never changes, so recent results are kept: a thousand people opening
+    the same document build it once.
+    """
     target = document.version if version is None else version
     if target > document.version:
         raise VersionNewer()
+    if not with_authorship:
+        key = (str(document.pk), target)
+        with _snapshot_lock:
+            cached = _snapshots.get(key)
+            if cached is not None:
+                _snapshots.move_to_end(key)
+                return cached
+        state = _build_snapshot(document=document, target=target, with_authorship=False)
+        with _snapshot_lock:
+            _snapshots[key] = state
+            while len(_snapshots) > SNAPSHOT_CACHE_SIZE:
+                _snapshots.popitem(last=False)
+        return state
+    return _build_snapshot(document=document, target=target, with_authorship=True)
+
+
+# (document id, version) -> the document then; shared by the threads of a process.
+SNAPSHOT_CACHE_SIZE = 64
+_snapshots: "OrderedDict[tuple[str, int], SnapshotData]" = OrderedDict()
+_snapshot_lock = threading.Lock()
+
+
+def _build_snapshot(*, document: Document, target: int, with_authorship: bool) -> SnapshotData:
     snapshots = Snapshot.objects.filter(document=document, version__lte=target)
     if with_authorship:
         snapshots = snapshots.filter(authorship__isnull=False)
@@ -363,7 +422,65 @@ def heads_and_roles(
         user_id__in=user_ids,
         user__is_active=True,
         document__deleted_at__isnull=True,
-    ).values_list("document_id", "user_id", "role")
-    for document_id, user_id, role in rows:
-        roles.setdefault(str(document_id), {})[user_id] = role
+    ).values_list("document_id", "user_id", "role", "document__editing_closed_at")
+    for document_id, user_id, role, closed_at in rows:
+        roles.setdefault(str(document_id), {})[user_id] = effective_role(role, closed=closed_at is not None)
     return heads, roles
+
+
+AUDIT_PAGE = 500
+
+
+def audit_events(*, document: Document, limit: int = AUDIT_PAGE) -> list[AuditEvent]:
+    """The document's audit log, newest first (the caller has checked the user owns it)."""
+    return list(AuditEvent.objects.filter(document=document)[:limit])
+
+
+def live_connections(*, document_id: Any, excluding: str) -> int:
+    """Connections that have the document open now, on every process (from their visits)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    since = timezone.now() - timedelta(seconds=visitor_ttl())
+    visits = Visitor.objects.filter(document_id=document_id, last_seen__gte=since)
+    return visits.exclude(channel_name=excluding).count()
+
+
+def live_documents(*, within_seconds: float) -> list[dict[str, Any]]:
+    """Documents open right now (on any process), with who is in each, ops in the last minute
+    and the last snapshot: the staff's live view. Three grouped queries, whatever the count."""
+    from datetime import timedelta
+
+    from django.db.models import Count, Max
+    from django.utils import timezone
+
+    now = timezone.now()
+    open_ids = list(
+        Visitor.objects.filter(last_seen__gte=now - timedelta(seconds=within_seconds))
+        .values_list("document_id", flat=True)
+        .distinct()
+    )
+    people = visitors_of(document_ids=open_ids, within_seconds=within_seconds)
+    ops = dict(
+        Operation.objects.filter(document_id__in=open_ids, created_at__gte=now - timedelta(minutes=1))
+        .values_list("document_id")
+        .annotate(n=Count("id"))
+        .values_list("document_id", "n")
+    )
+    snapshots = {
+        row["document_id"]: row
+        for row in Snapshot.objects.filter(document_id__in=open_ids)
+        .values("document_id")
+        .annotate(version=Max("version"), at=Max("created_at"))
+    }
+    rows = [
+        {
+            "document": document,
+            "people": people.get(str(document.pk), []),
+            "ops_last_minute": ops.get(document.pk, 0),
+            "last_snapshot": snapshots.get(document.pk),
+        }
+        for document in Document.objects.filter(pk__in=open_ids)
+    ]
+    return sorted(rows, key=lambda row: (-row["ops_last_minute"], row["document"].title))

@@ -2,16 +2,19 @@
 
 from django.urls import path
 
-from . import api, views
+from . import api, audit_views, monitoring, views
 
 urlpatterns = [
     path("", views.document_list, name="document-list"),
     path("documents/new/", views.document_create, name="document-create"),
     path("d/<uuid:document_id>/", views.document_editor, name="document-editor"),
     path("d/<uuid:document_id>/history/", views.document_history, name="document-history"),
+    path("d/<uuid:document_id>/audit/", audit_views.document_audit, name="document-audit"),
     path("invite/<str:token>/", views.invite_accept, name="invite-accept"),
     path("invitations/<str:token>/", views.invitation_accept, name="invitation-accept"),
     path("healthz", views.healthz, name="healthz"),
+    path("readyz", monitoring.readyz, name="readyz"),
+    path("metrics", monitoring.metrics_view, name="metrics"),
     path("api/documents/", api.documents, name="api-documents"),
     path("api/documents/import/", api.import_document, name="api-import"),
     path("api/documents/<str:document_id>/", api.document_detail, name="api-document"),
@@ -23,6 +26,7 @@ urlpatterns = [
     ),
     path("api/documents/<str:document_id>/invites/", api.invites, name="api-invites"),
     path("api/documents/<str:document_id>/history/", api.history, name="api-history"),
+    path("api/documents/<str:document_id>/audit/", api.audit_log, name="api-audit"),
     path("api/documents/<str:document_id>/versions/<int:version>/", api.version, name="api-version"),
     path("api/documents/<str:document_id>/restore/", api.restore, name="api-restore"),
     path("api/documents/<str:document_id>/export/<str:fmt>/", api.export, name="api-export"),

@@ -33,15 +33,19 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    """A daphne process serving collab.asgi on a free local port."""
+    """A daphne process serving collab.asgi on a free local port (`start()` again restarts it on
+    the same port, as a platform restarts a dyno; `extra_origins` adds e.g. a balancer's)."""
 
-    def __init__(self, env: dict[str, str], name: str = "daphne") -> None:
+    def __init__(
+        self, env: dict[str, str], name: str = "daphne", *, extra_origins: tuple[str, ...] = ()
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.name = name
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         self.log_path = ARTIFACTS / f"{name}-{self.port}.log"
-        origins = f"http://127.0.0.1:{self.port},http://localhost:{self.port}"
+        self.log_path.unlink(missing_ok=True)
+        origins = ",".join([f"http://127.0.0.1:{self.port}", f"http://localhost:{self.port}", *extra_origins])
         self.env = {
             **os.environ,
             "DEBUG": "1",
@@ -53,7 +57,7 @@ class ServerProcess:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> "ServerProcess":
-        log = open(self.log_path, "wb")
+        log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -129,17 +133,23 @@ def artifacts_dir() -> Path:
 class Cluster:
     """A private PostgreSQL database, migrated, plus the real Redis; starts daphne processes."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        *,
+        postgres_url: str = POSTGRES_URL,
+        redis_url: str = REDIS_URL,
+        env: dict[str, str] | None = None,
+    ) -> None:
         import psycopg
 
         self.name = f"collab_it_{uuid.uuid4().hex[:10]}"
-        base = POSTGRES_URL.rsplit("/", 1)[0]
+        base = postgres_url.rsplit("/", 1)[0]
         self.database_url = f"{base}/{self.name}"
-        self.admin_url = POSTGRES_URL
+        self.admin_url = postgres_url
         with psycopg.connect(self.admin_url, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{self.name}"')
-        self.redis_url = REDIS_URL
-        self.env = {"DATABASE_URL": self.database_url, "REDIS_URL": self.redis_url}
+        self.redis_url = redis_url
+        self.env = {"DATABASE_URL": self.database_url, "REDIS_URL": self.redis_url, **(env or {})}
         self.servers: list[ServerProcess] = []
         self.manage("migrate", "--noinput", "-v", "0")
 
@@ -160,8 +170,8 @@ class Cluster:
     def shell(self, code: str) -> str:
         return self.manage("shell", "-c", code)
 
-    def start_server(self, name: str = "daphne") -> ServerProcess:
-        server = ServerProcess(self.env, name=name).start()
+    def start_server(self, name: str = "daphne", *, extra_origins: tuple[str, ...] = ()) -> ServerProcess:
+        server = ServerProcess(self.env, name=name, extra_origins=extra_origins).start()
         self.servers.append(server)
         return server
 
@@ -195,3 +205,29 @@ def _end_stray_database_sessions(django_db_setup: Any, django_db_blocker: Any) -
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
                 " WHERE datname = current_database() AND pid <> pg_backend_pid()"
             )
+
+
+# Fixtures that bring their own PostgreSQL and Redis (a `Cluster`, or private servers): tests using
+# them run the same whatever DATABASE_URL and REDIS_URL say, so CI runs them in one pass only.
+OWN_SERVICES = {
+    "cluster",
+    "two_servers",
+    "stack",
+    "redis_stack",
+    "postgres_stack",
+    "own_redis",
+    "own_postgres",
+}
+
+
+def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
+    for item in items:
+        module = getattr(item, "module", None)
+        path = str(getattr(item, "path", ""))
+        if (
+            OWN_SERVICES & set(getattr(item, "fixturenames", ()))
+            or (module is not None and "Cluster" in vars(module))
+            or "/tests/faults/" in path
+            or "/tests/bench/" in path
+        ):
+            item.add_marker(pytest.mark.cluster)

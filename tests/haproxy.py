@@ -29,6 +29,10 @@ defaults
     timeout client 120s
     timeout server 120s
     timeout tunnel 1h
+    # A refused connection (a full accept queue, or a process that stopped listening on SIGTERM)
+    # is tried again on another server, as a platform router does.
+    retries 3
+    option redispatch 1
 
 frontend web
     bind 127.0.0.1:{port}
@@ -37,6 +41,7 @@ frontend web
 backend daphne
     balance roundrobin
     option forwardfor
+    option httpchk GET /readyz
 {servers}
 """
 

@@ -12,7 +12,7 @@ from django.template.response import TemplateResponse
 
 from .. import api, services
 from ..errors import CollabError
-from ..models import Document, Invite, Membership, Operation, Role, Snapshot
+from ..models import AuditEvent, Document, Invite, Membership, Operation, Role, Snapshot
 
 EXPORT_CHOICES = [("html", "HTML (.html)"), ("md", "Markdown (.md)"), ("txt", "Plain text (.txt)")]
 
@@ -238,17 +238,8 @@ class DocumentAdmin(admin.ModelAdmin):
         )
 
 
-@admin.register(Operation)
-class OperationAdmin(admin.ModelAdmin):
-    """The op log: paginated, filtered, and read-only; history is never edited by hand."""
-
-    list_display = ["document", "version", "kind", "author", "src", "seq", "created_at"]
-    list_filter = ["kind", "created_at"]
-    search_fields = ["document__id", "document__title", "author__username"]
-    list_select_related = ["document", "author"]
-    list_per_page = 100
-    show_full_result_count = False
-    readonly_fields = [f.name for f in Operation._meta.fields]
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records nobody edits by hand: listed and viewed, never added, changed or deleted."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -258,6 +249,19 @@ class OperationAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(Operation)
+class OperationAdmin(ReadOnlyAdmin):
+    """The op log: paginated, filtered, and read-only; history is never edited by hand."""
+
+    list_display = ["document", "version", "kind", "author", "src", "seq", "created_at"]
+    list_filter = ["kind", "created_at"]
+    search_fields = ["document__id", "document__title", "author__username"]
+    list_select_related = ["document", "author"]
+    list_per_page = 100
+    show_full_result_count = False
+    readonly_fields = [f.name for f in Operation._meta.fields]
 
 
 @admin.register(Snapshot)
@@ -315,3 +319,14 @@ class MembershipAdmin(admin.ModelAdmin):
             services.remove_member_as_operator(
                 operator=request.user, document_id=document_id, user_id=user_id
             )
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    """The audit log: filterable and searchable, never edited (services append to it)."""
+
+    list_display = ("created_at", "actor_name", "action", "document_title", "subject_name")
+    list_filter = ("action", "created_at")
+    search_fields = ("actor_name", "subject_name", "document_title", "document__id")
+    date_hierarchy = "created_at"
+    readonly_fields = [field.name for field in AuditEvent._meta.fields]

@@ -11,10 +11,12 @@ process repairs gaps from the op log (see `Hub`).
 
 import json
 import logging
+import time
 from typing import Any
 
 from django.db import transaction
 
+from .. import metrics
 from ..records import OpRecord
 from . import transport
 
@@ -38,13 +40,15 @@ def _publish(channel: str, event: dict[str, Any]) -> None:
     try:
         transport.publish_sync(channel, encode(event))
     except Exception:  # A lost event is repaired from the database; never fail a commit on it.
+        metrics.redis_errors.labels(where="publish").inc()
         logger.warning("publish to %s failed", channel, exc_info=True)
 
 
 def publish_ops(records: list[OpRecord]) -> None:
     """Tell every process about ops committed together on one document (call after commit)."""
     if records:
-        event = {"k": "ops", "r": [record.as_dict() for record in records]}
+        # "t": when it was published, for the broadcast latency metric.
+        event = {"k": "ops", "r": [record.as_dict() for record in records], "t": time.time()}
         _publish(document_channel(records[0].document_id), event)
 
 
@@ -55,13 +59,13 @@ def publish_op(record: OpRecord) -> None:
 def publish_access_changed_on_commit(*, document_id: Any, user_id: Any) -> None:
     """The user's role on the document changed: their connections re-check it."""
     event = {"k": "access", "d": str(document_id), "u": user_id}
-    transaction.on_commit(lambda: _publish(user_channel(user_id), event))
+    transaction.on_commit(lambda: _publish(user_channel(user_id), event), robust=True)
 
 
 def publish_document_access_changed_on_commit(*, document_id: Any) -> None:
     """Every connection on the document re-checks its access (owner change, delete, bulk edits)."""
     event = {"k": "access", "d": str(document_id), "u": None}
-    transaction.on_commit(lambda: _publish(document_channel(document_id), event))
+    transaction.on_commit(lambda: _publish(document_channel(document_id), event), robust=True)
 
 
 def publish_session_end(*, user_id: Any) -> None:
@@ -70,13 +74,14 @@ def publish_session_end(*, user_id: Any) -> None:
 
 def publish_session_end_on_commit(*, user_id: Any) -> None:
     """Close every socket of the user (deactivated, deleted, password changed) once committed."""
-    transaction.on_commit(lambda: publish_session_end(user_id=user_id))
+    transaction.on_commit(lambda: publish_session_end(user_id=user_id), robust=True)
 
 
 async def _publish_async(channel: str, event: dict[str, Any]) -> None:
     try:
         await transport.publish(channel, encode(event))
     except Exception:  # Presence is best-effort: the next move, or the heartbeat, sends it again.
+        metrics.redis_errors.labels(where="publish").inc()
         logger.warning("publish to %s failed", channel, exc_info=True)
 
 

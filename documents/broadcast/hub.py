@@ -17,12 +17,12 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from channels.db import database_sync_to_async
 from django.conf import settings
 
-from .. import protocol, selectors
+from .. import metrics, protocol, selectors
 from ..errors import CollabError
 from ..records import OpRecord
+from ..threads import in_thread
 from . import document_channel, transport, user_channel
 
 logger = logging.getLogger(__name__)
@@ -33,23 +33,29 @@ RECENT_OPS = 256
 class OpEvent:
     """A committed op with its two frames: as a remote op, and as the ack its own author gets."""
 
-    __slots__ = ("record", "frame", "ack_frame", "prepared")
+    __slots__ = ("record", "frame", "_ack_frame", "prepared")
 
-    def __init__(self, record: OpRecord, frame: str, ack_frame: str) -> None:
-        self.record, self.frame, self.ack_frame = record, frame, ack_frame
+    def __init__(self, record: OpRecord, frame: str) -> None:
+        self.record, self.frame = record, frame
+        self._ack_frame: str | None = None
         self.prepared: Any = None  # the frame as the socket sends it, made once (consumers.wire)
+
+    @property
+    def ack_frame(self) -> str:
+        if self._ack_frame is None:
+            self._ack_frame = protocol.encode(protocol.ack_of(self.record))
+        return self._ack_frame
 
     @classmethod
     def of(cls, record: OpRecord) -> "OpEvent":
-        return cls(
-            record, protocol.encode(protocol.op_message(record)), protocol.encode(protocol.ack_of(record))
-        )
+        return cls(record, protocol.encode(protocol.op_message(record)))
 
 
 class Listener(Protocol):
     """What a connection offers the hub; every method is synchronous and must not block."""
 
     user_id: Any
+    channel_name: str
 
     def hub_op(self, document_id: str, event: OpEvent) -> None: ...
 
@@ -70,18 +76,21 @@ class DocumentState:
     told_no_access: set[Any] = field(default_factory=set)
 
 
-def _in_thread(func: Any) -> Any:
-    return database_sync_to_async(func, thread_sensitive=False)
-
-
-@_in_thread
+@in_thread
 def _read_state(
     document_ids: list[str], user_ids: list[Any]
 ) -> tuple[dict[str, int], dict[str, dict[Any, str]]]:
     return selectors.heads_and_roles(document_ids=document_ids, user_ids=user_ids)
 
 
-@_in_thread
+@in_thread
+def _refresh_visits(channel_names: list[str]) -> None:
+    from .. import services
+
+    services.refresh_visits(channel_names=channel_names)
+
+
+@in_thread
 def _read_ops(document_id: str, start: int, end: int) -> list[OpRecord]:
     return selectors.operations_between(document_id=document_id, start=start, end=end)
 
@@ -92,6 +101,7 @@ class Hub:
         self.listeners: dict[str, set[Listener]] = {}
         self.documents: dict[str, DocumentState] = {}
         self.subscriber = transport.Subscriber(self._receive, self._on_reset, loop)
+        self._visits_refreshed = time.monotonic()
         self._sweeper = loop.create_task(self._sweep_forever())
 
     # --- Watching -------------------------------------------------------------------------
@@ -103,6 +113,7 @@ class Hub:
         if first:
             if channel.startswith("doc:"):
                 self.documents.setdefault(channel[4:], DocumentState())
+                metrics.documents_open.set(len(self.documents))
             await self.subscriber.subscribe(channel)
 
     async def unwatch(self, channel: str, listener: Listener) -> None:
@@ -114,6 +125,7 @@ class Hub:
             del self.listeners[channel]
             if channel.startswith("doc:"):
                 self.documents.pop(channel[4:], None)
+                metrics.documents_open.set(len(self.documents))
             await self.subscriber.unsubscribe(channel)
 
     async def watch_document(self, document_id: str, listener: Listener) -> None:
@@ -166,6 +178,8 @@ class Hub:
             logger.warning("undecodable event on %s", channel)
             return
         if event.get("k") == "ops" and channel.startswith("doc:"):
+            if "t" in event:
+                metrics.broadcast_latency.observe(max(0.0, time.time() - event["t"]))
             records = [OpRecord.from_dict(r) for r in event["r"]]
             self._accept(channel[4:], records)
             return
@@ -203,6 +217,7 @@ class Hub:
                 logger.exception("listener failed on an op of %s", document_id)
 
     def _start_repair(self, document_id: str, state: DocumentState, end: int) -> None:
+        metrics.gaps_detected.inc()
         state.repairing = True
         self.loop.create_task(self._repair(document_id, state, end))
 
@@ -213,6 +228,7 @@ class Hub:
                 for record in await _read_ops(document_id, start, end):
                     if self.documents.get(document_id) is state:
                         self._dispatch(document_id, state, OpEvent.of(record))
+                metrics.gaps_repaired.inc()
         except CollabError:
             # Kept no longer (or the document is gone): each connection resyncs on its own.
             logger.info("cannot repair %s from v%s", document_id, start)
@@ -246,7 +262,8 @@ class Hub:
                 logger.warning("hub sweep failed", exc_info=True)
 
     async def sweep(self) -> None:
-        """Compare each watched document with the database: repair gaps, refresh who may read."""
+        """Compare each watched document with the database: repair gaps, refresh who may read,
+        and (every sync interval) tell the database every local connection is still here."""
         if not self.documents:
             return
         document_ids = list(self.documents)
@@ -283,6 +300,15 @@ class Hub:
         logger.debug(
             "hub sweep of %d documents in %.1f ms", len(document_ids), (time.monotonic() - started) * 1e3
         )
+        # Last, so a failure here never holds back repairs and access.
+        if time.monotonic() - self._visits_refreshed > settings.COLLAB_SYNC_INTERVAL_SECONDS:
+            self._visits_refreshed = time.monotonic()
+            names = {
+                listener.channel_name
+                for document_id in self.documents
+                for listener in self.listeners.get(document_channel(document_id), ())
+            }
+            await _refresh_visits(sorted(names))
 
     def _refresh_roles(self, document_id: str, state: DocumentState, roles: dict[Any, str]) -> None:
         """Tell each listener whose role changed (or who has none) to re-check, once per change."""
@@ -305,6 +331,15 @@ class Hub:
             if listener.user_id in changed:
                 listener.hub_message(document_channel(document_id), message)
 
+    def connections(self) -> set[Listener]:
+        """Every local connection (each one watches its user's channel)."""
+        return {
+            listener
+            for channel, listeners in self.listeners.items()
+            if channel.startswith("user:")
+            for listener in listeners
+        }
+
     def close(self) -> None:
         self._sweeper.cancel()
         self.subscriber.close()
@@ -324,3 +359,7 @@ def get_hub() -> Hub:
                 del _hubs[key]
         hub = _hubs[id(loop)] = Hub(loop)
     return hub
+
+
+def live_hubs() -> list[Hub]:
+    return [hub for hub in _hubs.values() if not hub.loop.is_closed()]

@@ -13,6 +13,8 @@ from typing import Any
 
 from django.conf import settings
 
+from .. import metrics
+
 logger = logging.getLogger(__name__)
 
 # Hubs (one per event loop: daphne has one; tests make one per test) that hear local publishes.
@@ -166,6 +168,7 @@ class Subscriber:
             except asyncio.CancelledError:
                 raise
             except Exception:
+                metrics.redis_errors.labels(where="subscribe").inc()
                 logger.warning("pub/sub connection lost; reconnecting in %.1fs", delay, exc_info=True)
                 first = False
                 await asyncio.sleep(delay)

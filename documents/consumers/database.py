@@ -3,22 +3,14 @@
 from datetime import UTC, datetime
 from typing import Any
 
-from channels.db import database_sync_to_async
+from django.conf import settings
 
-from .. import selectors, services
+from .. import protocol, selectors, services
 from ..broadcast.hub import OpEvent
-from ..errors import VersionNewer
+from ..errors import DocumentFull, VersionNewer
 from ..models import Document
 from ..records import OpRecord, SnapshotData
-
-
-def in_thread(func: Any) -> Any:
-    """Run a database call in the thread pool, so one connection's query never waits for another's.
-
-    Channels' default runs every such call of a process in one shared thread; each connection
-    still awaits its own calls in order, so per-connection ordering is unchanged.
-    """
-    return database_sync_to_async(func, thread_sensitive=False)
+from ..threads import in_thread
 
 
 @in_thread
@@ -34,8 +26,16 @@ def read_op_events(user: Any, document_id: str, start: int) -> list[OpEvent]:
     document, _role = selectors.access_document(user=user, document_id=document_id)
     if start > document.version:
         raise VersionNewer()
-    ops = selectors.operations_between(document_id=document.pk, start=start, end=document.version)
-    return [OpEvent.of(record) for record in ops]
+    rows = selectors.stored_ops_between(document_id=document.pk, start=start, end=document.version)
+    return [
+        OpEvent(
+            OpRecord(document_id, version, kind, None, src, seq),
+            protocol.stored_op_frame(
+                document_id=document_id, version=version, kind=kind, src=src, seq=seq, stored=stored
+            ),
+        )
+        for version, kind, src, seq, stored in rows
+    ]
 
 
 @in_thread
@@ -50,6 +50,14 @@ def read_snapshot_at_time(user: Any, document_id: str, timestamp_ms: int | None)
 def check_access(user: Any, document_id: str) -> str:
     _document, role = selectors.access_document(user=user, document_id=document_id)
     return role
+
+
+@in_thread
+def check_room(document_id: str, channel_name: str) -> None:
+    """Refuse a newcomer once the document has its cap of live connections."""
+    cap = settings.COLLAB_MAX_CONNECTIONS_PER_DOCUMENT
+    if cap and selectors.live_connections(document_id=document_id, excluding=channel_name) >= cap:
+        raise DocumentFull()
 
 
 @in_thread

@@ -133,9 +133,22 @@ class PresenceMixin:
         key = (message["d"], message["src"], message["id"])
         if message["p"] is None:
             self.remote_presence.pop(key, None)
+            message = self._clear_at_our_version(message)
         else:
             self.remote_presence[key] = (message, time.monotonic())
         self._send(message)
+
+    def _clear_at_our_version(self, message: dict[str, Any]) -> dict[str, Any]:
+        """A cleared cursor, stamped with the version this client has been sent.
+
+        The sharedb client holds presence stamped with a version it has not reached, and cannot
+        transform one older than its ops cache; a clear needs no transform, so it is stamped with
+        exactly the client's version and applies at once.
+        """
+        subscription = self.subscriptions.get(message["d"])
+        if subscription is not None and subscription.sent is not None:
+            return {**message, "v": subscription.sent}
+        return message
 
     def _presence_alive(self, document_id: str, src: str, ids: list[str]) -> None:
         """Another connection's cursors are still there, even if they have not moved."""
@@ -156,4 +169,4 @@ class PresenceMixin:
         expired = [key for key, (_message, seen) in self.remote_presence.items() if seen < limit]
         for key in expired:
             message, _seen = self.remote_presence.pop(key)
-            self._send({**message, "p": None, "v": await self._head(key[0])})
+            self._send(self._clear_at_our_version({**message, "p": None, "v": await self._head(key[0])}))

@@ -20,10 +20,11 @@ from channels.auth import get_user
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from .. import protocol
+from .. import build, logcontext, metrics, protocol, shutdown
 from ..broadcast.hub import OpEvent, get_hub
 from ..errors import (
     CollabError,
+    DocumentFull,
     DocumentNotFound,
     MessageBadlyFormed,
     NotSupported,
@@ -53,12 +54,12 @@ class TokenBucket:
         self.rate, self.burst = rate, burst
         self.tokens, self.stamp = burst, time.monotonic()
 
-    def delay(self) -> float:
-        """Take a token; return how long the caller should wait for it (0 if none)."""
+    def delay(self, cost: float = 1) -> float:
+        """Take `cost` tokens; return how long the caller should wait for them (0 if none)."""
         now = time.monotonic()
         self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
         self.stamp = now
-        self.tokens -= 1
+        self.tokens -= cost
         return 0.0 if self.tokens >= 0 else -self.tokens / self.rate
 
 
@@ -82,18 +83,29 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
         self.channel_name = f"conn.{uuid.uuid4().hex}"
         self.user = self.scope.get("user")
         self.user_id = getattr(self.user, "pk", None)
+        # Set in the connection's own task, so every line it (and what it starts) logs has them.
+        logcontext.connection_id.set(self.channel_name)
+        logcontext.user_id.set(self.user_id)
         self.outbox: deque[str | OpEvent | int] = deque()
         self.queued_bytes = 0
         self.closing = False  # a close is queued or sent: nothing more goes out or is handled
         self.wake = asyncio.Event()
+        self.idle = asyncio.Event()  # set while no frame is being handled (see close_for_restart)
+        self.idle.set()
         self.writer = asyncio.ensure_future(self._write_forever())
         await self.accept()
+        metrics.connections.inc()
+        self.counted = True
+        if shutdown.draining():
+            self._close(protocol.CLOSE_RESTARTING)
+            return
         if self.user is None or not self.user.is_authenticated:
             # Accept-then-close lets the page tell "signed out" from a network failure.
             self._close(protocol.CLOSE_SESSION_ENDED)
             return
         self.src = protocol.issue_src(self.user.pk)
         self.display_name = self.user.get_full_name() or self.user.get_username()
+        logger.info("connected")
         self.hub = get_hub()
         self.subscriptions: dict[str, Subscription] = {}
         self.presence_channels: set[str] = set()
@@ -104,12 +116,18 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
         self.remote_presence: dict[tuple[str, str, str], tuple[dict[str, Any], float]] = {}
         self.op_bucket = TokenBucket(settings.COLLAB_OP_RATE, settings.COLLAB_OP_BURST)
         self.read_bucket = TokenBucket(settings.COLLAB_READ_RATE, settings.COLLAB_READ_BURST)
+        # Catch-up is paid for by the op: a request for the whole history of a long document waits
+        # its turn instead of taking the process's time from everyone else.
+        self.catch_up_bucket = TokenBucket(settings.COLLAB_CATCH_UP_RATE, settings.COLLAB_CATCH_UP_BURST)
         self.presence_bucket = TokenBucket(settings.COLLAB_PRESENCE_RATE, settings.COLLAB_PRESENCE_BURST)
         self.tasks: set[asyncio.Task[Any]] = set()
         await self.hub.watch_user(self.user.pk, self)
         self.ticker = asyncio.ensure_future(self._tick_forever())
 
     async def disconnect(self, code: int) -> None:
+        if getattr(self, "counted", False):
+            self.counted = False
+            metrics.connections.dec()
         for task in [
             getattr(self, "ticker", None),
             getattr(self, "writer", None),
@@ -119,6 +137,7 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
                 task.cancel()
         if not hasattr(self, "src"):
             return
+        logger.info("disconnected (%s)", code)
         try:
             await self.hub.unwatch_user(self.user.pk, self)
             for document_id in list(self.watched):
@@ -135,8 +154,8 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
     # --- Frames in --------------------------------------------------------------------------
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        if not hasattr(self, "src") or self.closing:
-            return
+        if not hasattr(self, "src") or self.closing or shutdown.draining():
+            return  # While draining, a frame not yet handled is resent after the reconnect.
         if text_data is None:
             self._close(protocol.CLOSE_UNSUPPORTED_DATA)
             return
@@ -151,27 +170,44 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
             # A soft reject: the client rolls the op back instead of resending it forever.
             limit = settings.COLLAB_MAX_MESSAGE_BYTES
             error_type = OpRejected if message.get("a") == "op" else MessageBadlyFormed
+            metrics.refusals.labels(code="ERR_MESSAGE_TOO_LARGE").inc()
             self._send(
                 protocol.error_reply(message, error_type(f"The message is larger than {limit} bytes."))
             )
             return
+        received = time.monotonic()
+        self.idle.clear()
+        document = logcontext.document_id.set(message.get("d") if isinstance(message.get("d"), str) else None)
         try:
             handler = getattr(self, "on_" + protocol.parse_action(message))
             if message["a"] in protocol.READ_ACTIONS:
                 await self._wait(self.read_bucket)
             await handler(message)
+            if message["a"] == "op":
+                metrics.submit_latency.observe(time.monotonic() - received)
+            elif message["a"] == "p":
+                metrics.presence_messages.inc()
+        except DocumentFull as error:
+            metrics.refusals.labels(code=error.code).inc()
+            logger.info("refused: the document has its cap of connections")
+            self._send(protocol.error_reply(message, error))
+            self._close(protocol.CLOSE_DOCUMENT_FULL)
         except ServerUnavailable:
             # Never an op error the client would drop typed text on: it resends after reconnecting.
             self._close(protocol.CLOSE_SERVER_UNAVAILABLE)
         except CollabError as error:
+            metrics.refusals.labels(code=error.code).inc()
             self._send(protocol.error_reply(message, error))
         except Exception:
             logger.exception("unexpected error handling %r", message.get("a"))
             self._send(protocol.error_reply(message, CollabError("Internal error.")))
+        finally:
+            logcontext.document_id.reset(document)
+            self.idle.set()
 
     @staticmethod
-    async def _wait(bucket: TokenBucket) -> None:
-        wait = bucket.delay()
+    async def _wait(bucket: TokenBucket, cost: float = 1) -> None:
+        wait = bucket.delay(cost)
         if wait > 0:
             # Back-pressure rather than rejection: the client's request is only slowed down.
             await asyncio.sleep(min(wait, 5.0))
@@ -200,6 +236,12 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
     def _close(self, code: int) -> None:
         self._push(code)
 
+    async def close_for_restart(self) -> None:
+        """Finish the frame being handled (its ack is queued), then close behind it."""
+        await self.idle.wait()
+        self._close(protocol.CLOSE_RESTARTING)
+        await asyncio.wait([self.writer])
+
     async def _write_forever(self) -> None:
         wire = Wire(self.base_send)
         try:
@@ -207,12 +249,6 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
                 await self.wake.wait()
                 self.wake.clear()
                 while self.outbox:
-                    frame = self.outbox.popleft()
-                    if isinstance(frame, int):
-                        self.outbox.clear()
-                        await self.close(code=frame)
-                        return
-                    self.queued_bytes -= _size(frame)
                     if wire.backlog() > settings.COLLAB_MAX_QUEUED_BYTES:
                         # The client reads too slowly: what it has not read would pile up here.
                         logger.warning("closing a connection that reads too slowly")
@@ -220,10 +256,25 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
                         self.outbox.clear()
                         await self.close(code=protocol.CLOSE_TOO_SLOW)
                         return
-                    if wire.direct:
-                        wire.send(frame)
-                    else:
-                        await self.send(text_data=frame.frame if isinstance(frame, OpEvent) else frame)
+                    frames: list[str | OpEvent] = []
+                    while self.outbox and not isinstance(self.outbox[0], int):
+                        frame = self.outbox.popleft()
+                        assert not isinstance(frame, int)
+                        self.queued_bytes -= _size(frame)
+                        frames.append(frame)
+                        if not wire.direct:
+                            break
+                    if frames:
+                        if wire.direct:
+                            wire.send(frames)
+                        else:
+                            frame = frames[0]
+                            await self.send(text_data=frame.frame if isinstance(frame, OpEvent) else frame)
+                        continue
+                    code = self.outbox.popleft()
+                    self.outbox.clear()
+                    await self.close(code=int(code))
+                    return
         except asyncio.CancelledError:
             pass
 
@@ -235,6 +286,8 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
         if requested != self.src and protocol.src_belongs_to(requested, self.user.pk):
             self.src = requested
         self._send(protocol.handshake_reply(self.src))
+        if protocol.build_outdated(message, build.build_id()):
+            self._send(protocol.reload_message(build.build_id()))
 
     async def on_ping(self, message: dict[str, Any]) -> None:
         self._send({"a": "pp"})
@@ -266,6 +319,9 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
             if len(self.subscriptions) >= settings.COLLAB_MAX_SUBSCRIPTIONS:
                 raise TooManySubscriptions()
             await db.check_access(self.user, document_id)
+            await db.check_room(document_id, self.channel_name)
+            logcontext.document_id.set(document_id)  # receive() resets it after this frame
+            logger.info("subscribed")
             # Watch before reading, so no op committed after the read can be missed.
             self.subscriptions[document_id] = Subscription()
             await self._watch(document_id)
@@ -276,6 +332,7 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
                     self._loaded(document_id, state.version)
                     await db.record_visits(self.user, self.channel_name, [document_id])
                 return protocol.snapshot_data(state)
+            await self._pay_for_catch_up(document_id, version)
             events = await db.read_op_events(self.user, document_id, version)
         except CollabError:
             if fresh:
@@ -290,6 +347,12 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
             self._loaded(document_id, version + len(events))
             await db.record_visits(self.user, self.channel_name, [document_id])
         return None
+
+    async def _pay_for_catch_up(self, document_id: str, version: int) -> None:
+        head = self.hub.head(document_id)
+        if head is None:
+            head = await db.head_version(self.user, document_id)
+        await self._wait(self.catch_up_bucket, max(1, head - version))
 
     def _loaded(self, document_id: str, version: int) -> None:
         """The initial read of a subscription is queued: send what the hub delivered meanwhile."""
@@ -513,8 +576,7 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
             await self._end_session()
             return
         await self._presence_heartbeat()
-        if self.subscriptions:
-            await db.record_visits(self.user, self.channel_name, list(self.subscriptions))
+        if self.subscriptions:  # (the hub refreshes every connection's visits at once)
             for document_id in list(self.subscriptions):
                 if not self.hub.may_read(document_id, self.user_id):
                     await self._lose_access(document_id)

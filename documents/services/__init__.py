@@ -49,6 +49,7 @@ from .members import (
     set_role_as_operator,
     transfer_ownership,
 )
+from .operations import disconnect_user, set_editing_closed
 from .snapshots import compact_document, take_snapshot
 from .submit import (
     SERVER_SRC,
@@ -61,7 +62,7 @@ from .submit import (
     submit_batch,
     submit_operation,
 )
-from .visitors import end_visits, record_visits
+from .visitors import end_visits, record_visits, refresh_visits
 
 __all__ = [
     "ADDED_NOTICE",
@@ -79,6 +80,7 @@ __all__ = [
     "create_user",
     "delete_document",
     "delete_user",
+    "disconnect_user",
     "delta_limits",
     "document_limits",
     "end_visits",
@@ -88,6 +90,7 @@ __all__ = [
     "purge_document",
     "queue_email",
     "record_visits",
+    "refresh_visits",
     "remove_member",
     "remove_member_as_operator",
     "rename_document",
@@ -97,6 +100,7 @@ __all__ = [
     "restore_version",
     "restore_version_as_operator",
     "revoke_invitation",
+    "set_editing_closed",
     "revoke_invite",
     "revoke_invites_as_operator",
     "save_user",

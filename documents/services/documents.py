@@ -12,9 +12,10 @@ from ..errors import (
     DocumentNotFound,
     ValidationFailed,
 )
-from ..models import Document, Membership, OperationKind, Role
+from ..models import AuditAction, Document, Membership, OperationKind, Role
 from ..ot import CONTENT_SCHEMA, rich_text
 from ..selectors import access_document, snapshot_at
+from . import audit
 from .submit import SERVER_SRC, SubmitResult, _clean_content, server_submit, submit_operation
 
 logger = logging.getLogger(__name__)
@@ -66,6 +67,7 @@ def delete_document(*, user: Any, document_id: Any) -> None:
     if document.is_deleted:
         raise DocumentNotFound()
     server_submit(user=user, document_id=document.pk, kind=OperationKind.DELETE)
+    audit.record(actor=user, action=AuditAction.DOCUMENT_DELETED, document=document)
 
 
 def replace_content(*, user: Any, document_id: Any, content: Any) -> SubmitResult:
@@ -159,4 +161,6 @@ def _restore(*, document: Document, author: Any, version: Any) -> SubmitResult:
     old = snapshot_at(document=document, version=version)
     if not old.type:
         raise ValidationFailed("The document did not exist at that version.")
-    return _replace(document=document, author=author, content=old.content, restored_from=version)
+    result = _replace(document=document, author=author, content=old.content, restored_from=version)
+    audit.record(actor=author, action=AuditAction.VERSION_RESTORED, document=document, version=version)
+    return result

@@ -15,8 +15,9 @@ from ..errors import (
     PermissionDenied,
     ValidationFailed,
 )
-from ..models import Document, Invite, Membership, Role
+from ..models import AuditAction, Document, Invite, Membership, Role
 from ..selectors import access_document, live_invite, operator_document, role_allows
+from . import audit
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ def _clean_role(role: Any) -> str:
     return str(role)
 
 
-def _grant(*, document: Document, user: Any, role: str) -> Membership:
+def _grant(*, actor: Any, document: Document, user: Any, role: str) -> Membership:
     """Make `user` an editor or viewer (never the owner's row); open editors learn at once."""
     membership, created = Membership.objects.get_or_create(
         document=document, user=user, defaults={"role": role}
@@ -59,12 +60,15 @@ def _grant(*, document: Document, user: Any, role: str) -> Membership:
         membership.save(update_fields=["role"])
     if changed:
         broadcast.publish_access_changed_on_commit(document_id=document.pk, user_id=user.pk)
+        action = AuditAction.MEMBER_ADDED if created else AuditAction.ROLE_CHANGED
+        audit.record(actor=actor, action=action, document=document, subject=user, role=role)
     return membership
 
 
-def _revoke(*, document: Document, membership: Membership) -> None:
+def _revoke(*, actor: Any, document: Document, membership: Membership) -> None:
     if membership.role == Role.OWNER:
         raise PermissionDenied("The owner cannot be removed.")
+    audit.record(actor=actor, action=AuditAction.MEMBER_REMOVED, document=document, subject=membership.user)
     membership.delete()
     broadcast.publish_access_changed_on_commit(document_id=document.pk, user_id=membership.user_id)
 
@@ -76,7 +80,7 @@ def add_member(*, actor: Any, document_id: Any, identifier: Any, role: Any) -> M
     user = _find_user(identifier)
     if user is None or user.pk == document.owner_id:
         return None
-    return _grant(document=document, user=user, role=role)
+    return _grant(actor=actor, document=document, user=user, role=role)
 
 
 def set_member_role(*, actor: Any, document_id: Any, username: Any, role: Any) -> Membership:
@@ -85,7 +89,7 @@ def set_member_role(*, actor: Any, document_id: Any, username: Any, role: Any) -
     membership = document.memberships.filter(user__username=username).select_related("user").first()
     if membership is None:
         raise DocumentNotFound("No such member.")
-    return _grant(document=document, user=membership.user, role=role)
+    return _grant(actor=actor, document=document, user=membership.user, role=role)
 
 
 def remove_member(*, actor: Any, document_id: Any, username: Any) -> None:
@@ -96,7 +100,7 @@ def remove_member(*, actor: Any, document_id: Any, username: Any) -> None:
     # Owners remove anyone but themselves; anyone may leave a document shared with them.
     if membership.role != Role.OWNER and document.owner_id != actor.pk and membership.user_id != actor.pk:
         raise PermissionDenied("Only the owner can remove other members.")
-    _revoke(document=document, membership=membership)
+    _revoke(actor=actor, document=document, membership=membership)
 
 
 # --- The operator's changes (the admin) ---------------------------------------------------------
@@ -109,7 +113,7 @@ def set_role_as_operator(*, operator: Any, document_id: Any, user_id: Any, role:
     if user is None:
         raise ValidationFailed("No such user.")
     with transaction.atomic():
-        return _grant(document=document, user=user, role=_clean_role(role))
+        return _grant(actor=operator, document=document, user=user, role=_clean_role(role))
 
 
 def remove_member_as_operator(*, operator: Any, document_id: Any, user_id: Any) -> None:
@@ -117,7 +121,7 @@ def remove_member_as_operator(*, operator: Any, document_id: Any, user_id: Any) 
     membership = document.memberships.filter(user_id=user_id).first()
     if membership is not None:
         with transaction.atomic():
-            _revoke(document=document, membership=membership)
+            _revoke(actor=operator, document=document, membership=membership)
 
 
 def transfer_ownership(*, operator: Any, document_id: Any, new_owner_id: Any) -> Document:
@@ -136,6 +140,13 @@ def transfer_ownership(*, operator: Any, document_id: Any, new_owner_id: Any) ->
         Membership.objects.filter(document=document, user_id=previous_id).update(role=Role.EDITOR)
         Membership.objects.update_or_create(document=document, user=new_owner, defaults={"role": Role.OWNER})
         broadcast.publish_document_access_changed_on_commit(document_id=document.pk)
+        audit.record(
+            actor=operator,
+            action=AuditAction.ROLE_CHANGED,
+            document=document,
+            subject=new_owner,
+            role=Role.OWNER,
+        )
     return document
 
 
@@ -144,9 +155,13 @@ def transfer_ownership(*, operator: Any, document_id: Any, new_owner_id: Any) ->
 
 def create_invite(*, actor: Any, document_id: Any, role: Any) -> Invite:
     document, _ = access_document(user=actor, document_id=document_id, min_role=Role.OWNER)
-    return Invite.objects.create(
+    invite = Invite.objects.create(
         document=document, role=_clean_role(role), created_by=actor, token=secrets.token_urlsafe(24)
     )
+    audit.record(
+        actor=actor, action=AuditAction.INVITE_CREATED, document=document, invite=invite.pk, role=invite.role
+    )
+    return invite
 
 
 def revoke_invite(*, actor: Any, document_id: Any, token: Any) -> None:
@@ -156,6 +171,7 @@ def revoke_invite(*, actor: Any, document_id: Any, token: Any) -> None:
     )
     if not updated:
         raise DocumentNotFound("No such invite.")
+    audit.record(actor=actor, action=AuditAction.INVITE_REVOKED, document=document)
 
 
 def accept_invite(*, user: Any, token: Any) -> Membership:
@@ -163,7 +179,15 @@ def accept_invite(*, user: Any, token: Any) -> Membership:
     invite = live_invite(token=token)
     if invite is None:
         raise DocumentNotFound("This invite link is not valid or has been revoked.")
-    return join(document=invite.document, user=user, role=invite.role)
+    membership = join(document=invite.document, user=user, role=invite.role)
+    audit.record(
+        actor=user,
+        action=AuditAction.INVITE_ACCEPTED,
+        document=invite.document,
+        invite=invite.pk,
+        role=membership.role,
+    )
+    return membership
 
 
 def join(*, document: Document, user: Any, role: str) -> Membership:

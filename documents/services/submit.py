@@ -6,14 +6,15 @@ with the next version, and publish it after the commit. Ops queued for one docum
 committed together (see `documents.pipeline`), each still exactly once and in order.
 """
 
+import json
 import logging
 import uuid
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from .. import broadcast, selectors
@@ -31,7 +32,7 @@ from ..errors import (
 from ..models import RICH_TEXT_URI, Document, Membership, Operation, OperationKind, Role
 from ..ot import InvalidDelta, Limits, check_keeps_final_newline, rich_text, validate_document, validate_op
 from ..records import OpRecord
-from ..selectors import operations_between, role_allows
+from ..selectors import effective_role, operations_between, role_allows
 
 logger = logging.getLogger(__name__)
 
@@ -142,22 +143,67 @@ def submit_batch(*, document_id: Any, requests: list[SubmitRequest]) -> list[Sub
     return [MaxRetriesExceeded() for _ in requests]
 
 
-def _roles(document: Document, requests: list[SubmitRequest]) -> dict[Any, str]:
-    """The role of each checked submitter, in one query: active members of a live document."""
-    user_ids = {r.user.pk for r in requests if r.check_access and getattr(r.user, "is_authenticated", False)}
-    if not user_ids:
-        return {}
-    rows = Membership.objects.filter(document=document, user_id__in=user_ids, user__is_active=True)
-    return dict(rows.values_list("user_id", "role"))
-
-
-def _committed(document: Document, requests: list[SubmitRequest]) -> dict[tuple[str, int], int]:
-    """Which of these (src, seq) pairs are already in the op log, and at which version."""
-    pairs = Q()
-    for request in requests:
-        pairs |= Q(src=request.src, seq=request.seq)
-    rows = Operation.objects.filter(pairs, document=document).values_list("src", "seq", "version")
-    return {(src, seq): version for src, seq, version in rows}
+def _context(
+    document: Document, requests: list[SubmitRequest], start: int
+) -> tuple[dict[Any, str], dict[tuple[str, int], int], list[OpRecord] | None]:
+    """In one round trip: the role of each checked submitter (active members only), which of the
+    batch's (src, seq) pairs are committed already (and where), and the ops in [start, head)
+    (None if some are no longer kept)."""
+    db = connection.ops
+    membership, operation = Membership._meta.db_table, Operation._meta.db_table
+    users = get_user_model()._meta.db_table
+    document_key = Document._meta.pk.get_db_prep_value(document.pk, connection)
+    parts: list[str] = []
+    params: list[Any] = []
+    user_ids = sorted(
+        {r.user.pk for r in requests if r.check_access and getattr(r.user, "is_authenticated", False)}
+    )
+    text, big = "CAST(NULL AS TEXT)", "CAST(NULL AS BIGINT)"
+    if user_ids:
+        parts.append(
+            f"SELECT 'r', CAST(m.user_id AS TEXT), m.role, {big}, {big}, {text}, {big}"
+            f" FROM {db.quote_name(membership)} m JOIN {db.quote_name(users)} u ON u.id = m.user_id"
+            f" WHERE m.document_id = %s AND u.is_active AND m.user_id IN ({', '.join(['%s'] * len(user_ids))})"
+        )
+        params += [document_key, *user_ids]
+    pairs = sorted({(r.src, r.seq) for r in requests})
+    parts.append(
+        f"SELECT 'd', src, {text}, seq, version, {text}, {big} FROM {db.quote_name(operation)}"
+        f" WHERE document_id = %s AND ({' OR '.join(['(src = %s AND seq = %s)'] * len(pairs))})"
+    )
+    params += [document_key, *(value for pair in pairs for value in pair)]
+    if start < document.version:
+        parts.append(
+            f"SELECT 'o', src, kind, seq, version, data, author_id FROM {db.quote_name(operation)}"
+            " WHERE document_id = %s AND version >= %s AND version < %s"
+        )
+        params += [document_key, start, document.version]
+    closed = document.editing_closed_at is not None
+    roles: dict[Any, str] = {}
+    done: dict[tuple[str, int], int] = {}
+    ops: list[OpRecord] = []
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts), params)
+        for tag, key, kind, seq, version, data, author_id in cursor.fetchall():
+            if tag == "r":
+                roles[key] = effective_role(kind, closed=closed)  # by the user id as text
+            elif tag == "d":
+                done[(key, int(seq))] = int(version)
+            else:
+                ops.append(
+                    OpRecord(
+                        document_id=str(document.pk),
+                        version=int(version),
+                        kind=kind,
+                        data=None if data is None else json.loads(data),
+                        src=key,
+                        seq=int(seq),
+                        author_id=author_id,
+                    )
+                )
+    ops.sort(key=lambda record: record.version)
+    complete = len(ops) == document.version - start and (not ops or ops[0].version == start)
+    return roles, done, ops if complete else None
 
 
 def _commit_batch(document_id: Any, requests: list[SubmitRequest]) -> list[SubmitResult | CollabError]:
@@ -166,16 +212,16 @@ def _commit_batch(document_id: Any, requests: list[SubmitRequest]) -> list[Submi
         document = Document.objects.select_for_update().filter(pk=document_pk).first()
         if document is None:
             return [DocumentNotFound() for _ in requests]
-        roles = _roles(document, requests)
-        done = _committed(document, requests)
         bases = [
             r.base_version
             for r in requests
             if r.base_version is not None and r.base_version < document.version
         ]
         start = min(bases, default=document.version)
+        roles, done, committed = _context(document, requests, start)
         # Every op from the oldest base to the head, then this batch's own, indexed by version.
-        log = {record.version: record for record in _ops_or_none(document.pk, start, document.version)}
+        # (Incomplete: each stale request then fails alone below.)
+        log = {record.version: record for record in committed or []}
         outcomes: list[SubmitResult | CollabError] = []
         rows: list[Operation] = []
         records: list[OpRecord] = []
@@ -208,13 +254,15 @@ def _commit_batch(document_id: Any, requests: list[SubmitRequest]) -> list[Submi
             return outcomes
         Operation.objects.bulk_create(rows)
         document.save(update_fields=["version", "length", "type", "deleted_at", "updated_at"])
-        transaction.on_commit(lambda: broadcast.publish_ops(records))
+        # Robust: once committed, the op is acked whatever the broadcast or the task queue say
+        # (a lost broadcast is repaired by the sweep, a lost snapshot task by the beat task).
+        transaction.on_commit(lambda: broadcast.publish_ops(records), robust=True)
         every = settings.COLLAB_SNAPSHOT_EVERY
         if document.version // every > head_at_start // every:
             from ..tasks import take_snapshot
 
             pk, snapshot_version = str(document.pk), document.version
-            transaction.on_commit(lambda: take_snapshot.delay(pk, snapshot_version))
+            transaction.on_commit(lambda: take_snapshot.delay(pk, snapshot_version), robust=True)
         return outcomes
 
 
@@ -239,7 +287,7 @@ def _commit_one(
         user_id = (
             getattr(request.user, "pk", None) if getattr(request.user, "is_authenticated", False) else None
         )
-        role = roles.get(user_id)
+        role = roles.get(str(user_id))
         if role is None:
             raise DocumentNotFound()
         min_role = Role.OWNER if kind == OperationKind.DELETE else Role.EDITOR

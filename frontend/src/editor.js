@@ -12,6 +12,7 @@ import { Heartbeat } from './lib/heartbeat.mjs';
 import { composeUnsent, lostSummary, lostText } from './lib/lost-edits.mjs';
 import { collaboratorsFrom, cursorFromPresence } from './lib/presence.mjs';
 import { deltaLength, deltaProblem, formatNames } from './lib/schema.mjs';
+import { BuildReloader } from './lib/reload.mjs';
 import { ReconnectingSocket } from './lib/socket.mjs';
 import { describeStatus, unsentCount } from './lib/status.mjs';
 
@@ -133,6 +134,12 @@ function unsentOps(doc) {
   return composeUnsent([doc.inflightOp, ...(doc.pendingOps || [])]);
 }
 
+/** The build the page was served with (sent in the handshake; the server says if it moved on). */
+function pageBuild() {
+  const meta = document.querySelector('meta[name="collab-build"]');
+  return meta ? meta.content : '';
+}
+
 class CollabEditor {
   constructor(config) {
     this.config = config;
@@ -188,6 +195,13 @@ class CollabEditor {
     this.socket = new ReconnectingSocket(socketUrl(config.wsPath), {
       onstatus: () => this.renderStatus(),
       onsessionended: () => this.sessionEnded(),
+      ondocumentfull: () => this.documentFull(),
+      handshake: { build: pageBuild() },
+    });
+    this.reloader = new BuildReloader({
+      unsent: () => unsentCount(this.doc),
+      reload: () => window.location.reload(),
+      storage: window.sessionStorage,
     });
     this.connection = new ShareDB.Connection(this.socket);
     this.heartbeat = new Heartbeat({
@@ -224,6 +238,14 @@ class CollabEditor {
       } else if (message.a === 'x-session') {
         request.data = null;
         this.sessionEnded();
+      } else if (message.a === 'x-reload') {
+        request.data = null;
+        if (this.reloader.request(message.build)) {
+          this.notice.show('A new version of collab is out: reloading as soon as your changes are saved…', {
+            tone: 'ok',
+            sticky: true,
+          });
+        }
       } else if (message.a === 'op' && message.error && message.d === this.config.documentId) {
         this.lastRejection = message.error;
         // An error with an op in flight makes sharedb roll back and drop every unsent op.
@@ -298,6 +320,19 @@ class CollabEditor {
       ' to keep editing.',
     );
     this.end('signed-out', message);
+  }
+
+  documentFull() {
+    const retry = document.createElement('a');
+    retry.href = window.location.pathname;
+    retry.textContent = 'Try again';
+    const message = document.createDocumentFragment();
+    message.append(
+      'This document already has as many people editing it as this server allows. ',
+      retry,
+      ' in a few minutes.',
+    );
+    this.end('full', message);
   }
 
   /** Stop for good: read-only editor, no reconnects, a sticky explanation. */

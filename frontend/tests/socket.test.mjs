@@ -134,3 +134,35 @@ test('full jitter picks anywhere below the ceiling', () => {
   sockets[0].serverClose();
   assert.equal(socket.retryInMs(), 125);
 });
+
+test('close code 4012 (the server is restarting) reconnects at once, without backing off', () => {
+  const { clock, sockets, socket } = setup();
+  sockets[0].open();
+  clock.advance(1000);
+  sockets[0].serverClose(4012);
+  assert.equal(socket.retryInMs(), 0);
+  clock.advance(0);
+  assert.equal(sockets.length, 2);
+  sockets[1].serverClose(1006);
+  assert.equal(socket.retryInMs(), 500);
+});
+
+test('close code 4409 (the document is full) stops reconnecting and tells the page', () => {
+  let full = 0;
+  const { clock, sockets, socket } = setup({ ondocumentfull: () => full++ });
+  sockets[0].open();
+  sockets[0].serverClose(4409);
+  clock.advance(60_000);
+  assert.equal(sockets.length, 1);
+  assert.equal(full, 1);
+  assert.equal(socket.status(), 'stopped');
+});
+
+test('the handshake carries the extra fields the page gives (its build id)', () => {
+  const { sockets, socket } = setup({ handshake: { build: 'b1' } });
+  sockets[0].open();
+  socket.send('{"a":"hs","id":null,"protocol":1,"protocolMinor":2}');
+  socket.send('{"a":"s","c":"documents","d":"x"}');
+  assert.deepEqual(JSON.parse(sockets[0].sent[0]), { a: 'hs', id: null, protocol: 1, protocolMinor: 2, build: 'b1' });
+  assert.equal(sockets[0].sent[1], '{"a":"s","c":"documents","d":"x"}');
+});

@@ -27,6 +27,7 @@ test('terminal states', () => {
   assert.equal(describeStatus({ phase: 'signed-out', unsent: 1 }).text, 'Signed out · 1 unsent change');
   assert.equal(describeStatus({ phase: 'no-access' }).tone, 'bad');
   assert.equal(describeStatus({ phase: 'deleted' }).text, 'Document deleted');
+  assert.equal(describeStatus({ phase: 'full' }).text, 'Document full');
 });
 
 test('unsent counts the in-flight op and the pending ones', () => {

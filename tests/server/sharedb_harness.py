@@ -1,37 +1,40 @@
 """Helpers for the real-sharedb-client tests: users, sessions and documents in a `cluster`'s
-database, the Node driver (tests/server/js/sharedb_driver.js), and the invariant checks
-(reliability anchors I1-I5) over the driver's history and the op log.
+database, and the Node driver (tests/server/js/sharedb_driver.js), run to the end or in the
+background. The invariant checks over the driver's history and the op log are tests/history.py.
 """
 
 import json
 import os
-import re
 import shutil
 import subprocess
-from collections import Counter
+import threading
+import time
 from pathlib import Path
 from typing import Any
+
+from tests.history import (  # noqa: F401  (the checks, for the tests that import them from here)
+    MARK,
+    assert_clean,
+    canonical,
+    check_converged,
+    db_state,
+    op_log,
+    shell_json,
+    text_of,
+    verify,
+)
 
 HERE = Path(__file__).resolve().parent
 DRIVER = HERE / "js" / "sharedb_driver.js"
 ROOT = HERE.parent.parent
 FRONTEND = ROOT / "frontend"
-MARK = "@@SHAREDB_JSON@@"
-TOKEN_RE = re.compile(r"\[[^\]]*\]")
+DRIVER_MARK = "@@SHAREDB_MARK@@"
 
 
 def node_binary() -> str:
     node = shutil.which("node")
     assert node, "node is needed for the sharedb client tests"
     return node
-
-
-def _shell_json(cluster: Any, code: str) -> Any:
-    out = cluster.shell(code)
-    for line in out.splitlines():
-        if line.startswith(MARK):
-            return json.loads(line[len(MARK) :])
-    raise AssertionError(f"no JSON from cluster.shell; output was:\n{out[-3000:]}")
 
 
 SETUP_CODE = """
@@ -87,81 +90,113 @@ def setup_document(
         "content": content or [{"insert": "\n"}],
         "title": title,
     }
-    code = f"SPEC = {json.dumps(json.dumps(spec))}\nMARK = {MARK!r}\n" + SETUP_CODE
-    return _shell_json(cluster, code)
-
-
-DB_STATE_CODE = """
-import json
-from documents import selectors
-from documents.models import Document, Operation
-from documents.selectors import SnapshotData, OpRecord, apply_record
-
-document = Document.objects.get(pk=DOC)
-state = selectors.snapshot_at(document=document)
-replay = SnapshotData(0, "", None)
-for op in Operation.objects.filter(document=document).order_by("version"):
-    replay = apply_record(replay, OpRecord.from_model(op))
-print(MARK + json.dumps({
-    "version": document.version,
-    "length": document.length,
-    "type": state.type,
-    "content": state.content,
-    "replay_version": replay.version,
-    "replay_content": replay.content,
-}))
-"""
-
-
-def db_state(cluster: Any, doc_id: str) -> dict[str, Any]:
-    """The document as the database has it: snapshot_at(...) and a full replay of the op log."""
-    code = f"DOC = {doc_id!r}\nMARK = {MARK!r}\n" + DB_STATE_CODE
-    return _shell_json(cluster, code)
-
-
-def op_log(cluster: Any, doc_id: str) -> list[dict[str, Any]]:
-    """Rows of documents_operation for the document, in version order."""
-    import psycopg
-
-    with psycopg.connect(cluster.database_url) as conn:
-        rows = conn.execute(
-            "SELECT version, src, seq, kind FROM documents_operation WHERE document_id = %s ORDER BY version",
-            (doc_id,),
-        ).fetchall()
-    return [{"version": v, "src": src, "seq": seq, "kind": kind} for v, src, seq, kind in rows]
+    return shell_json(cluster, f"SPEC = {json.dumps(json.dumps(spec))}\n" + SETUP_CODE)
 
 
 def servers_spec(*servers: Any) -> list[dict[str, str]]:
     return [{"url": f"ws://127.0.0.1:{s.port}/ws/", "origin": f"http://127.0.0.1:{s.port}"} for s in servers]
 
 
+class Driver:
+    """The Node driver running a scenario in the background; a fault test acts at its `mark` steps.
+
+    driver = Driver(scenario, timeout=90)
+    driver.wait_mark("typing")      # the scenario reached {"do": "mark", "name": "typing"}
+    ...                             # kill a server, restart Redis, ...
+    result = driver.result()
+    """
+
+    def __init__(self, scenario: dict[str, Any], *, timeout: float = 60) -> None:
+        self.timeout = timeout
+        self.scenario = {"timeout_ms": int(timeout * 1000) - 2000, **scenario}
+        self.marks: dict[str, float] = {}
+        self._offset = 0.0
+        self._stderr: list[str] = []
+        self._changed = threading.Condition()
+        self.process = subprocess.Popen(
+            [node_binary(), str(DRIVER), "-"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "COLLAB_FRONTEND": str(FRONTEND)},
+            cwd=str(HERE),
+            start_new_session=True,
+        )
+        self._stdout: list[str] = []
+        self._readers = [
+            threading.Thread(target=self._read_stderr, daemon=True),
+            threading.Thread(target=lambda: self._stdout.extend(self.process.stdout), daemon=True),
+        ]
+        for reader in self._readers:
+            reader.start()
+        self.process.stdin.write(json.dumps(self.scenario))
+        self.process.stdin.close()
+
+    def _read_stderr(self) -> None:
+        for line in self.process.stderr:
+            if line.startswith(DRIVER_MARK):
+                mark = json.loads(line[len(DRIVER_MARK) :])
+                with self._changed:
+                    self.marks[mark["name"]] = time.monotonic()
+                    self._offset = time.monotonic() - mark["t"] / 1000
+                    self._changed.notify_all()
+            else:
+                self._stderr.append(line)
+        with self._changed:
+            self._changed.notify_all()
+
+    def wait_mark(self, name: str, timeout: float = 30) -> bool:
+        """Wait until the scenario passes `{"do": "mark", "name": name}`; False if it never did."""
+        with self._changed:
+            self._changed.wait_for(lambda: name in self.marks or self.process.poll() is not None, timeout)
+            return name in self.marks
+
+    def driver_ms(self, at: float) -> float:
+        """A time.monotonic() of ours on the driver's clock (the `t` and `*_ms` of its result)."""
+        return (at - self._offset) * 1000
+
+    def result(self) -> dict[str, Any]:
+        """Wait for the end of the scenario; its JSON result (fail loudly if the driver broke)."""
+        try:
+            self.process.wait(timeout=self.timeout)
+        except subprocess.TimeoutExpired:
+            self.stop()
+        for reader in self._readers:
+            reader.join(timeout=10)
+        lines = [line for line in self._stdout if line.startswith("{")]
+        stderr = "".join(self._stderr)
+        if not lines:
+            raise AssertionError(
+                f"driver exited {self.process.returncode} without a result\nstdout:\n"
+                f"{''.join(self._stdout)[-3000:]}\nstderr:\n{stderr[-3000:]}"
+            )
+        result = json.loads(lines[-1])
+        result["stderr"] = stderr
+        dump = os.environ.get("COLLAB_SHAREDB_DUMP")  # a directory: keep every driver result for debugging
+        if dump:
+            Path(dump).mkdir(parents=True, exist_ok=True)
+            name = f"sharedb-{os.getpid()}-{len(list(Path(dump).iterdir()))}.json"
+            (Path(dump) / name).write_text(json.dumps({"scenario": self.scenario, "result": result}))
+        return result
+
+    def stop(self) -> None:
+        """End the driver and anything it started (its own process group)."""
+        if self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, 9)
+            except ProcessLookupError:
+                pass
+            self.process.wait(timeout=10)
+
+
 def run_driver(scenario: dict[str, Any], *, timeout: float = 60) -> dict[str, Any]:
     """Run the Node driver on a scenario; return its JSON result (and fail loudly if it broke)."""
-    env = {**os.environ, "COLLAB_FRONTEND": str(FRONTEND)}
-    scenario = {"timeout_ms": int(timeout * 1000) - 2000, **scenario}
-    proc = subprocess.run(
-        [node_binary(), str(DRIVER), "-"],
-        input=json.dumps(scenario),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
-        cwd=str(HERE),
-    )
-    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
-    if not lines:
-        raise AssertionError(
-            f"driver exited {proc.returncode} without a result\nstdout:\n{proc.stdout[-3000:]}\n"
-            f"stderr:\n{proc.stderr[-3000:]}"
-        )
-    result = json.loads(lines[-1])
-    result["stderr"] = proc.stderr
-    dump = os.environ.get("COLLAB_SHAREDB_DUMP")  # a directory: keep every driver result for debugging
-    if dump:
-        Path(dump).mkdir(parents=True, exist_ok=True)
-        name = f"sharedb-{os.getpid()}-{len(list(Path(dump).iterdir()))}.json"
-        (Path(dump) / name).write_text(json.dumps({"scenario": scenario, "result": result}))
-    return result
+    driver = Driver(scenario, timeout=timeout)
+    try:
+        return driver.result()
+    finally:
+        driver.stop()
 
 
 def require_ok(result: dict[str, Any]) -> None:
@@ -184,112 +219,6 @@ def summary(result: dict[str, Any]) -> str:
     if result.get("stderr"):
         lines.append(f"  stderr: {result['stderr'][-1500:]}")
     return "\n".join(lines)
-
-
-def canonical(ops: Any) -> str:
-    return json.dumps(ops, sort_keys=True, ensure_ascii=False)
-
-
-def text_of(ops: list[dict[str, Any]] | None) -> str:
-    """Plain text; a surrogate pair split across two ops (formatting half an emoji) is re-joined."""
-    text = "".join(op["insert"] if isinstance(op.get("insert"), str) else "\ufffc" for op in ops or [])
-    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
-
-
-def check_history(
-    result: dict[str, Any], log: list[dict[str, Any]], clients: list[str] | None = None
-) -> dict[str, int]:
-    """I1, I2, I4 and ack versions: every acked (src, seq) is in the op log exactly once, at the
-    version its ack named; versions are contiguous; each src's ops commit in seq order."""
-    versions = [row["version"] for row in log]
-    assert versions == list(range(len(log))), f"op log versions are not contiguous 0..N: {versions[:50]}"
-    counts = Counter((row["src"], row["seq"]) for row in log)
-    dupes = [key for key, n in counts.items() if n > 1]
-    assert not dupes, f"(src, seq) committed more than once: {dupes}"
-    where = {(row["src"], row["seq"]): row["version"] for row in log}
-    acked = 0
-    names = clients or list(result["clients"])
-    client_srcs = set()
-    for name in names:
-        client = result["clients"][name]
-        last_version = -1
-        for entry in client["history"]:
-            key = (entry["src"], entry["seq"])
-            client_srcs.add(entry["src"])
-            assert "src_changed" not in entry, f"{name} resent seq {entry['seq']} under another src: {entry}"
-            if entry["ack_v"] is None:
-                assert entry["error"] is None, f"{name} op seq {entry['seq']} failed: {entry}"
-                raise AssertionError(f"{name} op seq {entry['seq']} was never acked: {entry}")
-            acked += 1
-            assert key in where, f"{name}'s acked op {key} is not in the op log"
-            assert where[key] == entry["ack_v"], (
-                f"{name}'s op {key} was acked at v{entry['ack_v']} but committed at v{where[key]}"
-            )
-            assert where[key] > last_version, f"{name}'s ops committed out of seq order at {key}"
-            last_version = where[key]
-    # Nothing in the log from these clients that they did not send (no phantom or doubled ops).
-    sent = {(e["src"], e["seq"]) for n in names for e in result["clients"][n]["history"]}
-    phantom = [key for key in counts if key[0] in client_srcs and key not in sent]
-    assert not phantom, f"op log has ops no client sent: {phantom}"
-    return {"acked_ops": acked, "log_ops": len(log)}
-
-
-def check_tokens(result: dict[str, Any], text: str, clients: list[str] | None = None) -> int:
-    """I5: every token whose submit was acked appears exactly once in the final text."""
-    found = Counter(TOKEN_RE.findall(text))
-    total = 0
-    for name in clients or list(result["clients"]):
-        for submit in result["clients"][name]["submits"]:
-            token = submit.get("token")
-            if token is None:
-                continue
-            assert submit["acked"], f"{name}'s token {token} was never acked: {submit}"
-            assert found[token] == 1, f"token {token} appears {found[token]} times in the final text"
-            total += 1
-    extra = [t for t, n in found.items() if n != 1]
-    assert not extra, f"tokens not exactly once: {extra}"
-    return total
-
-
-def assert_clean(
-    result: dict[str, Any], clients: list[str] | None = None, *, allow_closes: bool = False
-) -> None:
-    """No error frames, no rollbacks, no connection/doc errors, no 'Invalid version' fetches."""
-    for name in clients or list(result["clients"]):
-        client = result["clients"][name]
-        assert not client["error_frames"], f"{name} got error frames: {client['error_frames'][:3]}"
-        assert not client["rollbacks"], f"{name} rolled back: {client['rollbacks'][:3]}"
-        assert not client["errors"], f"{name} had errors: {client['errors'][:3]}"
-        if not allow_closes:
-            server_closes = [c for c in client["closes"] if c["by"] == "server"]
-            assert not server_closes, f"{name}'s socket was closed by the server: {server_closes}"
-    warnings = [e for e in result.get("log") or [] if e["level"] in ("warn", "error")]
-    assert not warnings, f"sharedb client warnings: {warnings[:5]}"
-
-
-def check_converged(
-    cluster: Any, doc_id: str, result: dict[str, Any], clients: list[str] | None = None
-) -> dict[str, Any]:
-    """I1-I5 after a `settle` step: clients, the fresh fetch, snapshot_at() and a replay of the op
-    log agree; the history checks hold; every acked token is there exactly once."""
-    fresh = next(step["fresh"] for step in reversed(result["steps"]) if step["do"] == "settle")
-    db = db_state(cluster, doc_id)
-    log = op_log(cluster, doc_id)
-    assert db["version"] == fresh["version"] == len(log), (db["version"], fresh["version"], len(log))
-    assert canonical(db["content"]) == canonical(db["replay_content"]), "snapshot_at() != op log replay"
-    assert canonical(fresh["data"]["ops"]) == canonical(db["content"]), (
-        f"fresh fetch and database differ:\n{fresh['text']!r}\n{text_of(db['content'])!r}"
-    )
-    names = clients or list(result["clients"])
-    for name in names:
-        client = result["clients"][name]
-        assert client["version"] == db["version"], f"{name} at v{client['version']}, db at v{db['version']}"
-        assert canonical(client["data"]["ops"]) == canonical(db["content"]), (
-            f"{name} diverged:\n{client['text']!r}\n{text_of(db['content'])!r}"
-        )
-    counts = check_history(result, log, names)
-    counts["tokens"] = check_tokens(result, text_of(db["content"]), names)
-    return {"db": db, "log": log, "text": text_of(db["content"]), **counts}
 
 
 def history_entry(result: dict[str, Any], client: str, seq: int) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from .sharedb_fixtures import TwoServers, two_servers  # noqa: F401  (fixture)
-from .sharedb_harness import DRIVER, FRONTEND, HERE, MARK, _shell_json, node_binary, servers_spec
+from .sharedb_harness import DRIVER, FRONTEND, HERE, MARK, node_binary, servers_spec, shell_json
 
 pytestmark = pytest.mark.integration
 
@@ -105,7 +105,7 @@ def test_access_changes_in_the_admin_reach_open_sockets_on_both_processes(
     cluster = two_servers.cluster
     tag = two_servers.unique("")
     code = f"TAG = {tag!r}\nMARK = {MARK!r}\n" + SETUP
-    setup = _shell_json(cluster, code)
+    setup = shell_json(cluster, code)
     doc = setup["doc"]
     cookie = {name: f"sessionid={key}" for name, key in setup["sessions"].items()}
     flag = {

@@ -12,19 +12,15 @@ from typing import Any
 import pytest
 
 from .sharedb_fixtures import TwoServers, two_servers  # noqa: F401  (fixture)
+from tests.history import assert_clean, canonical, check_converged, db_state, op_log, text_of
+
 from .sharedb_harness import (
-    assert_clean,
     assert_server_logs_clean,
-    canonical,
-    check_converged,
-    db_state,
     history_entry,
-    op_log,
     require_ok,
     run_driver,
     servers_spec,
     setup_document,
-    text_of,
 )
 
 pytestmark = pytest.mark.integration

@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
+from tests.history import assert_clean, check_converged
+
 from .sharedb_harness import (
     ack_latencies,
-    assert_clean,
     assert_server_logs_clean,
     broadcast_latencies,
-    check_converged,
     require_ok,
     run_driver,
     servers_spec,
@@ -102,7 +102,7 @@ def test_many_sharedb_clients_on_two_processes_converge_exactly_once(cluster: An
         f"\nack latency ms p50={latency['p50']:.0f} p99={latency['p99']:.0f} max={latency['max']:.0f}; "
         f"broadcast (remote apply - author ack) ms p50={spread['p50']:.0f} p99={spread['p99']:.0f} "
         f"max={spread['max']:.0f}; "
-        f"{len(clients)} clients, {submits} submitOp calls, {counts['acked_ops']} acked wire ops, "
+        f"{len(clients)} clients, {submits} submitOp calls, {state.figures}, "
         f"{tokens} tokens, {len(text)} chars, "
         f"final v{state['db']['version']}, driver {result['elapsed_ms']} ms (settle {settle['ms']} ms: "
         f"acks {settle['all_acked_ms']} ms, {settle['fetch_rounds']} fetch rounds), "

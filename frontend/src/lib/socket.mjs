@@ -8,6 +8,11 @@ export const OPEN = 1;
 export const CLOSED = 3;
 // The server closes with this code when the session is not (or no longer) signed in.
 export const CLOSE_SESSION_ENDED = 4401;
+// The server process is restarting and has acknowledged what it committed: reconnect at once
+// (the balancer sends us to another process), without waiting out a backoff.
+export const CLOSE_RESTARTING = 4012;
+// The document already has as many connections as the operator allows: do not retry on our own.
+export const CLOSE_DOCUMENT_FULL = 4409;
 // A connection that stays open this long is stable: the backoff starts again from the bottom.
 export const STABLE_AFTER_MS = 5_000;
 
@@ -24,6 +29,10 @@ export class ReconnectingSocket {
     // Hooks for the page (sharedb owns the on* handlers).
     this.onstatus = options.onstatus || null;
     this.onsessionended = options.onsessionended || null;
+    this.ondocumentfull = options.ondocumentfull || null;
+    // Extra fields for the handshake sharedb sends (the page's build id); the server ignores
+    // fields it does not know.
+    this.handshake = options.handshake || null;
 
     this.onopen = null;
     this.onclose = null;
@@ -42,7 +51,9 @@ export class ReconnectingSocket {
   }
 
   send(data) {
-    if (this.ws && this.ws.readyState === OPEN) this.ws.send(data);
+    if (!this.ws || this.ws.readyState !== OPEN) return;
+    if (this.handshake && data.startsWith('{"a":"hs"')) data = JSON.stringify({ ...JSON.parse(data), ...this.handshake });
+    this.ws.send(data);
   }
 
   /** Close for good (sharedb calls this from Connection.close). */
@@ -139,6 +150,11 @@ export class ReconnectingSocket {
         this.stopForSession();
         return;
       }
+      if (event && event.code === CLOSE_DOCUMENT_FULL) {
+        this._stop('stopped');
+        if (this.ondocumentfull) this.ondocumentfull();
+        return;
+      }
       this._closed(event);
     };
     this._emitStatus();
@@ -157,15 +173,15 @@ export class ReconnectingSocket {
 
   _closed(event) {
     this.readyState = CLOSED;
-    if (!this.stopped && !this.paused) this._schedule();
+    if (!this.stopped && !this.paused) this._schedule(event && event.code === CLOSE_RESTARTING);
     if (this.onclose) this.onclose(event || { type: 'close' });
     this._emitStatus();
   }
 
-  _schedule() {
+  _schedule(now = false) {
     this._clearRetry();
-    const delay = backoffDelay(this.attempt, { baseMs: this.baseMs, capMs: this.capMs, random: this.random });
-    this.attempt += 1;
+    const delay = now ? 0 : backoffDelay(this.attempt, { baseMs: this.baseMs, capMs: this.capMs, random: this.random });
+    if (!now) this.attempt += 1;
     this.retryAt = this.now() + delay;
     this.retryTimer = this.timers.setTimeout(() => this._open(), delay);
   }

@@ -6,7 +6,7 @@ function changes(count) {
 
 /**
  * phase: 'connecting' | 'connected' | 'reconnecting' | 'offline' | 'signed-out' | 'no-access'
- *        | 'deleted' | 'error'
+ *        | 'deleted' | 'full' | 'error'
  * Returns { text, tone } where tone is 'ok' | 'busy' | 'warn' | 'bad' (for styling).
  */
 export function describeStatus({ phase, unsent = 0, retryInMs = null, online = true } = {}) {
@@ -15,6 +15,7 @@ export function describeStatus({ phase, unsent = 0, retryInMs = null, online = t
   if (phase === 'signed-out') return { text: `Signed out${tail}`, tone: 'bad' };
   if (phase === 'no-access') return { text: 'No access', tone: 'bad' };
   if (phase === 'deleted') return { text: 'Document deleted', tone: 'bad' };
+  if (phase === 'full') return { text: 'Document full', tone: 'bad' };
   if (phase === 'error') return { text: `Connection problem${tail}`, tone: 'bad' };
   if (!online || phase === 'offline') return { text: `Offline${tail}`, tone: 'warn' };
   if (phase === 'reconnecting') {

@@ -12,13 +12,17 @@
  *     "servers": [{"url": "ws://127.0.0.1:P/ws/", "origin": "http://127.0.0.1:P"}, ...],
  *     "clients": {"A": {"cookie": "sessionid=..."}, ...},
  *     "timeout_ms": 40000,
+ *     "auto_reconnect": {"server": 0},   (optional: replace a socket the server closed, as the page does)
  *     "steps": [{"do": "connect", "client": "A", "server": 0}, ...]
  *   }
  *
  * Steps (see STEPS below): connect, reconnect, kill, close, submit, insert, drop, dropOut,
  * waitDropped, waitAcked, waitDoc, settle, sleep, random, fetchFresh, presenceSubscribe,
  * presenceSubmit, waitPresence, rawConnect, rawSend, rawSpoofOp, rawBurst, rawWait, rawClose, rawWaitClosed,
- * touch, waitFile, record.
+ * touch, waitFile, record, parallel, mark, offline, slowRead, waitClosed (any step may be `optional`: its
+ * failure is recorded).
+ * A client spec may ask for {"auto_reconnect": {"server": 0, "delay_ms": [200, 600]}}: when the server
+ * drops its socket, it reconnects as the page does (tests/faults use it with a balancer in front).
  * Python side: tests/server/sharedb_harness.py (run_driver, invariant checks).
  *
  * Each client's socket is wrapped (FaultSocket) so that a step can drop incoming frames (a lost ack,
@@ -127,28 +131,23 @@ class FaultSocket {
     this.ws.on('open', () => {
       if (!this.dead && this.onopen) this.onopen({type: 'open'});
     });
+    this.held = [];
     this.ws.on('message', (data, isBinary) => {
       if (this.dead) return; // a killed socket hears nothing more
-      const text = isBinary ? null : data.toString();
-      this.received++;
-      let message = null;
-      try {
-        message = JSON.parse(text);
-      } catch (e) {
-        client.errors.push({t: now(), where: 'parse', message: String(text).slice(0, 200)});
-      }
-      client.onFrameIn(message);
-      if (message && client.shouldDrop(message)) {
-        client.dropped.push({t: now(), frame: message});
+      if (client.slowRead) {
+        // A slow reader: stop reading the TCP socket; frames already parsed wait their turn.
+        this.held.push([data, isBinary]);
+        this.ws.pause();
         return;
       }
-      if (this.onmessage) this.onmessage({data: text});
+      this.deliver(data, isBinary);
     });
     this.ws.on('close', (code, reason) => {
       client.closes.push({t: now(), code, reason: reason ? reason.toString() : '', by: this.dead ? 'client' : 'server'});
       if (this.dead) return;
       this.dead = true;
       if (this.onclose) this.onclose({code, reason: reason ? reason.toString() : ''});
+      client.socketLost(code);
     });
     this.ws.on('error', (err) => {
       client.socketErrors.push({t: now(), message: String(err && err.message)});
@@ -158,6 +157,45 @@ class FaultSocket {
       client.socketErrors.push({t: now(), message: 'unexpected HTTP ' + res.statusCode});
       this.ws.terminate();
     });
+  }
+
+  /** One frame a tick for a slow reader: hand over a held frame, or read one more from TCP. */
+  readOne() {
+    if (this.dead) return;
+    if (this.held.length > 0) {
+      const [data, isBinary] = this.held.shift();
+      this.deliver(data, isBinary);
+      this.client.slowDelivered++;
+    } else if (this.ws.isPaused) {
+      this.ws.resume();
+    }
+  }
+
+  /** Back to normal reading: hand over everything held, then read freely. */
+  readAll() {
+    while (!this.dead && this.held.length > 0) {
+      const [data, isBinary] = this.held.shift();
+      this.deliver(data, isBinary);
+    }
+    if (!this.dead && this.ws.isPaused) this.ws.resume();
+  }
+
+  deliver(data, isBinary) {
+    const client = this.client;
+    const text = isBinary ? null : data.toString();
+    this.received++;
+    let message = null;
+    try {
+      message = JSON.parse(text);
+    } catch (e) {
+      client.errors.push({t: now(), where: 'parse', message: String(text).slice(0, 200)});
+    }
+    client.onFrameIn(message);
+    if (message && client.shouldDrop(message)) {
+      client.dropped.push({t: now(), frame: message});
+      return;
+    }
+    if (this.onmessage) this.onmessage({data: text});
   }
 
   get readyState() {
@@ -234,6 +272,27 @@ class Client {
     this.servers = [];
     this.tokens = [];
     this.remoteApplied = [];
+    // {server, delay_ms: [lo, hi]}: after the server drops the socket, reconnect like the page does.
+    this.autoReconnect = spec.auto_reconnect || null;
+    this.offline = false;
+    this.reconnects = [];
+    this.slowRead = false;
+    this.slowDelivered = 0;
+  }
+
+  /** The server (or the network) dropped the socket: reconnect after a pause, if asked to (by the
+   * client's spec or the scenario's auto_reconnect), like the page does: at once after 4012 (the
+   * server is restarting), else after delay_ms. */
+  socketLost(code) {
+    const rule = this.autoReconnect || this.scenario.auto_reconnect;
+    if (!rule || this.offline || !this.connection || this.connection.state === 'closed') return;
+    const [lo, hi] = code === 4012 ? [0, 0] : rule.delay_ms || [200, 600];
+    const lost = now();
+    setTimeout(() => {
+      if (this.offline || this.connection.state === 'closed' || (this.socket && !this.socket.dead)) return;
+      this.reconnects.push({t: now(), lost_ms: lost});
+      this.connection.bindToSocket(this.openSocket(rule.server || 0));
+    }, lo + Math.floor(Math.random() * (hi - lo + 1)));
   }
 
   get src() {
@@ -436,6 +495,12 @@ class Client {
       presence_frames: this.presenceFrames,
       presence_requests: this.prRequests,
       remote_presence: this.presence ? this.presence.remotePresences : null,
+      reconnects: this.reconnects,
+      slow_delivered: this.slowDelivered,
+      // Remote presence updates the sharedb client holds back (e.g. one at a version it cannot reach).
+      presence_held: this.presence ? Object.entries(this.presence._remotePresenceInstances || {})
+        .filter(([, r]) => r._pending).map(([id, r]) => ({id, v: r._pending.v, p: r._pending.p,
+          caching_ops: !!r._opCache})) : [],
     };
   }
 }
@@ -524,7 +589,8 @@ function randomAction(client, rng, options) {
 async function runRandom(ctx, step) {
   const names = step.clients || Object.keys(ctx.clients);
   const options = Object.assign(
-    {duration_ms: 10000, interval_ms: [30, 200], p_token: 0.45, p_filler: 0.2, p_delete: 0.2, p_emoji: 0.25, seed: 1},
+    {duration_ms: 10000, interval_ms: [30, 200], p_token: 0.45, p_filler: 0.2, p_delete: 0.2, p_emoji: 0.25, seed: 1,
+      offline_typing: false},
     step,
   );
   const deadline = Date.now() + options.duration_ms;
@@ -534,7 +600,8 @@ async function runRandom(ctx, step) {
     while (Date.now() < deadline) {
       await sleep(rng.int(options.interval_ms[0], options.interval_ms[1]));
       if (Date.now() >= deadline) break;
-      if (client.connection.state !== 'connected' || !client.doc.type) continue;
+      const online = client.connection.state === 'connected';
+      if ((!online && !options.offline_typing) || !client.doc || !client.doc.type) continue;
       try {
         randomAction(client, rng, options);
       } catch (err) {
@@ -883,6 +950,62 @@ const STEPS = {
     return {};
   },
 
+  /** Run several step lists at once (each list in order); e.g. typing while a client is offline. */
+  async parallel(ctx, step) {
+    const branches = await Promise.all(step.branches.map(async (steps) => {
+      const out = [];
+      for (const inner of steps) out.push(await runStep(ctx, inner));
+      return out;
+    }));
+    return {branches};
+  },
+
+  /** Wait until the server side of a client's socket is gone (a process killed under it). */
+  async waitClosed(ctx, step) {
+    const client = ctx.clients[step.client];
+    await waitFor(() => client.closes.some((c) => c.by === 'server'), step.timeout_ms || 60000,
+      step.client + "'s socket to be closed by the server");
+    return {closed_at: client.closes.find((c) => c.by === 'server').t};
+  },
+
+  /** Tell the test runner (tests/faults) that the scenario reached this point. */
+  async mark(ctx, step) {
+    process.stderr.write(MARK_PREFIX + JSON.stringify({name: step.name, t: now()}) + '\n');
+    return {name: step.name};
+  },
+
+  /** Go offline for `ms` (typing goes on into the pending queue), then reconnect to `server`. */
+  async offline(ctx, step) {
+    const client = ctx.clients[step.client];
+    client.offline = true;
+    client.socket.kill();
+    const start = now();
+    await sleep(step.ms);
+    const pending = (client.doc.inflightOp ? 1 : 0) + client.doc.pendingOps.length;
+    const typed = client.submits.filter((s) => s.t > start).length;
+    client.offline = false;
+    client.connection.bindToSocket(client.openSocket(step.server || 0));
+    await waitFor(() => client.connection.state === 'connected', step.timeout_ms || 10000, step.client + ' back online');
+    return {offline_ms: now() - start, pending_ops: pending, edits_while_offline: typed};
+  },
+
+  /** Read one incoming frame per `interval_ms` for `ms` (the TCP socket is not read meanwhile). */
+  async slowRead(ctx, step) {
+    const client = ctx.clients[step.client];
+    client.slowRead = true;
+    const deadline = Date.now() + step.ms;
+    let maxHeld = 0;
+    while (Date.now() < deadline) {
+      await sleep(step.interval_ms || 1000);
+      maxHeld = Math.max(maxHeld, client.socket.held.length);
+      client.socket.readOne();
+    }
+    client.slowRead = false;
+    const held = client.socket.held.length;
+    client.socket.readAll();
+    return {delivered: client.slowDelivered, max_held: maxHeld, held_at_end: held, version: client.doc.version};
+  },
+
   /** Wait until raw socket `name` is closed by the server; return its close code. */
   async rawWaitClosed(ctx, step) {
     const raw = ctx.raw[step.name];
@@ -912,6 +1035,23 @@ const STEPS = {
 
 // --- Main ---------------------------------------------------------------------------------------
 
+const MARK_PREFIX = '@@SHAREDB_MARK@@';
+
+/** Run one step; an `optional` step that fails records its error instead of ending the run. */
+async function runStep(ctx, step) {
+  const started = now();
+  const handler = STEPS[step.do];
+  if (!handler) throw new Error('unknown step ' + step.do);
+  let out;
+  try {
+    out = await handler(ctx, step);
+  } catch (err) {
+    if (!step.optional) throw err;
+    out = {error: String(err && err.message)};
+  }
+  return Object.assign({do: step.do, client: step.client || step.name || null, t: started, ms: now() - started}, out);
+}
+
 async function run(scenario) {
   scenario.collection = scenario.collection || 'documents';
   const ctx = {scenario, clients: {}, raw: {}};
@@ -919,11 +1059,8 @@ async function run(scenario) {
   let error = null;
   for (const step of scenario.steps) {
     const started = now();
-    const handler = STEPS[step.do];
     try {
-      if (!handler) throw new Error('unknown step ' + step.do);
-      const out = await handler(ctx, step);
-      steps.push(Object.assign({do: step.do, client: step.client || step.name || null, t: started, ms: now() - started}, out));
+      steps.push(await runStep(ctx, step));
     } catch (err) {
       error = 'step ' + steps.length + ' (' + step.do + ' ' + (step.client || step.name || '') + '): ' + (err && err.message);
       steps.push({do: step.do, client: step.client || null, t: started, error: error});
