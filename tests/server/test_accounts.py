@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from celery import Celery, current_app
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.test import Client, override_settings
 
 from documents import services
@@ -14,6 +15,12 @@ from documents import services
 pytestmark = pytest.mark.django_db
 
 PASSWORD = "A-long-new-pass-42"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits() -> None:
+    """Rate limits count in the cache; each test starts with none used."""
+    cache.clear()
 
 
 @pytest.fixture
