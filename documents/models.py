@@ -241,6 +241,10 @@ class AuditAction(models.TextChoices):
     USER_DISCONNECTED = "user_disconnected", "Disconnected a user everywhere"
     EDITING_CLOSED = "editing_closed", "Closed the document to editing"
     EDITING_REOPENED = "editing_reopened", "Reopened the document to editing"
+    INVITATION_SENT = "invitation_sent", "Invited someone by email"
+    INVITATION_WITHDRAWN = "invitation_withdrawn", "Withdrew an invitation by email"
+    INVITATION_ACCEPTED = "invitation_accepted", "Joined through an invitation by email"
+    SIGNED_OUT_EVERYWHERE = "signed_out_everywhere", "Signed out everywhere"
 
 
 class AuditEvent(models.Model):

@@ -15,7 +15,8 @@ from django.utils import timezone
 
 from .. import broadcast
 from ..errors import ValidationFailed
-from ..models import Document
+from ..models import AuditAction, Document
+from . import audit
 from .documents import purge_document
 
 logger = logging.getLogger(__name__)
@@ -113,6 +114,10 @@ def sign_out_everywhere(*, user_id: Any) -> int:
         sessions = sessions_of(user_id=user_id)
         Session.objects.filter(pk__in=[session.pk for session in sessions]).delete()
         broadcast.publish_session_end_on_commit(user_id=user_id)
+        user = get_user_model().objects.filter(pk=user_id).first()
+        audit.record(
+            actor=user, action=AuditAction.SIGNED_OUT_EVERYWHERE, subject=user, sessions=len(sessions)
+        )
     return len(sessions)
 
 

@@ -15,8 +15,9 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from ..errors import DocumentNotFound, PermissionDenied, ValidationFailed
-from ..models import EmailInvitation, Membership, Role
+from ..models import AuditAction, EmailInvitation, Membership, Role
 from ..selectors import access_document, token_hash
+from . import audit
 from .mail import queue_email
 from .members import _clean_role, join
 
@@ -58,16 +59,27 @@ def invite_by_email(
             [email],
         )
         transaction.on_commit(lambda: queue_email(message=message))
+        audit.record(
+            actor=actor,
+            action=AuditAction.INVITATION_SENT,
+            document=document,
+            invitation=invitation.pk,
+            role=role,
+        )
     return invitation
 
 
 def revoke_invitation(*, actor: Any, document_id: Any, invitation_id: Any) -> None:
     document, _ = access_document(user=actor, document_id=document_id, min_role=Role.OWNER)
-    revoked = EmailInvitation.objects.filter(
-        document=document, pk=invitation_id, accepted_at__isnull=True, revoked_at__isnull=True
-    ).update(revoked_at=timezone.now())
-    if not revoked:
-        raise DocumentNotFound("No such invitation.")
+    with transaction.atomic():
+        revoked = EmailInvitation.objects.filter(
+            document=document, pk=invitation_id, accepted_at__isnull=True, revoked_at__isnull=True
+        ).update(revoked_at=timezone.now())
+        if not revoked:
+            raise DocumentNotFound("No such invitation.")
+        audit.record(
+            actor=actor, action=AuditAction.INVITATION_WITHDRAWN, document=document, invitation=invitation_id
+        )
 
 
 def accept_invitation(*, user: Any, token: Any) -> Membership:
@@ -92,7 +104,15 @@ def accept_invitation(*, user: Any, token: Any) -> Membership:
         invitation.accepted_at = timezone.now()
         invitation.accepted_by = user
         invitation.save(update_fields=["accepted_at", "accepted_by"])
-        return join(document=invitation.document, user=user, role=invitation.role)
+        membership = join(document=invitation.document, user=user, role=invitation.role)
+        audit.record(
+            actor=user,
+            action=AuditAction.INVITATION_ACCEPTED,
+            document=invitation.document,
+            invitation=invitation.pk,
+            role=membership.role,
+        )
+        return membership
 
 
 def holds_address(*, user: Any, email: str) -> bool:

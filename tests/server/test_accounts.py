@@ -11,6 +11,7 @@ from django.core.cache import cache
 from django.test import Client, override_settings
 
 from documents import services
+from documents.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -212,6 +213,8 @@ def test_sign_out_everywhere_ends_every_session_and_socket(
     assert response.status_code == 302 and response["Location"] == "/accounts/login/"
     assert ended == [olga.pk]
     assert [browser.get("/").status_code for browser in browsers] == [302, 302, 302]
+    event = AuditEvent.objects.get(action="signed_out_everywhere")
+    assert (event.actor_id, event.subject_id, event.details) == (olga.pk, olga.pk, {"sessions": 3})
     assert other.get("/").status_code == 200  # someone else's sessions are untouched
     # Only a POST (with its CSRF token) signs out: a link cannot do it.
     assert other.get("/accounts/profile/sign-out-everywhere/").status_code == 405

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from documents import services
 from documents.errors import DocumentNotFound, PermissionDenied
-from documents.models import EmailInvitation, Membership, Role
+from documents.models import AuditEvent, EmailInvitation, Membership, Role
 
 pytestmark = pytest.mark.django_db
 
@@ -78,6 +78,13 @@ def test_an_invitation_leads_a_new_person_through_sign_up_into_the_document(
     # Used once: the link does not work again, for anybody.
     assert visitor.get(link).status_code == 404
     assert owner_client.get(f"/api/documents/{document.pk}/invitations/").json() == {"invitations": []}
+    # The audit log says who invited whom into what, and who joined; never the token.
+    events = list(AuditEvent.objects.order_by("id").values_list("action", "actor_name", "details"))
+    invitation_id = EmailInvitation.objects.get().pk
+    assert events[-2:] == [
+        ("invitation_sent", "olga", {"invitation": invitation_id, "role": "viewer"}),
+        ("invitation_accepted", "nina", {"invitation": invitation_id, "role": "viewer"}),
+    ]
 
 
 def test_pending_invitations_are_listed_and_revocable(
