@@ -4,15 +4,34 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('documents', '0004_vouch_for_existing_emails'),
+        ("documents", "0004_vouch_for_existing_emails"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='auditevent',
-            name='action',
-            field=models.CharField(choices=[('member_added', 'Granted access'), ('role_changed', 'Changed a role'), ('member_removed', 'Revoked access'), ('invite_created', 'Created an invite link'), ('invite_revoked', 'Revoked an invite link'), ('invite_accepted', 'Joined through an invite link'), ('version_restored', 'Restored a version'), ('document_deleted', 'Deleted the document'), ('user_changed', 'Changed a user in the admin'), ('user_disconnected', 'Disconnected a user everywhere'), ('editing_closed', 'Closed the document to editing'), ('editing_reopened', 'Reopened the document to editing'), ('invitation_sent', 'Invited someone by email'), ('invitation_withdrawn', 'Withdrew an invitation by email'), ('invitation_accepted', 'Joined through an invitation by email'), ('signed_out_everywhere', 'Signed out everywhere')], max_length=32),
+            model_name="auditevent",
+            name="action",
+            field=models.CharField(
+                choices=[
+                    ("member_added", "Granted access"),
+                    ("role_changed", "Changed a role"),
+                    ("member_removed", "Revoked access"),
+                    ("invite_created", "Created an invite link"),
+                    ("invite_revoked", "Revoked an invite link"),
+                    ("invite_accepted", "Joined through an invite link"),
+                    ("version_restored", "Restored a version"),
+                    ("document_deleted", "Deleted the document"),
+                    ("user_changed", "Changed a user in the admin"),
+                    ("user_disconnected", "Disconnected a user everywhere"),
+                    ("editing_closed", "Closed the document to editing"),
+                    ("editing_reopened", "Reopened the document to editing"),
+                    ("invitation_sent", "Invited someone by email"),
+                    ("invitation_withdrawn", "Withdrew an invitation by email"),
+                    ("invitation_accepted", "Joined through an invitation by email"),
+                    ("signed_out_everywhere", "Signed out everywhere"),
+                ],
+                max_length=32,
+            ),
         ),
     ]

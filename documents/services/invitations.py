@@ -104,13 +104,12 @@ def accept_invitation(*, user: Any, token: Any) -> Membership:
         invitation.accepted_at = timezone.now()
         invitation.accepted_by = user
         invitation.save(update_fields=["accepted_at", "accepted_by"])
-        membership = join(document=invitation.document, user=user, role=invitation.role)
-        audit.record(
-            actor=user,
-            action=AuditAction.INVITATION_ACCEPTED,
+        membership = join(
             document=invitation.document,
+            user=user,
+            role=invitation.role,
+            action=AuditAction.INVITATION_ACCEPTED,
             invitation=invitation.pk,
-            role=membership.role,
         )
         return membership
 

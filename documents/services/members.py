@@ -179,19 +179,20 @@ def accept_invite(*, user: Any, token: Any) -> Membership:
     invite = live_invite(token=token)
     if invite is None:
         raise DocumentNotFound("This invite link is not valid or has been revoked.")
-    membership = join(document=invite.document, user=user, role=invite.role)
-    audit.record(
-        actor=user,
-        action=AuditAction.INVITE_ACCEPTED,
+    return join(
         document=invite.document,
+        user=user,
+        role=invite.role,
+        action=AuditAction.INVITE_ACCEPTED,
         invite=invite.pk,
-        role=membership.role,
     )
-    return membership
 
 
-def join(*, document: Document, user: Any, role: str) -> Membership:
-    """Make `user` a member with at least `role` (a member keeps a higher one); never a downgrade."""
+def join(*, document: Document, user: Any, role: str, action: AuditAction, **details: Any) -> Membership:
+    """Make `user` a member with at least `role` (a member keeps a higher one); never a downgrade.
+
+    `action` and `details` say in the audit log what let them in (a link, an invitation).
+    """
     membership, created = Membership.objects.get_or_create(
         document=document, user=user, defaults={"role": role}
     )
@@ -199,6 +200,7 @@ def join(*, document: Document, user: Any, role: str) -> Membership:
         membership.role = role
         membership.save(update_fields=["role"])
         broadcast.publish_access_changed_on_commit(document_id=document.pk, user_id=user.pk)
+    audit.record(actor=user, action=action, document=document, role=membership.role, **details)
     return membership
 
 
