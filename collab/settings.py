@@ -203,6 +203,12 @@ COLLAB_MAX_DOCUMENT_LENGTH = env_int("COLLAB_MAX_DOCUMENT_LENGTH", 1_000_000)
 # Limits on one op's shape, so a single delta cannot exhaust CPU or memory.
 COLLAB_MAX_OP_COMPONENTS = env_int("COLLAB_MAX_OP_COMPONENTS", 10_000)
 COLLAB_MAX_ATTRIBUTES = env_int("COLLAB_MAX_ATTRIBUTES", 32)
+# Notification email waits this long, so a burst of comments arrives as one message.
+COLLAB_NOTIFICATION_EMAIL_DELAY_SECONDS = env_int("COLLAB_NOTIFICATION_EMAIL_DELAY_SECONDS", 120)
+# The site's address for links in email (no request to take it from in a task).
+COLLAB_PUBLIC_URL = os.environ.get("COLLAB_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+# A comment is a remark, not a document: long enough for a paragraph of reasons.
+COLLAB_MAX_COMMENT_LENGTH = env_int("COLLAB_MAX_COMMENT_LENGTH", 10_000)
 # Per connection: sustained ops per second, and the burst allowed on top.
 COLLAB_OP_RATE = env_int("COLLAB_OP_RATE", 50)
 COLLAB_OP_BURST = env_int("COLLAB_OP_BURST", 200)

@@ -31,6 +31,7 @@ from .errors import (
     ValidationFailed,
 )
 from .models import Document, EmailInvitation, Invite, Membership, Role
+from .ot import suggestions
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +91,7 @@ def _json_body(request: HttpRequest) -> dict[str, Any]:
         return {}
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise MessageBadlyFormed("The request body is not valid JSON.") from None
     if not isinstance(data, dict):
         raise MessageBadlyFormed("The request body must be a JSON object.")
@@ -297,7 +298,7 @@ def _int_param(request: HttpRequest, name: str, default: int | None, *, maximum:
     value = request.GET.get(name)
     if value is None or value == "":
         return default
-    if not value.isdigit() or int(value) > maximum:
+    if not (value.isascii() and value.isdigit()) or int(value) > maximum:
         raise ValidationFailed(f"{name} must be a whole number up to {maximum}.")
     return int(value)
 
@@ -344,14 +345,17 @@ def _export(request: HttpRequest, document_id: str, fmt: str) -> HttpResponse:
     document, _role = _visible_document(request, document_id)
     if fmt not in convert.EXPORTERS:
         raise DocumentNotFound("Export as html, md or txt.")
-    return export_response(document, fmt)
+    return export_response(document, fmt, with_comments=request.GET.get("comments") == "1")
 
 
-def export_response(document: Document, fmt: str) -> HttpResponse:
+def export_response(document: Document, fmt: str, *, with_comments: bool = False) -> HttpResponse:
     """The document as a download (the editor's Download menu and the admin's Export action)."""
     content_type, extension = convert.EXPORTERS[fmt]
     state = selectors.snapshot_at(document=document)
-    body = convert.export(state.content or [], fmt, title=document.title)
+    notes = convert.Footnotes(selectors.thread_notes(document=document)) if with_comments else None
+    # Pending suggestions are proposals, not text: exports leave them out.
+    content = suggestions.accepted_only(state.content or [])
+    body = convert.export(content, fmt, title=document.title, notes=notes)
     response = HttpResponse(body, content_type=content_type)
     filename = "".join(c if c.isalnum() or c in " -_" else "_" for c in document.title).strip() or "document"
     response["Content-Disposition"] = f'attachment; filename="{filename[:80]}.{extension}"'

@@ -57,9 +57,39 @@ def to_text(ops: Ops) -> str:
     return "\n".join("".join(text for text, _ in runs) for runs, _ in lines_of(ops)) + "\n"
 
 
-def _inline_html(runs: list[tuple[str, dict[str, Any]]]) -> str:
+class Footnotes:
+    """Comment threads as numbered footnotes: a mark after each anchored passage, notes at the end.
+
+    `threads` maps a thread id to its comments as (author, body) pairs; a passage whose thread is
+    not there (deleted, or not asked for) gets no mark.
+    """
+
+    def __init__(self, threads: dict[str, list[tuple[str, str]]]) -> None:
+        self.threads = threads
+        self.numbers: dict[str, int] = {}
+
+    def mark(self, thread_id: Any) -> str:
+        if not isinstance(thread_id, str) or thread_id not in self.threads:
+            return ""
+        number = self.numbers.setdefault(thread_id, len(self.numbers) + 1)
+        return f'<sup><a href="#comment-{number}">[{number}]</a></sup>'
+
+    def section(self) -> str:
+        if not self.numbers:
+            return ""
+        items = []
+        for thread_id, number in self.numbers.items():
+            comments = "".join(
+                f"<p><strong>{html.escape(author)}</strong>: {html.escape(body)}</p>"
+                for author, body in self.threads[thread_id]
+            )
+            items.append(f'<li id="comment-{number}">{comments}</li>')
+        return '<section class="comments">\n<h2>Comments</h2>\n<ol>' + "".join(items) + "</ol>\n</section>"
+
+
+def _inline_html(runs: list[tuple[str, dict[str, Any]]], notes: Footnotes | None = None) -> str:
     out = []
-    for text, attributes in runs:
+    for index, (text, attributes) in enumerate(runs):
         if "embed" in attributes:
             continue  # the schema has no embeds; a stored one (from before it) is left out
         piece = html.escape(text)
@@ -70,15 +100,19 @@ def _inline_html(runs: list[tuple[str, dict[str, Any]]]) -> str:
         if link:
             piece = f'<a href="{html.escape(link, quote=True)}" rel="noopener noreferrer">{piece}</a>'
         out.append(piece)
+        thread = attributes.get("comment")
+        following = runs[index + 1][1].get("comment") if index + 1 < len(runs) else None
+        if notes is not None and thread and thread != following:
+            out.append(notes.mark(thread))
     return "".join(out)
 
 
-def to_html(ops: Ops, *, title: str | None = None) -> str:
-    """A standalone, script-free HTML document."""
+def to_html(ops: Ops, *, title: str | None = None, notes: Footnotes | None = None) -> str:
+    """A standalone, script-free HTML document; with `notes`, comments become footnotes."""
     body: list[str] = []
     open_list: str | None = None
     for runs, line in lines_of(ops):
-        inner = _inline_html(runs)
+        inner = _inline_html(runs, notes)
         list_kind = line.get("list")
         tag = (
             {"ordered": "ol", "bullet": "ul", "checked": "ul", "unchecked": "ul"}.get(list_kind)
@@ -108,6 +142,8 @@ def to_html(ops: Ops, *, title: str | None = None) -> str:
             body.append(f"<p>{inner or '<br>'}</p>")
     if open_list:
         body.append(f"</{open_list}>")
+    if notes is not None and notes.numbers:
+        body.append(notes.section())
     heading = html.escape(title or "Document")
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
@@ -501,9 +537,9 @@ EXPORTERS = {
 }
 
 
-def export(ops: Ops, fmt: str, *, title: str) -> str:
+def export(ops: Ops, fmt: str, *, title: str, notes: Footnotes | None = None) -> str:
     if fmt == "html":
-        return to_html(ops, title=title)
+        return to_html(ops, title=title, notes=notes)
     if fmt == "md":
         return to_markdown(ops)
     if fmt == "txt":

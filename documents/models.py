@@ -40,7 +40,15 @@ class DeltaField(models.TextField):
 class Role(models.TextChoices):
     OWNER = "owner", "Owner"
     EDITOR = "editor", "Editor"
+    # May change text only inside suggestion marks, and comment.
+    SUGGESTER = "suggester", "Suggester"
+    # May only comment: anchor threads on text, never change it.
+    COMMENTER = "commenter", "Commenter"
     VIEWER = "viewer", "Viewer"
+
+
+# The roles an owner can give; the owner's own role comes only with ownership.
+GRANTABLE_ROLES = (Role.EDITOR, Role.SUGGESTER, Role.COMMENTER, Role.VIEWER)
 
 
 class Document(models.Model):
@@ -169,7 +177,7 @@ class Invite(models.Model):
     class Meta:
         constraints = [
             models.CheckConstraint(
-                condition=Q(role__in=[Role.EDITOR.value, Role.VIEWER.value]), name="invite_valid_role"
+                condition=Q(role__in=[r.value for r in GRANTABLE_ROLES]), name="invite_valid_role"
             ),
         ]
 
@@ -201,7 +209,7 @@ class EmailInvitation(models.Model):
     class Meta:
         constraints = [
             models.CheckConstraint(
-                condition=Q(role__in=[Role.EDITOR.value, Role.VIEWER.value]),
+                condition=Q(role__in=[r.value for r in GRANTABLE_ROLES]),
                 name="email_invitation_valid_role",
             ),
         ]
@@ -226,6 +234,91 @@ class Visitor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.document}"
+
+
+class CommentThread(models.Model):
+    """A discussion on a passage; the passage carries the thread's id in its `comment` format.
+
+    The text holds the anchor, so it moves with every edit as the text does; `quote` keeps the
+    passage as it was when the thread opened, to show a thread whose text was deleted.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="comment_threads")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="comment_threads"
+    )
+    quote = models.TextField(blank=True, default="")
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        indexes = [models.Index(fields=["document", "created_at"], name="thread_doc_created")]
+
+    def __str__(self) -> str:
+        return f"thread {self.pk} on {self.document_id}"
+
+
+class Comment(models.Model):
+    """One message in a thread: the first opens it, the others reply."""
+
+    thread = models.ForeignKey(CommentThread, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="comments"
+    )
+    body = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    edited_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["thread", "created_at", "pk"]
+        constraints = [models.CheckConstraint(condition=~Q(body=""), name="comment_not_empty")]
+
+    def __str__(self) -> str:
+        return f"comment {self.pk} in {self.thread_id}"
+
+
+class NotificationReason(models.TextChoices):
+    MENTION = "mention", "Mentioned"
+    REPLY = "reply", "Reply to your thread"
+
+
+class Notification(models.Model):
+    """Someone mentioned `user` in a comment, or answered a thread they took part in."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="notifications")
+    comment = models.ForeignKey(Comment, on_delete=models.CASCADE, related_name="notifications")
+    reason = models.CharField(max_length=10, choices=NotificationReason.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "comment"], name="notification_once_per_comment"),
+        ]
+        indexes = [models.Index(fields=["user", "read_at"], name="notification_user_unread")]
+
+    def __str__(self) -> str:
+        return f"{self.reason} for {self.user} on {self.document_id}"
+
+
+class EmailOptOut(models.Model):
+    """The user followed an unsubscribe link: notifications stay in the app, no more email."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="email_opt_out"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"no email for {self.user}"
 
 
 class AuditAction(models.TextChoices):

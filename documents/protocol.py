@@ -108,6 +108,11 @@ def error_reply(message: dict[str, Any] | None, error: CollabError) -> dict[str,
 # --- Field parsers ----------------------------------------------------------------------------
 
 
+def is_rich_text_name(value: Any) -> bool:
+    """True for a name of the rich-text type (a list or object is no name, and is unhashable)."""
+    return isinstance(value, str) and value in RICH_TEXT_NAMES
+
+
 def is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -226,7 +231,7 @@ def parse_submit(message: dict[str, Any]) -> Submit:
         return Submit(canonical_document_id(document_id), src, seq, version, OperationKind.EDIT, payload)
     if "create" in message:
         create = message["create"]
-        if not isinstance(create, dict) or create.get("type") not in RICH_TEXT_NAMES:
+        if not isinstance(create, dict) or not is_rich_text_name(create.get("type")):
             raise TypeNotRecognized()
         data = create.get("data")
         if isinstance(data, dict):
@@ -265,7 +270,7 @@ def parse_presence(message: dict[str, Any]) -> Presence:
     pv = message.get("pv")
     if not is_int(pv) or pv < 0 or pv > MAX_SAFE_INTEGER:
         raise PresenceBadlyFormed("pv must be a non-negative integer.")
-    if message.get("t") not in RICH_TEXT_NAMES:
+    if not is_rich_text_name(message.get("t")):
         raise PresenceBadlyFormed("Presence must name the rich-text type.")
     version = message.get("v")
     if not is_int(version) or version < 0 or version > MAX_SAFE_INTEGER:
@@ -363,6 +368,16 @@ def reply(message: dict[str, Any], **fields: Any) -> dict[str, Any]:
 def access_message(document_id: str, role: str | None) -> dict[str, Any]:
     """Tell the page its role on a document changed (None: it has no access any more)."""
     return {"a": "x-access", "c": COLLECTION, "d": document_id, "role": role}
+
+
+def comment_message(document_id: str, thread: dict[str, Any]) -> dict[str, Any]:
+    """Tell the page a comment thread changed (``thread["deleted"]``: it is gone)."""
+    return {"a": "x-comment", "c": COLLECTION, "d": document_id, "thread": thread}
+
+
+def notification_message(unread: int) -> dict[str, Any]:
+    """Tell the page how many unread notifications its user has now."""
+    return {"a": "x-notify", "unread": unread}
 
 
 def build_outdated(message: dict[str, Any], current: str) -> bool:

@@ -7,39 +7,51 @@ from collections import OrderedDict
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db.models import QuerySet, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from .errors import DocumentNotFound, OpsNotFound, PermissionDenied, VersionNewer
+from . import text
+from .errors import DocumentNotFound, OpsNotFound, PermissionDenied, ValidationFailed, VersionNewer
 from .models import (
     AuditEvent,
+    CommentThread,
     Document,
     EmailInvitation,
     Invite,
     Membership,
+    Notification,
     Operation,
     OperationKind,
     Role,
     Snapshot,
     Visitor,
 )
+from .protocol import CANONICAL_ID
 from .ot import rich_text
 from .records import OpRecord, SnapshotData
 
-ROLE_RANK = {Role.VIEWER: 1, Role.EDITOR: 2, Role.OWNER: 3}
+ROLE_RANK = {
+    Role.VIEWER: 1,
+    Role.COMMENTER: 2,
+    Role.SUGGESTER: 3,
+    Role.EDITOR: 4,
+    Role.OWNER: 5,
+}
 
 
 def parse_document_id(document_id: Any) -> uuid.UUID:
-    """Parse a client-supplied id; anything that is not a UUID is simply not found."""
+    """Parse a client-supplied id; anything but the canonical form is simply not found.
+
+    `{...}`, `urn:uuid:...`, upper-case or undashed spellings name no document, over HTTP as on
+    the socket (they would name other broadcast channels there).
+    """
     if isinstance(document_id, uuid.UUID):
         return document_id
-    if not isinstance(document_id, str) or len(document_id) > 64:
+    if not isinstance(document_id, str) or not CANONICAL_ID.fullmatch(document_id):
         raise DocumentNotFound()
-    try:
-        return uuid.UUID(document_id)
-    except ValueError:
-        raise DocumentNotFound() from None
+    return uuid.UUID(document_id)
 
 
 def access_document(*, user: Any, document_id: Any, min_role: str = Role.VIEWER) -> tuple[Document, str]:
@@ -139,6 +151,8 @@ def documents_for_user(*, user: Any, search: str = "") -> QuerySet[Membership]:
         .order_by("-document__updated_at")
     )
     if search:
+        if not text.is_plain(search):
+            raise ValidationFailed("The search must not contain control characters.")
         qs = qs.filter(document__title__icontains=search)
     return qs
 
@@ -428,6 +442,92 @@ def heads_and_roles(
     return heads, roles
 
 
+def thread_data(thread: CommentThread) -> dict[str, Any]:
+    """A thread as the page and the API show it: its comments, authors by name, resolved state."""
+    comments = ordered_comments(thread)
+    return {
+        "id": thread.pk.hex,
+        "quote": thread.quote,
+        "resolved": thread.resolved_at is not None,
+        "resolved_by": _display_name(thread.resolved_by) if thread.resolved_by_id else None,
+        "created_at": thread.created_at.isoformat(),
+        "comments": [
+            {
+                "id": comment.pk,
+                "author_id": comment.author_id,
+                "author": _display_name(comment.author),
+                "body": comment.body,
+                "created_at": comment.created_at.isoformat(),
+                "edited": comment.edited_at is not None,
+            }
+            for comment in comments
+        ],
+    }
+
+
+def threads_of(*, user: Any, document_id: Any) -> list[dict[str, Any]]:
+    """Every thread of a document the user can read, oldest first."""
+    document, _role = access_document(user=user, document_id=document_id)
+    threads = document.comment_threads.select_related("resolved_by").prefetch_related("comments__author")
+    return [thread_data(thread) for thread in threads]
+
+
+def thread_notes(*, document: Document) -> dict[str, list[tuple[str, str]]]:
+    """Each open thread's comments as (author, body), for footnotes in an export."""
+    threads = document.comment_threads.filter(resolved_at__isnull=True).prefetch_related("comments__author")
+    return {
+        thread.pk.hex: [(_display_name(c.author), c.body) for c in ordered_comments(thread)]
+        for thread in threads
+    }
+
+
+def ordered_comments(thread: CommentThread) -> list[Any]:
+    """A thread's comments in order; sorted here, so a prefetched list needs no query per thread."""
+    return sorted(thread.comments.all(), key=lambda comment: (comment.created_at, comment.pk))
+
+
+def _display_name(user: Any) -> str:
+    if user is None:
+        return "Deleted user"
+    return user.get_full_name() or user.get_username()
+
+
+def readable_notifications(user_id: Any) -> QuerySet[Notification]:
+    """The user's notifications on documents they can still read (nothing else is ever shown)."""
+    return Notification.objects.filter(
+        user_id=user_id,
+        document__deleted_at__isnull=True,
+        document__memberships__user_id=user_id,
+        user__is_active=True,
+    )
+
+
+def notifications_of(*, user: Any, limit: int = 30) -> dict[str, Any]:
+    """The user's latest notifications on documents they can still read, and the unread count."""
+    rows = (
+        readable_notifications(user.pk)
+        .select_related("document", "comment__author", "comment__thread")
+        .order_by("-created_at", "-pk")
+        .distinct()[:limit]
+    )
+    return {
+        "unread": readable_notifications(user.pk).filter(read_at__isnull=True).count(),
+        "notifications": [
+            {
+                "id": row.pk,
+                "reason": row.reason,
+                "document": {"id": str(row.document_id), "title": row.document.title},
+                "thread": row.comment.thread_id.hex,
+                "author": _display_name(row.comment.author),
+                "excerpt": row.comment.body[:200],
+                "created_at": row.created_at.isoformat(),
+                "read": row.read_at is not None,
+            }
+            for row in rows
+        ],
+    }
+
+
 AUDIT_PAGE = 500
 
 
@@ -484,3 +584,35 @@ def live_documents(*, within_seconds: float) -> list[dict[str, Any]]:
         for document in Document.objects.filter(pk__in=open_ids)
     ]
     return sorted(rows, key=lambda row: (-row["ops_last_minute"], row["document"].title))
+
+
+def signed_in_sessions(*, sessions: dict[str, Any]) -> set[str]:
+    """Of these session keys (each with the id of the user it signed in), those still signed in
+    as that user: unexpired, the user active, the password unchanged (its auth hash). Two queries
+    for all the connections of a server process, where Channels' `get_user` costs two each."""
+    from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+    from django.utils.crypto import constant_time_compare
+
+    if not sessions:
+        return set()
+    rows = Session.objects.filter(session_key__in=list(sessions), expire_date__gt=timezone.now())
+    users = {
+        str(user.pk): user
+        for user in get_user_model().objects.filter(pk__in=set(sessions.values()), is_active=True)
+    }
+    store, valid = SessionStore(), set()
+    for key, data in rows.values_list("session_key", "session_data"):
+        decoded = store.decode(data)
+        user = users.get(str(sessions[key]))
+        if user is None or str(decoded.get(SESSION_KEY)) != str(user.pk):
+            continue
+        stored = str(decoded.get(HASH_SESSION_KEY, ""))
+        hashes = [user.get_session_auth_hash()] + [
+            user._get_session_auth_hash(secret=secret) for secret in settings.SECRET_KEY_FALLBACKS
+        ]
+        if any(constant_time_compare(stored, expected) for expected in hashes):
+            valid.add(key)
+    return valid

@@ -58,6 +58,14 @@ def compact_old_operations() -> int:
     return sum(services.compact_document(document_id=pk, cutoff=cutoff) for pk in document_ids)
 
 
+@shared_task(acks_late=True)
+def send_notification_email(user_id: int) -> int:
+    """Email a user the notifications gathered since the last email (one message, batched)."""
+    from .services.notifications import send_notification_email as send
+
+    return send(user_id=user_id, base_url=settings.COLLAB_PUBLIC_URL)
+
+
 @shared_task
 def ping(value: str) -> str:
     """Round-trip check for deploys and tests: proves a worker is consuming the broker."""

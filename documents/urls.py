@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import api, audit_views, monitoring, views
+from . import api, audit_views, comments_api, monitoring, views
 
 urlpatterns = [
     path("", views.document_list, name="document-list"),
@@ -25,6 +25,14 @@ urlpatterns = [
         name="api-member",
     ),
     path("api/documents/<str:document_id>/invites/", api.invites, name="api-invites"),
+    path("api/documents/<str:document_id>/threads/", comments_api.threads, name="api-threads"),
+    path("api/documents/<str:document_id>/suggestions/", comments_api.suggestions, name="api-suggestions"),
+    path("api/threads/<str:thread_id>/", comments_api.thread_detail, name="api-thread"),
+    path("api/threads/<str:thread_id>/replies/", comments_api.replies, name="api-replies"),
+    path("api/comments/<int:comment_id>/", comments_api.comment_detail, name="api-comment"),
+    path("api/notifications/", comments_api.notifications, name="api-notifications"),
+    path("api/notifications/read/", comments_api.notifications_read, name="api-notifications-read"),
+    path("notifications/unsubscribe/<str:token>/", views.unsubscribe, name="notifications-unsubscribe"),
     path("api/documents/<str:document_id>/history/", api.history, name="api-history"),
     path("api/documents/<str:document_id>/audit/", api.audit_log, name="api-audit"),
     path("api/documents/<str:document_id>/versions/<int:version>/", api.version, name="api-version"),

@@ -32,7 +32,13 @@ def _not_found(request: HttpRequest, *, title: str, message: str) -> HttpRespons
 def document_list(request: HttpRequest) -> HttpResponse:
     """Documents the user owns or that are shared with them, newest first, searchable by title."""
     query = request.GET.get("q", "").strip()[:MAX_SEARCH_LENGTH]
-    memberships = list(selectors.documents_for_user(user=request.user, search=query))
+    try:
+        memberships = list(selectors.documents_for_user(user=request.user, search=query))
+    except CollabError:
+        # A search no title can match (control characters): an empty list, marked as a bad request.
+        return render(
+            request, "documents/list.html", {"memberships": [], "query": "", "owned_count": 0}, status=400
+        )
     here = selectors.visitors_of(
         document_ids=[m.document_id for m in memberships], within_seconds=selectors.visitor_ttl()
     )
@@ -105,6 +111,12 @@ def document_editor(request: HttpRequest, document_id: Any) -> HttpResponse:
         "role": role,
         "userId": user.pk,
         "userName": user.get_full_name() or user.get_username(),
+        "username": user.get_username(),
+        # Who made each suggestion: members see each other's names (see the invite page).
+        "memberNames": {
+            m.user_id: m.user.get_full_name() or m.user.get_username()
+            for m in selectors.members_of(document=document)
+        },
         "wsPath": "/ws/",
         "loginUrl": reverse("account_login"),
         "listUrl": reverse("document-list"),
@@ -198,6 +210,15 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
             return _not_found(request, **INVITATION_GONE)
         return redirect("document-editor", document_id=membership.document_id)
     return render(request, "documents/invitation.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """The link in notification email: a page asking to confirm, so a mail scanner's GET changes nothing."""
+    if request.method == "POST":
+        done = services.unsubscribe(token=token)
+        return render(request, "documents/unsubscribe.html", {"done": done, "invalid": not done})
+    return render(request, "documents/unsubscribe.html", {})
 
 
 def healthz(request: HttpRequest) -> HttpResponse:

@@ -12,7 +12,17 @@ from django.template.response import TemplateResponse
 
 from .. import api, services
 from ..errors import CollabError
-from ..models import AuditEvent, Document, Invite, Membership, Operation, Role, Snapshot
+from ..models import (
+    AuditEvent,
+    Comment,
+    CommentThread,
+    Document,
+    Invite,
+    Membership,
+    Operation,
+    Role,
+    Snapshot,
+)
 
 EXPORT_CHOICES = [("html", "HTML (.html)"), ("md", "Markdown (.md)"), ("txt", "Plain text (.txt)")]
 
@@ -330,3 +340,35 @@ class AuditEventAdmin(ReadOnlyAdmin):
     search_fields = ("actor_name", "subject_name", "document_title", "document__id")
     date_hierarchy = "created_at"
     readonly_fields = [field.name for field in AuditEvent._meta.fields]
+
+
+class ReadOnlyInline(admin.TabularInline):
+    """Rows shown inside a read-only page: nothing added, changed or deleted."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class CommentInline(ReadOnlyInline):
+    model = Comment
+    extra = 0
+    fields = ["author", "body", "created_at", "edited_at"]
+    readonly_fields = fields
+
+
+@admin.register(CommentThread)
+class CommentThreadAdmin(ReadOnlyAdmin):
+    """Comment threads, for support: read-only; members change them in the editor (services)."""
+
+    list_display = ["id", "document", "author", "quote", "resolved_at", "created_at"]
+    list_filter = ["resolved_at", "created_at"]
+    search_fields = ["document__id", "document__title", "author__username", "quote"]
+    list_select_related = ["document", "author"]
+    readonly_fields = [f.name for f in CommentThread._meta.fields]
+    inlines = [CommentInline]

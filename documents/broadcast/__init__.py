@@ -1,4 +1,4 @@
-"""The only code that tells open connections what changed: committed ops, presence, access, sessions.
+"""The only code that tells open connections what changed: ops, presence, access, comments, sessions.
 
 Services call the `*_on_commit` helpers; consumers listen through the process's `Hub`
 (`broadcast.hub.get_hub()`). Every event goes out as one pub/sub message per channel (Redis when
@@ -66,6 +66,18 @@ def publish_document_access_changed_on_commit(*, document_id: Any) -> None:
     """Every connection on the document re-checks its access (owner change, delete, bulk edits)."""
     event = {"k": "access", "d": str(document_id), "u": None}
     transaction.on_commit(lambda: _publish(document_channel(document_id), event), robust=True)
+
+
+def publish_comment_on_commit(*, document_id: Any, thread: dict[str, Any]) -> None:
+    """A comment thread was opened, answered, edited, resolved or deleted: every editor shows it."""
+    event = {"k": "comment", "d": str(document_id), "t": thread}
+    transaction.on_commit(lambda: _publish(document_channel(document_id), event))
+
+
+def publish_notification_on_commit(*, user_id: Any, unread: int) -> None:
+    """The user's unread notification count changed: their open pages update the bell."""
+    event = {"k": "notify", "n": unread}
+    transaction.on_commit(lambda: _publish(user_channel(user_id), event))
 
 
 def publish_session_end(*, user_id: Any) -> None:

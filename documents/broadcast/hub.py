@@ -84,6 +84,11 @@ def _read_state(
 
 
 @in_thread
+def _signed_in(sessions: dict[str, Any]) -> set[str]:
+    return selectors.signed_in_sessions(sessions=sessions)
+
+
+@in_thread
 def _refresh_visits(channel_names: list[str]) -> None:
     from .. import services
 
@@ -101,7 +106,7 @@ class Hub:
         self.listeners: dict[str, set[Listener]] = {}
         self.documents: dict[str, DocumentState] = {}
         self.subscriber = transport.Subscriber(self._receive, self._on_reset, loop)
-        self._visits_refreshed = time.monotonic()
+        self._visits_refreshed = self._sessions_checked = time.monotonic()
         self._sweeper = loop.create_task(self._sweep_forever())
 
     # --- Watching -------------------------------------------------------------------------
@@ -263,7 +268,11 @@ class Hub:
 
     async def sweep(self) -> None:
         """Compare each watched document with the database: repair gaps, refresh who may read,
-        and (every sync interval) tell the database every local connection is still here."""
+        and (every sync interval) tell the database every local connection is still here and
+        check every local connection's session."""
+        if time.monotonic() - self._sessions_checked > settings.COLLAB_SYNC_INTERVAL_SECONDS:
+            self._sessions_checked = time.monotonic()
+            await self.check_sessions()
         if not self.documents:
             return
         document_ids = list(self.documents)
@@ -309,6 +318,26 @@ class Hub:
                 for listener in self.listeners.get(document_channel(document_id), ())
             }
             await _refresh_visits(sorted(names))
+
+    async def check_sessions(self) -> None:
+        """End the connections whose session ended (expired, signed out, password changed, user
+        deactivated) even if the event saying so was lost: one check for the whole process."""
+        if settings.SESSION_ENGINE != "django.contrib.sessions.backends.db":
+            return  # Each connection checks its own session on its tick.
+        by_key: dict[str, list[tuple[str, Listener]]] = {}
+        sessions: dict[str, Any] = {}
+        for channel, listeners in self.listeners.items():
+            if channel.startswith("user:"):
+                for listener in listeners:
+                    key = getattr(listener, "session_key", None)
+                    if key:
+                        sessions[key] = listener.user_id
+                        by_key.setdefault(key, []).append((channel, listener))
+        valid = await _signed_in(sessions)
+        for key, entries in by_key.items():
+            if key not in valid:
+                for channel, listener in entries:
+                    listener.hub_message(channel, {"k": "end"})
 
     def _refresh_roles(self, document_id: str, state: DocumentState, roles: dict[Any, str]) -> None:
         """Tell each listener whose role changed (or who has none) to re-check, once per change."""

@@ -83,6 +83,7 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
         self.channel_name = f"conn.{uuid.uuid4().hex}"
         self.user = self.scope.get("user")
         self.user_id = getattr(self.user, "pk", None)
+        self.session_key = getattr(self.scope.get("session"), "session_key", None)
         # Set in the connection's own task, so every line it (and what it starts) logs has them.
         logcontext.connection_id.set(self.channel_name)
         logcontext.user_id.set(self.user_id)
@@ -513,6 +514,11 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
         elif kind == "access":
             if message.get("d") in self.watched:
                 self._spawn(self._recheck_access(message["d"]))
+        elif kind == "comment":
+            if message.get("d") in self.watched:
+                self._send(protocol.comment_message(message["d"], message["t"]))
+        elif kind == "notify":
+            self._send(protocol.notification_message(message["n"]))
         else:
             self.presence_event(channel, message)
 
@@ -572,8 +578,11 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
                 logger.warning("sync tick failed", exc_info=True)
 
     async def _tick(self) -> None:
-        if not await self._session_valid():
-            await self._end_session()
+        if (
+            settings.SESSION_ENGINE != "django.contrib.sessions.backends.db"
+            and not await self._session_valid()
+        ):
+            await self._end_session()  # (with database sessions the hub checks every connection at once)
             return
         await self._presence_heartbeat()
         if self.subscriptions:  # (the hub refreshes every connection's visits at once)

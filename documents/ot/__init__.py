@@ -15,12 +15,13 @@ Modules:
 * ``rich_text`` - the OT type as JSON-in/JSON-out functions
 * ``validate`` - validation/normalization of untrusted ops and documents
 * ``schema`` - the content schema (``documents/schema.json``): formats and embeds a document may hold
+* ``suggestions`` - comment anchors and suggestion marks: role checks, accept and reject
 * ``errors`` - ``InvalidDelta``
 """
 
 from __future__ import annotations
 
-from . import rich_text
+from . import rich_text, suggestions
 from .delta import Delta, EmbedHandler
 from .errors import InvalidDelta
 from .iterator import OpIterator
@@ -37,6 +38,7 @@ __all__ = [
     "Schema",
     "check_keeps_final_newline",
     "rich_text",
+    "suggestions",
     "validate_document",
     "validate_op",
 ]

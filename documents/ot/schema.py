@@ -10,7 +10,9 @@ format: that is how a document stored before the schema is repaired. Every rule 
 * ``enum``: one of ``values`` (compared with their JSON type: ``true`` is not ``1``); a code
   block is ``true`` as the toolbar sets it or ``"plain"`` as Quill reads it back;
 * ``url``: a string of at most ``max_length`` characters, without whitespace or control
-  characters, whose scheme (if it has one) is in ``schemes``.
+  characters, whose scheme (if it has one) is in ``schemes``;
+* ``pattern``: a string matching ``pattern`` whole (a comment thread id, a suggestion's
+  ``"<author id>:<epoch ms>"``).
 """
 
 from __future__ import annotations
@@ -117,6 +119,8 @@ def _matches(rule: Mapping[str, Any], value: Any) -> bool:
         return any(type(value) is type(allowed) and value == allowed for allowed in rule["values"])
     if kind == "url":
         return _url_allowed(rule, value)
+    if kind == "pattern":
+        return isinstance(value, str) and re.fullmatch(rule["pattern"], value, re.ASCII) is not None
     raise ValueError(f"unknown schema rule type {kind!r}")
 
 

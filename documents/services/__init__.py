@@ -6,6 +6,8 @@ connections what changed through `broadcast` once the change is committed.
 - `submit`: the submit path, the only place a document's version changes;
 - `documents`: create, rename, delete, replace, restore and repair whole documents;
 - `members`: roles, ownership and invite links;
+- `comments`: comment threads and replies, accepting and rejecting suggestions;
+- `notifications`: mentions and replies, read state, batched email, unsubscribing;
 - `accounts`: users, their active state, names, passwords and sessions;
 - `mail`: outgoing email, sent by a Celery task with retries;
 - `invitations`: invitations by email (single use, expiring);
@@ -22,6 +24,14 @@ from .accounts import (
     set_display_name,
     set_password,
     sign_out_everywhere,
+)
+from .comments import (
+    create_thread,
+    delete_comment,
+    edit_comment,
+    reply_to_thread,
+    resolve_all_suggestions,
+    set_thread_resolved,
 )
 from .invitations import accept_invitation, holds_address, invite_by_email, revoke_invitation
 from .mail import INVITATION_SESSION_KEY, invited_email, queue_email
@@ -49,6 +59,7 @@ from .members import (
     set_role_as_operator,
     transfer_ownership,
 )
+from .notifications import mark_read, send_notification_email, unread_count, unsubscribe
 from .operations import disconnect_user, set_editing_closed
 from .snapshots import compact_document, take_snapshot
 from .submit import (
@@ -65,6 +76,16 @@ from .submit import (
 from .visitors import end_visits, record_visits, refresh_visits
 
 __all__ = [
+    "unsubscribe",
+    "unread_count",
+    "send_notification_email",
+    "mark_read",
+    "resolve_all_suggestions",
+    "set_thread_resolved",
+    "reply_to_thread",
+    "edit_comment",
+    "delete_comment",
+    "create_thread",
     "ADDED_NOTICE",
     "INVITATION_SESSION_KEY",
     "SERVER_SRC",

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db import transaction
 
-from .. import broadcast, selectors
+from .. import broadcast, selectors, text
 from ..errors import (
     DocDoesNotExist,
     DocumentNotFound,
@@ -27,6 +27,8 @@ def _clean_title(title: Any) -> str:
     if not isinstance(title, str):
         raise ValidationFailed("The title must be a string.")
     title = " ".join(title.split())
+    if not text.is_plain(title):
+        raise ValidationFailed("The title must not contain control characters.")
     if len(title) > MAX_TITLE_LENGTH:
         raise ValidationFailed(f"The title must be at most {MAX_TITLE_LENGTH} characters.")
     return title or "Untitled"

@@ -9,13 +9,13 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from .. import broadcast
+from .. import broadcast, text
 from ..errors import (
     DocumentNotFound,
     PermissionDenied,
     ValidationFailed,
 )
-from ..models import AuditAction, Document, Invite, Membership, Role
+from ..models import GRANTABLE_ROLES, AuditAction, Document, Invite, Membership, Role
 from ..selectors import access_document, live_invite, operator_document, role_allows
 from . import audit
 
@@ -28,7 +28,12 @@ ADDED_NOTICE = "If that person has an account, they now have access."
 
 def _find_user(identifier: Any) -> Any:
     """The active user with this username or email, or None."""
-    if not isinstance(identifier, str) or not identifier.strip() or len(identifier) > 254:
+    if (
+        not isinstance(identifier, str)
+        or not identifier.strip()
+        or len(identifier) > 254
+        or not text.is_plain(identifier)
+    ):
         raise ValidationFailed("Give a username or an email address.")
     identifier = identifier.strip()
     user_model = get_user_model()
@@ -41,14 +46,21 @@ def _find_user(identifier: Any) -> Any:
     )
 
 
+def _clean_username(username: Any) -> str:
+    """A member's username from a URL; one no account can have is simply not a member."""
+    if not isinstance(username, str) or len(username) > 150 or not text.is_plain(username):
+        raise DocumentNotFound("No such member.")
+    return username
+
+
 def _clean_role(role: Any) -> str:
-    if role not in (Role.EDITOR, Role.VIEWER):
-        raise ValidationFailed("The role must be 'editor' or 'viewer'.")
+    if role not in GRANTABLE_ROLES:
+        raise ValidationFailed("The role must be 'editor', 'suggester', 'commenter' or 'viewer'.")
     return str(role)
 
 
 def _grant(*, actor: Any, document: Document, user: Any, role: str) -> Membership:
-    """Make `user` an editor or viewer (never the owner's row); open editors learn at once."""
+    """Give `user` a grantable role (never the owner's row); open editors learn at once."""
     membership, created = Membership.objects.get_or_create(
         document=document, user=user, defaults={"role": role}
     )
@@ -86,7 +98,9 @@ def add_member(*, actor: Any, document_id: Any, identifier: Any, role: Any) -> M
 def set_member_role(*, actor: Any, document_id: Any, username: Any, role: Any) -> Membership:
     document, _ = access_document(user=actor, document_id=document_id, min_role=Role.OWNER)
     role = _clean_role(role)
-    membership = document.memberships.filter(user__username=username).select_related("user").first()
+    membership = (
+        document.memberships.filter(user__username=_clean_username(username)).select_related("user").first()
+    )
     if membership is None:
         raise DocumentNotFound("No such member.")
     return _grant(actor=actor, document=document, user=membership.user, role=role)
@@ -94,7 +108,7 @@ def set_member_role(*, actor: Any, document_id: Any, username: Any, role: Any) -
 
 def remove_member(*, actor: Any, document_id: Any, username: Any) -> None:
     document, _ = access_document(user=actor, document_id=document_id, min_role=Role.VIEWER)
-    membership = document.memberships.filter(user__username=username).first()
+    membership = document.memberships.filter(user__username=_clean_username(username)).first()
     if membership is None:
         raise DocumentNotFound("No such member.")
     # Owners remove anyone but themselves; anyone may leave a document shared with them.

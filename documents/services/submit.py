@@ -30,7 +30,15 @@ from ..errors import (
     VersionNewer,
 )
 from ..models import RICH_TEXT_URI, Document, Membership, Operation, OperationKind, Role
-from ..ot import InvalidDelta, Limits, check_keeps_final_newline, rich_text, validate_document, validate_op
+from ..ot import (
+    InvalidDelta,
+    Limits,
+    check_keeps_final_newline,
+    rich_text,
+    suggestions,
+    validate_document,
+    validate_op,
+)
 from ..records import OpRecord
 from ..selectors import effective_role, operations_between, role_allows
 
@@ -209,7 +217,8 @@ def _context(
 def _commit_batch(document_id: Any, requests: list[SubmitRequest]) -> list[SubmitResult | CollabError]:
     document_pk = selectors.parse_document_id(document_id)
     with transaction.atomic():
-        document = Document.objects.select_for_update().filter(pk=document_pk).first()
+        # NO KEY UPDATE: visits and memberships referencing the row (FOR KEY SHARE) never wait.
+        document = Document.objects.select_for_update(no_key=True).filter(pk=document_pk).first()
         if document is None:
             return [DocumentNotFound() for _ in requests]
         bases = [
@@ -291,6 +300,8 @@ def _commit_one(
         if role is None:
             raise DocumentNotFound()
         min_role = Role.OWNER if kind == OperationKind.DELETE else Role.EDITOR
+        if kind == OperationKind.EDIT:
+            min_role = Role.COMMENTER  # Below an editor, `suggestions.role_refusal` decides.
         if kind == OperationKind.CREATE and document.deleted_at is not None:
             min_role = Role.OWNER  # Only the owner may bring a deleted document back.
         if not role_allows(role, min_role):
@@ -301,6 +312,11 @@ def _commit_one(
                 if kind == OperationKind.CREATE
                 else "You can view this document but not edit it."
             )
+        if kind == OperationKind.EDIT and role in (Role.COMMENTER, Role.SUGGESTER):
+            if reason := suggestions.role_refusal(
+                request.data, author_id=user_id, may_suggest=role == Role.SUGGESTER
+            ):
+                raise OpRejected(reason)
     base_version = request.base_version
     existing = done.get((request.src, request.seq))
     if existing is not None:

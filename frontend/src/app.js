@@ -1,9 +1,12 @@
 // Behaviour shared by every page: rename, delete with confirmation, the share dialog, importing a
 // file as a new document, and closing drop-down menus.
+import { setupBell } from './bell.js';
 import { api } from './lib/api.mjs';
 import { $, el } from './lib/dom.mjs';
 
-const ROLE_LABELS = { owner: 'Owner', editor: 'Can edit', viewer: 'Can view' };
+const ROLE_LABELS = {
+  owner: 'Owner', editor: 'Can edit', suggester: 'Can suggest', commenter: 'Can comment', viewer: 'Can view',
+};
 
 
 
@@ -206,8 +209,9 @@ class ShareDialog {
         const select = el(
           'select',
           { 'aria-label': `Role for ${member.name || member.username}`, 'data-member-role': member.username },
-          el('option', { value: 'editor', text: ROLE_LABELS.editor, selected: member.role === 'editor' }),
-          el('option', { value: 'viewer', text: ROLE_LABELS.viewer, selected: member.role === 'viewer' }),
+          ...['editor', 'suggester', 'commenter', 'viewer'].map((role) =>
+            el('option', { value: role, text: ROLE_LABELS[role], selected: member.role === role }),
+          ),
         );
         select.addEventListener('change', () => this.changeRole(member, select));
         const remove = el('button', {
@@ -463,3 +467,4 @@ setupDelete();
 setupShare();
 setupImport();
 setupMenus();
+setupBell();

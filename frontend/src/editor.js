@@ -15,9 +15,16 @@ import { deltaLength, deltaProblem, formatNames } from './lib/schema.mjs';
 import { BuildReloader } from './lib/reload.mjs';
 import { ReconnectingSocket } from './lib/socket.mjs';
 import { describeStatus, unsentCount } from './lib/status.mjs';
+import { COMMENT, SUGGEST_DELETE, SUGGEST_INSERT, asEdit, asSuggestion, sameOps, suggestionTag } from './lib/suggesting.mjs';
+import { ReviewPanel } from './review.js';
 
 ShareDB.types.register(richText.type);
 Quill.register('modules/cursors', QuillCursors);
+// Comment anchors and suggestion marks: formats kept as data attributes, styled by the page.
+const Parchment = Quill.import('parchment');
+for (const name of [COMMENT, SUGGEST_INSERT, SUGGEST_DELETE]) {
+  Quill.register(new Parchment.Attributor(name, `data-${name}`, { scope: Parchment.Scope.INLINE }), true);
+}
 // sharedb logs every unknown message and warning to the console; keep real errors only.
 ShareDB.logger.setMethods({ info() {}, warn() {} });
 
@@ -215,6 +222,8 @@ class CollabEditor {
     this.bindQuill();
     this.bindPresence();
     this.bindWindow();
+    this.suggestMode = false;
+    this.review = new ReviewPanel(document.getElementById('review-panel'), document.getElementById('review-actions'), this);
     this.renderPeople();
     this.renderRole();
     this.renderStatus();
@@ -222,7 +231,55 @@ class CollabEditor {
   }
 
   get canEdit() {
-    return this.role === 'editor' || this.role === 'owner';
+    return this.role === 'editor' || this.role === 'owner' || this.role === 'suggester';
+  }
+
+  /** Whether typing here proposes suggestions instead of changing the text. */
+  get suggesting() {
+    return this.role === 'suggester' || (this.suggestMode && this.canEdit);
+  }
+
+  setSuggesting(on) {
+    this.suggestMode = on;
+    this.review.renderButtons();
+  }
+
+  get documentId() {
+    return this.config.documentId;
+  }
+
+  get userId() {
+    return this.config.userId;
+  }
+
+  get username() {
+    return this.config.username;
+  }
+
+  nameOf(userId) {
+    return (this.config.memberNames || {})[userId] || 'A former member';
+  }
+
+  /** What the user typed, as the change to send: marked in suggesting mode, else unmarked. */
+  ownChange(delta, oldContents) {
+    const wanted = this.suggesting ? asSuggestion(delta, suggestionTag(this.userId)) : asEdit(delta);
+    if (sameOps(wanted, delta)) return delta.ops;
+    // At once, inside Quill's own change: Quill may make a second change in the same turn (typing
+    // over a selection deletes, then inserts), computed against what it shows now.
+    this.quill.updateContents(delta.invert(oldContents).compose(wanted), 'silent');
+    return wanted.ops;
+  }
+
+  /** Apply and send a change made by the page (a comment anchor, accepting a suggestion). */
+  submitOwn(delta) {
+    if (this.ended || this.contained || !this.doc.type) return;
+    this.quill.updateContents(delta, 'silent');
+    this.doc.submitOp(delta.ops, { source: LOCAL_SOURCE }, (err) => {
+      if (err) this.docError(err);
+      this.renderStatus();
+    });
+    this.review.queueRender();
+    this.renderStatus();
   }
 
   // --- Connection -------------------------------------------------------------------------
@@ -235,6 +292,12 @@ class CollabEditor {
       if (message.a === 'x-access') {
         request.data = null;
         if (message.d === this.config.documentId) this.accessChanged(message.role);
+      } else if (message.a === 'x-comment') {
+        request.data = null;
+        if (message.d === this.config.documentId) this.review.threadChanged(message.thread);
+      } else if (message.a === 'x-notify') {
+        request.data = null;
+        window.dispatchEvent(new CustomEvent('collab:notify', { detail: { unread: message.unread } }));
       } else if (message.a === 'x-session') {
         request.data = null;
         this.sessionEnded();
@@ -282,17 +345,21 @@ class CollabEditor {
     const previous = this.role;
     this.role = role;
     this.renderRole();
+    this.review.queueRender();
     if (!this.loaded) return;
     if (this.canEdit) {
       this.accessLoss = null;
       if (!this.contained) this.quill.enable();
-      if (previous === 'viewer') this.notice.show(`You can now edit this document (${role}).`, { tone: 'ok' });
+      if (previous === 'viewer' || previous === 'commenter') {
+        this.notice.show(`You can now edit this document (${role}).`, { tone: 'ok' });
+      }
     } else {
       // Read-only at once, so no keystroke is made that the server would refuse. Changes already
       // on their way are refused in one go; the rollback then lists their text (see 'load').
       this.quill.disable();
       this.accessLoss = unsentCount(this.doc) ? 'Your access changed to view only.' : null;
-      this.notice.show('Your access changed: you can now only view this document.', { tone: 'warn', timeoutMs: 20000 });
+      const only = role === 'commenter' ? 'comment on' : 'view';
+      this.notice.show(`Your access changed: you can now only ${only} this document.`, { tone: 'warn', timeoutMs: 20000 });
     }
   }
 
@@ -401,6 +468,7 @@ class CollabEditor {
       if (this.canEdit && !this.ended) this.quill.enable();
       this.showCarriedLoss();
       document.body.dataset.editorReady = 'true';
+      this.review.load();
       this.submitPresenceSoon();
       this.renderStatus();
     });
@@ -446,6 +514,7 @@ class CollabEditor {
       this.contain('the editor and the document no longer match');
       return;
     }
+    this.review.remoteChange(op);
     if (range) {
       // Others' inserts exactly at our caret go after it (the same rule presence uses).
       const delta = new Delta(op.ops || op);
@@ -553,12 +622,15 @@ class CollabEditor {
   // --- Quill ------------------------------------------------------------------------------
 
   bindQuill() {
-    this.quill.on('text-change', (delta, _old, source) => {
+    this.quill.on('text-change', (delta, oldContents, source) => {
+      this.review.queueRender();
       // Only what the user typed, formatted or pasted: changes applied from the server ('api')
       // are never sent back, and nothing is sent once the editor is out of step.
       if (source !== 'user') return;
       if (!this.canEdit || this.ended || this.contained || !this.doc.type) return;
-      this.doc.submitOp(delta.ops, { source: LOCAL_SOURCE }, (err) => {
+      const ops = this.ownChange(delta, oldContents);
+      if (!ops.length) return;
+      this.doc.submitOp(ops, { source: LOCAL_SOURCE }, (err) => {
         if (err) this.docError(err);
         this.renderStatus();
       });
@@ -702,7 +774,7 @@ class CollabEditor {
 
   renderRole() {
     if (!this.roleNode) return;
-    const labels = { owner: 'Owner', editor: 'Can edit', viewer: 'View only' };
+    const labels = { owner: 'Owner', editor: 'Can edit', suggester: 'Can suggest', commenter: 'Can comment', viewer: 'View only' };
     this.roleNode.textContent = labels[this.role] || this.role;
     this.roleNode.dataset.role = this.role;
     document.body.dataset.role = this.role;

@@ -273,3 +273,30 @@ def broadcast_latencies(result: dict[str, Any]) -> dict[str, float]:
         return {"p50": 0.0, "p99": 0.0, "max": 0.0}
     pick = lambda q: float(samples[min(len(samples) - 1, int(q * len(samples)))])  # noqa: E731
     return {"p50": pick(0.5), "p99": pick(0.99), "max": float(samples[-1])}
+
+
+def start_driver(scenario: dict[str, Any], tmp_path: Any) -> tuple[subprocess.Popen[str], Any]:
+    """Start the Node driver on a scenario in the background (for steps that wait on files)."""
+    scenario_path, out_path = tmp_path / "scenario.json", tmp_path / "result.out"
+    scenario_path.write_text(json.dumps(scenario))
+    with open(out_path, "w") as out:
+        driver = subprocess.Popen(
+            [node_binary(), str(DRIVER), str(scenario_path)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            text=True,
+            cwd=str(HERE),
+            env={"PATH": "/usr/bin:/bin", "COLLAB_FRONTEND": str(FRONTEND)},
+        )
+    return driver, out_path
+
+
+def driver_result(driver: subprocess.Popen[str], out_path: Any) -> dict[str, Any]:
+    """Wait for a driver from `start_driver` and return its result, failing loudly if it broke."""
+    driver.wait(timeout=60)
+    output = out_path.read_text()
+    lines = [line for line in output.splitlines() if line.startswith("{")]
+    assert lines, f"no result from the driver:\n{output[-3000:]}"
+    result: dict[str, Any] = json.loads(lines[-1])
+    assert result["ok"], f"{result.get('error')}\n{json.dumps(result['steps'], default=str)[-3000:]}"
+    return result

@@ -6,8 +6,8 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-BEFORE = [("documents", "0003_email_invitation"), ("account", "0009_emailaddress_unique_primary_email")]
-AFTER = [("documents", "0004_vouch_for_existing_emails")]
+BEFORE = [("documents", "0004_email_invitation"), ("account", "0009_emailaddress_unique_primary_email")]
+AFTER = [("documents", "0005_vouch_for_existing_emails")]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -434,9 +434,10 @@ def test_every_admin_write_has_a_case_and_the_rest_is_read_only(world: World) ->
     assert labels == {
         "documents.document",
         "documents.membership",
+        "documents.commentthread",
+        "documents.auditevent",
         "documents.operation",
         "documents.snapshot",
-        "documents.auditevent",
         "auth.user",
     }
 

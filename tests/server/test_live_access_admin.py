@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from .sharedb_fixtures import TwoServers, two_servers  # noqa: F401  (fixture)
-from .sharedb_harness import DRIVER, FRONTEND, HERE, MARK, node_binary, servers_spec, shell_json
+from .sharedb_harness import MARK, driver_result, servers_spec, shell_json, start_driver
 
 pytestmark = pytest.mark.integration
 
@@ -166,17 +166,7 @@ def test_access_changes_in_the_admin_reach_open_sockets_on_both_processes(
         "steps": steps,
         "timeout_ms": 90_000,
     }
-    scenario_path, out_path = tmp_path / "scenario.json", tmp_path / "result.out"
-    scenario_path.write_text(json.dumps(scenario))
-    with open(out_path, "w") as out:
-        driver = subprocess.Popen(
-            [node_binary(), str(DRIVER), str(scenario_path)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            text=True,
-            cwd=str(HERE),
-            env={"PATH": "/usr/bin:/bin", "COLLAB_FRONTEND": str(FRONTEND)},
-        )
+    driver, out_path = start_driver(scenario, tmp_path)
     operator = AdminClient(two_servers.first.url, setup["sessions"]["root"])
 
     wait_for_file(Path(flag["ready1"]), driver)
@@ -211,12 +201,7 @@ def test_access_changes_in_the_admin_reach_open_sockets_on_both_processes(
     assert status == 302
     Path(flag["go5"]).touch()
 
-    driver.wait(timeout=60)
-    output = out_path.read_text()
-    lines = [line for line in output.splitlines() if line.startswith("{")]
-    assert lines, f"no result from the driver:\n{output[-3000:]}"
-    result = json.loads(lines[-1])
-    assert result["ok"], f"{result.get('error')}\n{json.dumps(result['steps'], default=str)[-3000:]}"
+    result = driver_result(driver, out_path)
 
     # Ed's next op after the downgrade is refused (and his sharedb client rolls it back).
     ed_after = next(e for e in result["clients"]["E"]["history"] if "[ed.after]" in json.dumps(e.get("op")))

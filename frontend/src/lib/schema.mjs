@@ -21,6 +21,7 @@ function matches(rule, value) {
   if (rule.type === 'true') return value === true;
   if (rule.type === 'enum') return rule.values.some((allowed) => typeof allowed === typeof value && allowed === value);
   if (rule.type === 'url') return urlAllowed(rule, value);
+  if (rule.type === 'pattern') return typeof value === 'string' && new RegExp(`^(?:${rule.pattern})$`).test(value);
   throw new Error(`unknown schema rule type ${rule.type}`);
 }
 

@@ -20,7 +20,7 @@ def vouch(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("documents", "0003_email_invitation"),
+        ("documents", "0004_email_invitation"),
         ("account", "0009_emailaddress_unique_primary_email"),
     ]
 

@@ -1,0 +1,148 @@
+"""Comment anchors and suggestion marks: which ops a commenter or a suggester may submit, and
+the ops that accept or reject suggestions.
+
+Comments and suggestions live in the text as formats, so they move with concurrent edits
+exactly as the text does (the rich-text transform carries them):
+
+* ``comment``: the id of the thread anchored on that text;
+* ``suggest-insert``: text a suggester proposed, not yet accepted;
+* ``suggest-delete``: text a suggester proposed to remove, still shown (struck through).
+
+A suggestion's value is ``"<author id>:<epoch ms>"``. The checks read only the op, never the
+document: an op made only of retains and inserts keeps that shape under transformation, so
+checking it before the transform is checking what is committed.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional
+
+from . import rich_text
+
+__all__ = [
+    "COMMENT",
+    "SUGGEST_DELETE",
+    "SUGGEST_INSERT",
+    "accepted_only",
+    "resolve_suggestions",
+    "role_refusal",
+    "suggestion_author",
+]
+
+COMMENT = "comment"
+SUGGEST_INSERT = "suggest-insert"
+SUGGEST_DELETE = "suggest-delete"
+
+
+def suggestion_author(value: Any) -> Optional[str]:
+    """The author id of a suggestion value, as a string."""
+    return value.split(":", 1)[0] if isinstance(value, str) and ":" in value else None
+
+
+def role_refusal(ops: List[Dict[str, Any]], *, author_id: Any, may_suggest: bool) -> Optional[str]:
+    """Why a commenter (``may_suggest=False``) or a suggester may not submit ``ops``, or None.
+
+    A commenter may only set or clear comment anchors on existing text. A suggester may also
+    insert text marked as their own suggestion and mark existing text as their proposed
+    deletion; they never delete, reformat or accept anything.
+    """
+    own = str(author_id)
+    retain_formats = {COMMENT, SUGGEST_DELETE} if may_suggest else {COMMENT}
+    for op in ops:
+        attributes = op.get("attributes") or {}
+        if "delete" in op:
+            return (
+                "A suggester's deletions must be suggestions."
+                if may_suggest
+                else "Commenters can comment but not change the text."
+            )
+        if "insert" in op:
+            if not may_suggest:
+                return "Commenters can comment but not change the text."
+            # Struck as well is fine: the page composes unsent ops, so typing then striking a
+            # character arrives as one insert carrying both marks.
+            if (
+                suggestion_author(attributes.get(SUGGEST_INSERT)) != own
+                or suggestion_author(attributes.get(SUGGEST_DELETE, own + ":")) != own
+            ):
+                return "A suggester's insertions must be marked as their own suggestions."
+            continue
+        for name, value in attributes.items():
+            if name not in retain_formats:
+                return (
+                    "Only editors can change formatting."
+                    if may_suggest
+                    else ("Commenters can comment but not change the text.")
+                )
+            if name == SUGGEST_DELETE and suggestion_author(value) != own:
+                return "Only editors can accept or reject suggestions."
+    return None
+
+
+def resolve_suggestions(
+    content: List[Dict[str, Any]], *, accept: bool, selected: Optional[set[int]] = None
+) -> List[Dict[str, Any]]:
+    """The op that accepts (or rejects) the suggestions of a document (inserts only).
+
+    ``selected`` holds the UTF-16 offsets where the chosen suggestion runs start (None: all),
+    as the editor lists them (``frontend/src/lib/suggesting.mjs``).
+    Accepting an insertion drops its mark and accepting a deletion deletes the text; rejecting
+    does the opposite. A suggested insertion struck again (a suggester cannot delete, so their
+    backspace marks their own text) goes either way. Other formats are left alone.
+    """
+    ops: List[Dict[str, Any]] = []
+    offset = 0
+    run_start, run_key = 0, None
+    for op in content:
+        insert = op.get("insert")
+        length = _utf16_length(insert) if isinstance(insert, str) else 1
+        attributes = op.get("attributes") or {}
+        # A run is adjacent text with the same suggestion, however many formats split it.
+        key = (
+            attributes.get(SUGGEST_DELETE),
+            attributes.get(SUGGEST_INSERT) if SUGGEST_DELETE not in attributes else None,
+        )
+        if key != run_key:
+            run_start, run_key = offset, key
+        chosen = selected is None or run_start in selected
+        if chosen and SUGGEST_INSERT in attributes and SUGGEST_DELETE in attributes:
+            ops.append({"delete": length})  # A suggestion its author struck again: gone either way.
+        elif chosen and SUGGEST_INSERT in attributes:
+            ops.append(
+                {"retain": length, "attributes": {SUGGEST_INSERT: None}} if accept else {"delete": length}
+            )
+        elif chosen and SUGGEST_DELETE in attributes:
+            ops.append(
+                {"delete": length} if accept else {"retain": length, "attributes": {SUGGEST_DELETE: None}}
+            )
+        else:
+            ops.append({"retain": length})
+        offset += length
+    return _chop(_merge(ops))
+
+
+def accepted_only(content: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """The document without its pending suggestions: what exports show (comment anchors stay)."""
+    return rich_text.apply(content, resolve_suggestions(content, accept=False))
+
+
+def _utf16_length(text: str) -> int:
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def _merge(ops: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    merged: List[Dict[str, Any]] = []
+    for op in ops:
+        last = merged[-1] if merged else None
+        if last is not None and last.keys() == op.keys() and last.get("attributes") == op.get("attributes"):
+            key = "delete" if "delete" in op else "retain"
+            merged[-1] = {**last, key: last[key] + op[key]}
+        else:
+            merged.append(op)
+    return merged
+
+
+def _chop(ops: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    while ops and "retain" in ops[-1] and "attributes" not in ops[-1]:
+        ops.pop()
+    return ops

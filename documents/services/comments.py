@@ -1,0 +1,133 @@
+"""Comment threads and their replies (open, reply, edit, delete, resolve, reopen), and
+accepting or rejecting every suggestion of a document at once. A new comment notifies the
+people it mentions and the thread's earlier participants (`notifications`).
+
+Anyone who may comment (commenter and above) opens threads and replies; authors edit and delete
+their own comments (the owner may delete any); anyone who may comment resolves and reopens.
+The thread's anchor is its id in the text's `comment` format, set by the page through an
+ordinary op; a thread whose text is gone stays here and is shown as detached.
+"""
+
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from .. import broadcast
+from ..errors import DocumentNotFound, PermissionDenied, ValidationFailed
+from ..models import Comment, CommentThread, OperationKind, Role
+from ..ot import suggestions
+from ..selectors import access_document, snapshot_at, thread_data
+from .notifications import notify_about
+from .submit import SubmitResult, server_submit
+
+
+def _clean_body(body: Any) -> str:
+    if not isinstance(body, str) or not body.strip():
+        raise ValidationFailed("Write a comment.")
+    if len(body) > settings.COLLAB_MAX_COMMENT_LENGTH:
+        raise ValidationFailed(f"A comment holds at most {settings.COLLAB_MAX_COMMENT_LENGTH} characters.")
+    return body.strip()
+
+
+def _clean_quote(quote: Any) -> str:
+    if not isinstance(quote, str):
+        return ""
+    return quote[: settings.COLLAB_MAX_COMMENT_LENGTH]
+
+
+def _thread_for(*, user: Any, thread_id: Any, min_role: str) -> CommentThread:
+    """The thread, locked, if the user has `min_role` on its document; missing looks the same."""
+    try:
+        thread = CommentThread.objects.select_for_update().get(pk=uuid.UUID(str(thread_id)))
+    except (CommentThread.DoesNotExist, ValueError):
+        raise DocumentNotFound("No such comment thread.") from None
+    access_document(user=user, document_id=thread.document_id, min_role=min_role)
+    return thread
+
+
+def _changed(thread: CommentThread) -> dict[str, Any]:
+    data = thread_data(thread)
+    broadcast.publish_comment_on_commit(document_id=thread.document_id, thread=data)
+    return data
+
+
+@transaction.atomic
+def create_thread(*, user: Any, document_id: Any, body: Any, quote: Any = "") -> dict[str, Any]:
+    """Open a thread with its first comment; the page then anchors its id on the passage."""
+    document, _role = access_document(user=user, document_id=document_id, min_role=Role.COMMENTER)
+    thread = CommentThread.objects.create(document=document, author=user, quote=_clean_quote(quote))
+    notify_about(comment=Comment.objects.create(thread=thread, author=user, body=_clean_body(body)))
+    return _changed(thread)
+
+
+@transaction.atomic
+def reply_to_thread(*, user: Any, thread_id: Any, body: Any) -> dict[str, Any]:
+    thread = _thread_for(user=user, thread_id=thread_id, min_role=Role.COMMENTER)
+    notify_about(comment=Comment.objects.create(thread=thread, author=user, body=_clean_body(body)))
+    return _changed(thread)
+
+
+@transaction.atomic
+def set_thread_resolved(*, user: Any, thread_id: Any, resolved: bool) -> dict[str, Any]:
+    """Resolve (or reopen) a thread: it leaves the open list, its passage is no longer highlighted."""
+    thread = _thread_for(user=user, thread_id=thread_id, min_role=Role.COMMENTER)
+    if resolved and thread.resolved_at is None:
+        thread.resolved_at, thread.resolved_by = timezone.now(), user
+    elif not resolved:
+        thread.resolved_at, thread.resolved_by = None, None
+    thread.save(update_fields=["resolved_at", "resolved_by"])
+    return _changed(thread)
+
+
+def _own_comment(*, user: Any, comment_id: Any, owner_may: bool) -> Comment:
+    try:
+        comment = Comment.objects.select_for_update().select_related("thread").get(pk=int(comment_id))
+    except (Comment.DoesNotExist, ValueError, TypeError):
+        raise DocumentNotFound("No such comment.") from None
+    _document, role = access_document(
+        user=user, document_id=comment.thread.document_id, min_role=Role.COMMENTER
+    )
+    if comment.author_id != user.pk and not (owner_may and role == Role.OWNER):
+        raise PermissionDenied("You can only change your own comments.")
+    return comment
+
+
+@transaction.atomic
+def edit_comment(*, user: Any, comment_id: Any, body: Any) -> dict[str, Any]:
+    comment = _own_comment(user=user, comment_id=comment_id, owner_may=False)
+    comment.body, comment.edited_at = _clean_body(body), timezone.now()
+    comment.save(update_fields=["body", "edited_at"])
+    return _changed(comment.thread)
+
+
+@transaction.atomic
+def delete_comment(*, user: Any, comment_id: Any) -> dict[str, Any]:
+    """Delete a comment; a thread left without comments goes with it."""
+    comment = _own_comment(user=user, comment_id=comment_id, owner_may=True)
+    thread = comment.thread
+    comment.delete()
+    if thread.comments.exists():
+        return _changed(thread)
+    data = {"id": thread.pk.hex, "deleted": True}
+    thread.delete()
+    broadcast.publish_comment_on_commit(document_id=thread.document_id, thread=data)
+    return data
+
+
+def resolve_all_suggestions(*, user: Any, document_id: Any, accept: bool) -> SubmitResult | None:
+    """Accept (or reject) every suggestion: one ordinary op by the editor, seen live and in history.
+
+    The op is computed on the latest snapshot and submitted at its version, so suggestions made
+    meanwhile are transformed like any concurrent edit (they stay, to be reviewed next).
+    """
+    document, _role = access_document(user=user, document_id=document_id, min_role=Role.EDITOR)
+    state = snapshot_at(document=document)
+    ops = suggestions.resolve_suggestions(state.content or [], accept=accept)
+    if not ops:
+        return None
+    return server_submit(
+        user=user, document_id=document.pk, kind=OperationKind.EDIT, data=ops, base_version=state.version
+    )

@@ -1,0 +1,183 @@
+// Suggestion marks and comment anchors on the editor's side: how a suggester's typing becomes
+// marked suggestions, how accepting or rejecting them becomes an ordinary op, and where each
+// suggestion and comment thread sits in the text. The server checks the same rules
+// (documents/ot/suggestions.py); these functions make the page send only what it accepts.
+import Delta from 'quill-delta';
+
+export const COMMENT = 'comment';
+export const SUGGEST_INSERT = 'suggest-insert';
+export const SUGGEST_DELETE = 'suggest-delete';
+const MARKS = [SUGGEST_INSERT, SUGGEST_DELETE];
+
+// Suggestions are stamped to the minute, so a word typed in one go is one suggestion.
+const TAG_RESOLUTION_MS = 60_000;
+
+/** A suggestion's value: its author and when it was made. */
+export function suggestionTag(userId, now = Date.now()) {
+  return `${userId}:${Math.floor(now / TAG_RESOLUTION_MS) * TAG_RESOLUTION_MS}`;
+}
+
+/** Parse a suggestion's value into { author, at } (null if it is not one). */
+export function parseTag(value) {
+  const match = typeof value === 'string' ? /^(\d+):(\d+)$/.exec(value) : null;
+  return match ? { author: Number(match[1]), at: Number(match[2]) } : null;
+}
+
+function opsOf(delta) {
+  return Array.isArray(delta) ? delta : (delta && delta.ops) || [];
+}
+
+function withoutMarks(attributes) {
+  const kept = { ...(attributes || {}) };
+  for (const mark of MARKS) delete kept[mark];
+  return kept;
+}
+
+/**
+ * A change typed in suggesting mode, as the suggestion it stands for: inserted text is marked
+ * as ours, deleted text stays and is marked for deletion, formatting is dropped (only editors
+ * format). Comment anchors pass through.
+ */
+export function asSuggestion(delta, tag) {
+  const result = new Delta();
+  const ops = opsOf(delta);
+  for (let i = 0; i < ops.length; i += 1) {
+    const op = ops[i];
+    if (op.insert !== undefined) {
+      // Typing over a selection: the struck text comes first, then what replaces it.
+      const next = ops[i + 1];
+      if (next && next.delete !== undefined) {
+        result.retain(next.delete, { [SUGGEST_DELETE]: tag });
+        i += 1;
+      }
+      result.insert(op.insert, { ...withoutMarks(op.attributes), [SUGGEST_INSERT]: tag });
+    } else if (op.delete !== undefined) {
+      result.retain(op.delete, { [SUGGEST_DELETE]: tag });
+    } else {
+      const anchor = op.attributes && COMMENT in op.attributes ? { [COMMENT]: op.attributes[COMMENT] } : undefined;
+      result.retain(op.retain, anchor);
+    }
+  }
+  return result.chop();
+}
+
+/**
+ * Where the caret belongs after a suggestion: just after its last insert, or after text struck
+ * as a selection (so what is typed next follows it); null to leave it (a backspace strikes
+ * one character and steps over it).
+ */
+export function caretAfter(delta) {
+  let index = 0;
+  let caret = null;
+  for (const op of opsOf(delta)) {
+    if (op.insert !== undefined) {
+      index += typeof op.insert === 'string' ? op.insert.length : 1;
+      caret = index;
+    } else if (op.retain !== undefined) {
+      index += op.retain;
+      if (op.attributes && op.attributes[SUGGEST_DELETE] && op.retain > 1) caret = index;
+    }
+  }
+  return caret;
+}
+
+/** A change typed outside suggesting mode, without the marks its text inherited from neighbours. */
+export function asEdit(delta) {
+  const result = new Delta();
+  for (const op of opsOf(delta)) {
+    if (op.insert !== undefined) {
+      const attributes = withoutMarks(op.attributes);
+      result.insert(op.insert, Object.keys(attributes).length ? attributes : undefined);
+    } else {
+      result.push({ ...op });
+    }
+  }
+  return result;
+}
+
+/** Whether `asEdit` / `asSuggestion` changed anything (so the page must correct what it shows). */
+export function sameOps(a, b) {
+  return JSON.stringify(new Delta(opsOf(a)).chop().ops) === JSON.stringify(new Delta(opsOf(b)).chop().ops);
+}
+
+/** The suggestions of a document, in order: { index, length, kind, author, at, text }. */
+export function suggestionRuns(contents) {
+  const runs = [];
+  let index = 0;
+  for (const op of opsOf(contents)) {
+    const length = typeof op.insert === 'string' ? op.insert.length : 1;
+    const attributes = op.attributes || {};
+    const kind = attributes[SUGGEST_DELETE] ? 'delete' : attributes[SUGGEST_INSERT] ? 'insert' : null;
+    if (kind) {
+      const value = attributes[kind === 'insert' ? SUGGEST_INSERT : SUGGEST_DELETE];
+      const last = runs[runs.length - 1];
+      const text = typeof op.insert === 'string' ? op.insert : '';
+      if (last && last.kind === kind && last.value === value && last.index + last.length === index) {
+        last.length += length;
+        last.text += text;
+      } else {
+        runs.push({ index, length, kind, value, ...parseTag(value), text });
+      }
+    }
+    index += length;
+  }
+  return runs;
+}
+
+/**
+ * The op that accepts (or rejects) suggestions: all of them, or the runs starting at the
+ * offsets in `selected`. Accepting an insertion drops its mark, accepting a deletion deletes;
+ * rejecting does the opposite (as documents/ot/suggestions.py resolve_suggestions).
+ */
+export function resolveSuggestions(contents, { accept, selected = null }) {
+  const chosen = selected === null ? null : new Set(selected);
+  const result = new Delta();
+  let index = 0;
+  let runStart = null;
+  let runKey = null;
+  for (const op of opsOf(contents)) {
+    const length = typeof op.insert === 'string' ? op.insert.length : 1;
+    const attributes = op.attributes || {};
+    const kind = attributes[SUGGEST_DELETE] ? 'delete' : attributes[SUGGEST_INSERT] ? 'insert' : null;
+    const key = kind && `${kind}|${attributes[kind === 'insert' ? SUGGEST_INSERT : SUGGEST_DELETE]}`;
+    if (key !== runKey) runStart = index;
+    runKey = key;
+    if (kind && (chosen === null || chosen.has(runStart))) {
+      // A suggested insertion struck again goes either way (see suggestionRuns).
+      const removes = attributes[SUGGEST_DELETE] ? attributes[SUGGEST_INSERT] || accept : !accept;
+      if (removes) result.delete(length);
+      else result.retain(length, { [kind === 'insert' ? SUGGEST_INSERT : SUGGEST_DELETE]: null });
+    } else {
+      result.retain(length);
+    }
+    index += length;
+  }
+  return result.chop();
+}
+
+/** Where each comment thread is anchored: id -> { index, length, text } (first to last mark). */
+export function commentAnchors(contents) {
+  const anchors = new Map();
+  let index = 0;
+  for (const op of opsOf(contents)) {
+    const length = typeof op.insert === 'string' ? op.insert.length : 1;
+    const id = op.attributes && op.attributes[COMMENT];
+    if (id) {
+      const known = anchors.get(id);
+      const text = typeof op.insert === 'string' ? op.insert : '';
+      if (known) {
+        known.length = index + length - known.index;
+        known.text += text;
+      } else {
+        anchors.set(id, { index, length, text });
+      }
+    }
+    index += length;
+  }
+  return anchors;
+}
+
+/** The op that anchors a thread on a range of text. */
+export function anchorOps(range, threadId) {
+  return new Delta().retain(range.index).retain(range.length, { [COMMENT]: threadId });
+}
