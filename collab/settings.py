@@ -6,7 +6,7 @@ in-process). Production sets DEBUG=0, SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL an
 
 import os
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -72,6 +72,11 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "channels",
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
+    "allauth.mfa",
     "documents",
 ]
 
@@ -84,6 +89,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "documents.logcontext.RequestIdMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "collab.security.ContentSecurityPolicyMiddleware",
 ]
@@ -102,6 +108,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "documents.accounts.account_links",
                 "documents.build.context",
             ],
         },
@@ -263,23 +270,131 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "login"
+LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "document-list"
-LOGOUT_REDIRECT_URL = "login"
+LOGOUT_REDIRECT_URL = "account_login"
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
 
-# Mail, for password resets. Without EMAIL_HOST a production site sends none, and says so instead
-# of claiming an email went out; local runs print the email on the console.
-EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
-if EMAIL_HOST:
-    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    EMAIL_PORT = env_int("EMAIL_PORT", 587)
-    EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
-    EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
-    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
-elif DEBUG:
-    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+# Who may create an account: "open" (anyone), "invite" (only someone holding an invitation sent
+# by email), "domains" (emails under COLLAB_SIGNUP_DOMAINS), or "closed" (operators only).
+# Production defaults to "invite"; the embedded default is open.
+COLLAB_SIGNUP = os.environ.get("COLLAB_SIGNUP", "open" if DEBUG else "invite").strip().lower()
+COLLAB_SIGNUP_DOMAINS = [domain.lower().lstrip("@") for domain in env_list("COLLAB_SIGNUP_DOMAINS", [])]
+if COLLAB_SIGNUP not in {"open", "invite", "domains", "closed"}:
+    raise ImproperlyConfigured("COLLAB_SIGNUP must be open, invite, domains or closed.")
+if COLLAB_SIGNUP == "domains" and not COLLAB_SIGNUP_DOMAINS:
+    raise ImproperlyConfigured("COLLAB_SIGNUP=domains needs COLLAB_SIGNUP_DOMAINS (comma-separated).")
+
+# Days an emailed invitation stays valid (it is also used up by its first acceptance).
+COLLAB_INVITATION_DAYS = env_int("COLLAB_INVITATION_DAYS", 7)
+
+ACCOUNT_ADAPTER = "documents.accounts.AccountAdapter"
+SOCIALACCOUNT_ADAPTER = "documents.accounts.SocialAccountAdapter"
+# Optional second factor, set up by each person on /accounts/2fa/: an authenticator app, with
+# recovery codes for a lost phone.
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "collab"
+# One 30-second step either way, for phones whose clocks drift.
+MFA_TOTP_TOLERANCE = 1
+ACCOUNT_LOGIN_METHODS = {"username", "email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "username*", "password1*", "password2*"]
+# New accounts sign in only once their address is confirmed; accounts made by an operator have no
+# address to confirm and are exempt (documents.accounts.EmailVerificationStage).
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_CHANGE_EMAIL = True
+ACCOUNT_PREVENT_ENUMERATION = True
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[collab] "
+# Attempts per client address (and per account for sign-in), counted in the cache, so a Redis
+# deployment counts across processes.
+ACCOUNT_RATE_LIMITS = {
+    "login": "30/m/ip",
+    "login_failed": "10/m/ip,5/5m/key",
+    "signup": "20/m/ip",
+    "reset_password": "20/m/ip,5/m/key",
+    "reset_password_from_key": "20/m/ip",
+    "change_password": "5/m/user",
+    "manage_email": "10/m/user",
+    "confirm_email": "1/3m/key",
+}
+# Single sign-on through one OpenID Connect issuer (Google, Microsoft, Okta, Keycloak, ...): its
+# URL, the client registered there, the button's label, and the email domains whose people may
+# get an account through it (empty: everyone the issuer signs in).
+COLLAB_OIDC_ISSUER = os.environ.get("COLLAB_OIDC_ISSUER", "").rstrip("/")
+COLLAB_OIDC_NAME = os.environ.get("COLLAB_OIDC_NAME", "your company account")
+COLLAB_OIDC_DOMAINS = [domain.lower().lstrip("@") for domain in env_list("COLLAB_OIDC_DOMAINS", [])]
+SOCIALACCOUNT_PROVIDERS: dict[str, object] = {}
+if COLLAB_OIDC_ISSUER:
+    SOCIALACCOUNT_PROVIDERS["openid_connect"] = {
+        "OAUTH_PKCE_ENABLED": True,
+        "APPS": [
+            {
+                "provider_id": "sso",
+                "name": COLLAB_OIDC_NAME,
+                "client_id": os.environ.get("COLLAB_OIDC_CLIENT_ID", ""),
+                "secret": os.environ.get("COLLAB_OIDC_CLIENT_SECRET", ""),
+                "settings": {"server_url": COLLAB_OIDC_ISSUER},
+            }
+        ],
+    }
+# An SSO sign-in never takes over an existing account because the addresses match; accounts are
+# made at once (no extra form), and only a POST starts the round trip.
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_LOGIN_ON_GET = False
+SOCIALACCOUNT_ONLY = False
+
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+
+
+def email_settings(url: str) -> dict[str, object]:
+    """Django's EMAIL_* settings from one URL: smtp:// (STARTTLS), smtps:// (TLS), console:, file:/dir."""
+    parts = urlsplit(url)
+    if parts.scheme == "console":
+        return {"EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"}
+    if parts.scheme == "file":
+        return {
+            "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "EMAIL_FILE_PATH": parts.path,
+        }
+    if parts.scheme not in {"smtp", "smtps"} or not parts.hostname:
+        raise ImproperlyConfigured(
+            "EMAIL_URL must look like smtp://user:password@host:587 or smtps://...:465."
+        )
+    return {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": parts.hostname,
+        "EMAIL_PORT": parts.port or (465 if parts.scheme == "smtps" else 587),
+        "EMAIL_HOST_USER": unquote(parts.username or ""),
+        "EMAIL_HOST_PASSWORD": unquote(parts.password or ""),
+        "EMAIL_USE_SSL": parts.scheme == "smtps",
+        "EMAIL_USE_TLS": parts.scheme == "smtp" and "tls=0" not in parts.query,
+        "EMAIL_TIMEOUT": 20,
+    }
+
+
+# Mail (sign-up confirmations, invitations, password resets) is sent by Celery tasks with retries.
+# The embedded default prints it on the console; production needs EMAIL_URL unless it sends none.
+EMAIL_URL = os.environ.get("EMAIL_URL", "" if not DEBUG else "console:")
+COLLAB_PASSWORD_RESET_BY_EMAIL = env_bool("COLLAB_PASSWORD_RESET_BY_EMAIL", True)
+if EMAIL_URL:
+    globals().update(email_settings(EMAIL_URL))
+elif COLLAB_PASSWORD_RESET_BY_EMAIL or COLLAB_SIGNUP != "closed":
+    raise ImproperlyConfigured(
+        "EMAIL_URL is not set, but sign-up (COLLAB_SIGNUP) or password reset "
+        "(COLLAB_PASSWORD_RESET_BY_EMAIL) sends email. Set EMAIL_URL=smtp://user:password@host:587, "
+        "or set COLLAB_SIGNUP=closed and COLLAB_PASSWORD_RESET_BY_EMAIL=0."
+    )
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "collab <noreply@localhost>")
-COLLAB_PASSWORD_RESET_BY_EMAIL = bool(EMAIL_HOST) or DEBUG
+# Seconds between tries of a mail that could not be handed to the mail server, and how many tries.
+COLLAB_EMAIL_RETRY_SECONDS = env_int("COLLAB_EMAIL_RETRY_SECONDS", 30)
+COLLAB_EMAIL_MAX_RETRIES = env_int("COLLAB_EMAIL_MAX_RETRIES", 8)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -30,7 +30,7 @@ from .errors import (
     NotAuthenticated,
     ValidationFailed,
 )
-from .models import Document, Invite, Membership, Role
+from .models import Document, EmailInvitation, Invite, Membership, Role
 from .ot import suggestions
 
 logger = logging.getLogger(__name__)
@@ -251,6 +251,46 @@ def _revoke_invite(request: HttpRequest, document_id: str, token: str) -> HttpRe
     return HttpResponse(status=204)
 
 
+# --- Invitations by email ----------------------------------------------------------------------
+
+
+def _invitation_json(invitation: EmailInvitation) -> dict[str, Any]:
+    return {
+        "id": invitation.pk,
+        "email": invitation.email,
+        "role": invitation.role,
+        "created_at": invitation.created_at,
+        "expires_at": invitation.expires_at,
+    }
+
+
+def _list_invitations(request: HttpRequest, document_id: str) -> HttpResponse:
+    document, _role = _visible_document(request, document_id, min_role=Role.OWNER)
+    pending = selectors.pending_invitations(document=document)
+    return JsonResponse({"invitations": [_invitation_json(invitation) for invitation in pending]})
+
+
+def _create_invitation(request: HttpRequest, document_id: str) -> HttpResponse:
+    _visible_document(request, document_id)
+    body = _json_body(request)
+    invitation = services.invite_by_email(
+        actor=request.user,
+        document_id=document_id,
+        email=body.get("email"),
+        role=body.get("role"),
+        link_for=lambda token: request.build_absolute_uri(
+            reverse("invitation-accept", kwargs={"token": token})
+        ),
+    )
+    return JsonResponse(_invitation_json(invitation), status=201)
+
+
+def _revoke_invitation(request: HttpRequest, document_id: str, invitation_id: int) -> HttpResponse:
+    _visible_document(request, document_id)
+    services.revoke_invitation(actor=request.user, document_id=document_id, invitation_id=invitation_id)
+    return HttpResponse(status=204)
+
+
 # --- History, restore, export and import -------------------------------------------------------
 
 
@@ -372,3 +412,5 @@ members = _endpoint(GET=_list_members, POST=_add_member)
 member_detail = _endpoint(PATCH=_change_member, DELETE=_remove_member)
 invites = _endpoint(GET=_list_invites, POST=_create_invite)
 invite_detail = _endpoint(DELETE=_revoke_invite)
+invitations = _endpoint(GET=_list_invitations, POST=_create_invitation)
+invitation_detail = _endpoint(DELETE=_revoke_invitation)

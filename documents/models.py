@@ -185,6 +185,39 @@ class Invite(models.Model):
         return f"{self.role} invite to {self.document}"
 
 
+class EmailInvitation(models.Model):
+    """An invitation emailed to one address: single use, expiring, for one document and role.
+
+    Only a hash of the emailed token is kept, so the table cannot be used to accept anything.
+    """
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="email_invitations")
+    email = models.EmailField(max_length=254)
+    role = models.CharField(max_length=10, choices=Role.choices)
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sent_invitations"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(role__in=[r.value for r in GRANTABLE_ROLES]),
+                name="email_invitation_valid_role",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role} invitation for {self.email} to {self.document}"
+
+
 class Visitor(models.Model):
     """An open connection subscribed to a document, for "who is here now"; refreshed while alive."""
 
@@ -301,6 +334,10 @@ class AuditAction(models.TextChoices):
     USER_DISCONNECTED = "user_disconnected", "Disconnected a user everywhere"
     EDITING_CLOSED = "editing_closed", "Closed the document to editing"
     EDITING_REOPENED = "editing_reopened", "Reopened the document to editing"
+    INVITATION_SENT = "invitation_sent", "Invited someone by email"
+    INVITATION_WITHDRAWN = "invitation_withdrawn", "Withdrew an invitation by email"
+    INVITATION_ACCEPTED = "invitation_accepted", "Joined through an invitation by email"
+    SIGNED_OUT_EVERYWHERE = "signed_out_everywhere", "Signed out everywhere"
 
 
 class AuditEvent(models.Model):

@@ -1,5 +1,6 @@
 """Reads: access checks, document lists, op ranges and snapshots at a version."""
 
+import hashlib
 import threading
 import uuid
 from collections import OrderedDict
@@ -9,6 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import QuerySet, TextField
 from django.db.models.functions import Cast
+from django.utils import timezone
 
 from . import text
 from .errors import DocumentNotFound, OpsNotFound, PermissionDenied, ValidationFailed, VersionNewer
@@ -16,6 +18,7 @@ from .models import (
     AuditEvent,
     CommentThread,
     Document,
+    EmailInvitation,
     Invite,
     Membership,
     Notification,
@@ -110,6 +113,34 @@ def live_invite(*, token: Any) -> Invite | None:
         .filter(token=token, revoked_at__isnull=True, document__deleted_at__isnull=True)
         .first()
     )
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def live_email_invitation(*, token: Any) -> EmailInvitation | None:
+    """The invitation behind an emailed link: unused, unexpired, unrevoked, document not deleted."""
+    if not isinstance(token, str) or not token or len(token) > 64:
+        return None
+    return (
+        EmailInvitation.objects.select_related("document", "document__owner")
+        .filter(
+            token_hash=token_hash(token),
+            accepted_at__isnull=True,
+            revoked_at__isnull=True,
+            expires_at__gt=timezone.now(),
+            document__deleted_at__isnull=True,
+        )
+        .first()
+    )
+
+
+def pending_invitations(*, document: Document) -> QuerySet[EmailInvitation]:
+    """Invitations of a document still waiting for their invitee (not expired, used or revoked)."""
+    return document.email_invitations.filter(
+        accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now()
+    ).order_by("created_at")
 
 
 def documents_for_user(*, user: Any, search: str = "") -> QuerySet[Membership]:

@@ -1,7 +1,10 @@
 """Celery tasks: a thin, idempotent interface onto services."""
 
+import smtplib
+
 from celery import shared_task
 from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
 from django.db import OperationalError
 from django.db.models import F, Q
 
@@ -67,3 +70,27 @@ def send_notification_email(user_id: int) -> int:
 def ping(value: str) -> str:
     """Round-trip check for deploys and tests: proves a worker is consuming the broker."""
     return f"pong:{value}"
+
+
+@shared_task(
+    autoretry_for=(smtplib.SMTPException, OSError),
+    # Waits of COLLAB_EMAIL_RETRY_SECONDS, doubling (with jitter), at most an hour apart.
+    retry_backoff=settings.COLLAB_EMAIL_RETRY_SECONDS,
+    retry_backoff_max=3600,
+    max_retries=settings.COLLAB_EMAIL_MAX_RETRIES,
+    acks_late=True,
+)
+def send_email(
+    *,
+    subject: str,
+    body: str,
+    from_email: str,
+    to: list[str],
+    html: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> int:
+    """Hand one rendered email to the mail server; retried while the server refuses or is away."""
+    message = EmailMultiAlternatives(subject, body, from_email, to, headers=headers or {})
+    if html:
+        message.attach_alternative(html, "text/html")
+    return message.send()

@@ -11,6 +11,7 @@ urlpatterns = [
     path("d/<uuid:document_id>/history/", views.document_history, name="document-history"),
     path("d/<uuid:document_id>/audit/", audit_views.document_audit, name="document-audit"),
     path("invite/<str:token>/", views.invite_accept, name="invite-accept"),
+    path("invitations/<str:token>/", views.invitation_accept, name="invitation-accept"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", monitoring.readyz, name="readyz"),
     path("metrics", monitoring.metrics_view, name="metrics"),
@@ -38,4 +39,10 @@ urlpatterns = [
     path("api/documents/<str:document_id>/restore/", api.restore, name="api-restore"),
     path("api/documents/<str:document_id>/export/<str:fmt>/", api.export, name="api-export"),
     path("api/documents/<str:document_id>/invites/<str:token>/", api.invite_detail, name="api-invite"),
+    path("api/documents/<str:document_id>/invitations/", api.invitations, name="api-invitations"),
+    path(
+        "api/documents/<str:document_id>/invitations/<int:invitation_id>/",
+        api.invitation_detail,
+        name="api-invitation",
+    ),
 ]

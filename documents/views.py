@@ -11,6 +11,8 @@ from django.utils import timezone
 from django.utils.timesince import timesince
 from django.views.decorators.http import require_http_methods
 
+from allauth.account.adapter import get_adapter as get_account_adapter
+
 from . import selectors, services
 from .errors import CollabError, DocumentNotFound
 from .models import Document, Role
@@ -116,7 +118,7 @@ def document_editor(request: HttpRequest, document_id: Any) -> HttpResponse:
             for m in selectors.members_of(document=document)
         },
         "wsPath": "/ws/",
-        "loginUrl": reverse("login"),
+        "loginUrl": reverse("account_login"),
         "listUrl": reverse("document-list"),
     }
     return render(
@@ -178,6 +180,36 @@ def invite_accept(request: HttpRequest, token: str) -> HttpResponse:
     if current is not None and selectors.role_allows(current, invite.role):
         return redirect("document-editor", document_id=invite.document_id)
     return render(request, "documents/invite.html", {"invite": invite, "document": invite.document})
+
+
+INVITATION_GONE = {
+    "title": "This invitation does not work",
+    "message": "It was used already, has expired or was withdrawn. Ask the owner to invite you again.",
+}
+
+
+@require_http_methods(["GET", "POST"])
+def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
+    """An emailed invitation: signed out, it leads through sign-up (or sign-in); signed in, a POST joins."""
+    invitation = selectors.live_email_invitation(token=token)
+    if invitation is None:
+        return _not_found(request, **INVITATION_GONE)
+    context = {"invitation": invitation, "document": invitation.document, "token": token}
+    if not request.user.is_authenticated:
+        # Sign-up opens for this address (even on an invite-only site), and the address counts as
+        # confirmed: the link was read from its inbox.
+        request.session[services.INVITATION_SESSION_KEY] = token
+        get_account_adapter(request).stash_verified_email(request, invitation.email)
+        return render(request, "documents/invitation.html", context)
+    if not services.holds_address(user=request.user, email=invitation.email):
+        return render(request, "documents/invitation.html", {**context, "wrong_account": True}, status=403)
+    if request.method == "POST":
+        try:
+            membership = services.accept_invitation(user=request.user, token=token)
+        except DocumentNotFound:
+            return _not_found(request, **INVITATION_GONE)
+        return redirect("document-editor", document_id=membership.document_id)
+    return render(request, "documents/invitation.html", context)
 
 
 @require_http_methods(["GET", "POST"])

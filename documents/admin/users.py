@@ -2,6 +2,9 @@
 
 from typing import Any
 
+from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
+from allauth.socialaccount.models import SocialAccount, SocialApp, SocialToken
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -27,6 +30,11 @@ class PasswordChangeForm(AdminPasswordChangeForm):
 admin.site.unregister(User)
 # Access is granted with document roles; groups would be a second, unaudited way to grant it.
 admin.site.unregister(Group)
+# Addresses change through the account pages (confirmed by email) or with the user's own form;
+# second factors and SSO links are the person's own, on their account pages.
+for _model in (EmailAddress, Authenticator, SocialAccount, SocialApp, SocialToken):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)
 
 
 @admin.register(User)
@@ -44,7 +52,7 @@ class UserAdmin(DjangoUserAdmin):
     readonly_fields = ["last_login", "date_joined"]
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        services.save_user(user=obj)
+        services.save_user(user=obj, by_operator=True)
 
     def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
         # The op log and snapshots are read-only one by one, but go with what owns them.

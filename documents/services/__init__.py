@@ -8,12 +8,23 @@ connections what changed through `broadcast` once the change is committed.
 - `members`: roles, ownership and invite links;
 - `comments`: comment threads and replies, accepting and rejecting suggestions;
 - `notifications`: mentions and replies, read state, batched email, unsubscribing;
-- `accounts`: users, their active state and passwords;
+- `accounts`: users, their active state, names, passwords and sessions;
+- `mail`: outgoing email, sent by a Celery task with retries;
+- `invitations`: invitations by email (single use, expiring);
 - `snapshots`: materialized snapshots and the retention policy;
 - `visitors`: who is in a document now.
 """
 
-from .accounts import create_user, delete_user, save_user, set_active, set_password
+from .accounts import (
+    create_user,
+    delete_user,
+    save_user,
+    sessions_of,
+    set_active,
+    set_display_name,
+    set_password,
+    sign_out_everywhere,
+)
 from .comments import (
     create_thread,
     delete_comment,
@@ -22,6 +33,8 @@ from .comments import (
     resolve_all_suggestions,
     set_thread_resolved,
 )
+from .invitations import accept_invitation, holds_address, invite_by_email, revoke_invitation
+from .mail import INVITATION_SESSION_KEY, invited_email, queue_email
 from .documents import (
     create_document,
     delete_document,
@@ -74,9 +87,11 @@ __all__ = [
     "delete_comment",
     "create_thread",
     "ADDED_NOTICE",
+    "INVITATION_SESSION_KEY",
     "SERVER_SRC",
     "SubmitRequest",
     "SubmitResult",
+    "accept_invitation",
     "accept_invite",
     "add_member",
     "clean_request",
@@ -90,7 +105,11 @@ __all__ = [
     "delta_limits",
     "document_limits",
     "end_visits",
+    "holds_address",
+    "invite_by_email",
+    "invited_email",
     "purge_document",
+    "queue_email",
     "record_visits",
     "refresh_visits",
     "remove_member",
@@ -101,15 +120,19 @@ __all__ = [
     "replace_content",
     "restore_version",
     "restore_version_as_operator",
+    "revoke_invitation",
     "set_editing_closed",
     "revoke_invite",
     "revoke_invites_as_operator",
     "save_user",
     "server_submit",
+    "sessions_of",
     "set_active",
+    "set_display_name",
     "set_member_role",
     "set_password",
     "set_role_as_operator",
+    "sign_out_everywhere",
     "submit_batch",
     "submit_operation",
     "take_snapshot",

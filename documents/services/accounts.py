@@ -7,29 +7,52 @@ committed, on every server process, so an open editor never outlives the account
 import logging
 from typing import Any
 
-from django.contrib.auth import get_user_model
+from allauth.account.models import EmailAddress
+from django.contrib.auth import SESSION_KEY, get_user_model
+from django.contrib.sessions.models import Session
 from django.db import transaction
+from django.utils import timezone
 
 from .. import broadcast
-from ..models import Document
+from ..errors import ValidationFailed
+from ..models import AuditAction, Document
+from . import audit
 from .documents import purge_document
 
 logger = logging.getLogger(__name__)
 
+# Django's first_name holds the whole display name; it is 150 characters long.
+MAX_DISPLAY_NAME = 150
+
 
 def create_user(*, username: str, email: str = "", password: str | None = None, **fields: Any) -> Any:
-    """Create an account; a `password` of None makes one that cannot sign in with a password."""
+    """Create an account for someone (an operator's act); a `password` of None: no password sign-in."""
     user = get_user_model()(username=username, email=email, **fields)
     if password is None:
         user.set_unusable_password()
     else:
         user.set_password(password)
-    user.save()
+    with transaction.atomic():
+        user.save()
+        _vouch_for_email(user)
     return user
 
 
-def save_user(*, user: Any) -> Any:
-    """Save an edited account (the admin's user form); deactivating it ends its sessions."""
+def _vouch_for_email(user: Any) -> None:
+    """An operator who makes an account vouches for its address: no confirmation email is needed."""
+    if user.email:
+        EmailAddress.objects.update_or_create(
+            user=user,
+            email__iexact=user.email,
+            defaults={"email": user.email, "verified": True, "primary": True},
+        )
+
+
+def save_user(*, user: Any, by_operator: bool = False) -> Any:
+    """Save an account (sign-up, the admin's form); deactivating it ends its sessions.
+
+    `by_operator`: the admin made or edited it, so its email needs no confirmation.
+    """
     with transaction.atomic():
         was_active = (
             type(user).objects.filter(pk=user.pk).values_list("is_active", flat=True).first()
@@ -37,6 +60,8 @@ def save_user(*, user: Any) -> Any:
             else None
         )
         user.save()
+        if by_operator:
+            _vouch_for_email(user)
         if was_active and not user.is_active:
             broadcast.publish_session_end_on_commit(user_id=user.pk)
     return user
@@ -63,6 +88,37 @@ def set_password(*, user: Any, password: str | None) -> Any:
         user.save(update_fields=["password"])
         broadcast.publish_session_end_on_commit(user_id=user.pk)
     return user
+
+
+def set_display_name(*, user: Any, name: Any) -> Any:
+    """The name shown for the account everywhere (cursors, members, history); empty: the username."""
+    if not isinstance(name, str) or len(name.strip()) > MAX_DISPLAY_NAME:
+        raise ValidationFailed(f"A name has at most {MAX_DISPLAY_NAME} characters.")
+    user.first_name, user.last_name = name.strip(), ""
+    user.save(update_fields=["first_name", "last_name"])
+    return user
+
+
+def sessions_of(*, user_id: Any) -> list[Any]:
+    """The live sessions signed in as this account (one per browser)."""
+    return [
+        session
+        for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator()
+        if session.get_decoded().get(SESSION_KEY) == str(user_id)
+    ]
+
+
+def sign_out_everywhere(*, user_id: Any) -> int:
+    """End every session of the account and close all its open sockets at once; say how many."""
+    with transaction.atomic():
+        sessions = sessions_of(user_id=user_id)
+        Session.objects.filter(pk__in=[session.pk for session in sessions]).delete()
+        broadcast.publish_session_end_on_commit(user_id=user_id)
+        user = get_user_model().objects.filter(pk=user_id).first()
+        audit.record(
+            actor=user, action=AuditAction.SIGNED_OUT_EVERYWHERE, subject=user, sessions=len(sessions)
+        )
+    return len(sessions)
 
 
 def delete_user(*, operator: Any, user_id: Any) -> None:

@@ -193,20 +193,28 @@ def accept_invite(*, user: Any, token: Any) -> Membership:
     invite = live_invite(token=token)
     if invite is None:
         raise DocumentNotFound("This invite link is not valid or has been revoked.")
-    membership, created = Membership.objects.get_or_create(
-        document=invite.document, user=user, defaults={"role": invite.role}
-    )
-    if not created and not role_allows(membership.role, invite.role):
-        membership.role = invite.role
-        membership.save(update_fields=["role"])
-        broadcast.publish_access_changed_on_commit(document_id=invite.document_id, user_id=user.pk)
-    audit.record(
-        actor=user,
-        action=AuditAction.INVITE_ACCEPTED,
+    return join(
         document=invite.document,
+        user=user,
+        role=invite.role,
+        action=AuditAction.INVITE_ACCEPTED,
         invite=invite.pk,
-        role=membership.role,
     )
+
+
+def join(*, document: Document, user: Any, role: str, action: AuditAction, **details: Any) -> Membership:
+    """Make `user` a member with at least `role` (a member keeps a higher one); never a downgrade.
+
+    `action` and `details` say in the audit log what let them in (a link, an invitation).
+    """
+    membership, created = Membership.objects.get_or_create(
+        document=document, user=user, defaults={"role": role}
+    )
+    if not created and not role_allows(membership.role, role):
+        membership.role = role
+        membership.save(update_fields=["role"])
+        broadcast.publish_access_changed_on_commit(document_id=document.pk, user_id=user.pk)
+    audit.record(actor=user, action=action, document=document, role=membership.role, **details)
     return membership
 
 

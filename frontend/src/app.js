@@ -152,8 +152,11 @@ class ShareDialog {
     this.status = $('#share-status', dialog);
     this.addForm = $('#share-add-form', dialog);
     this.inviteForm = $('#share-invite-form', dialog);
+    this.invitations = $('#share-invitations', dialog);
+    this.invitationForm = $('#share-invitation-form', dialog);
 
     this.addForm.addEventListener('submit', (event) => this.addMember(event));
+    this.invitationForm.addEventListener('submit', (event) => this.sendInvitation(event));
     this.inviteForm.addEventListener('submit', (event) => this.createInvite(event));
     $('[data-close]', dialog).addEventListener('click', () => dialog.close());
     document.addEventListener('click', (event) => {
@@ -166,7 +169,7 @@ class ShareDialog {
     this.say('');
     this.dialog.showModal();
     $('input[name=identifier]', this.addForm).focus();
-    await Promise.all([this.loadMembers(), this.loadInvites()]);
+    await Promise.all([this.loadMembers(), this.loadInvites(), this.loadInvitations()]);
   }
 
   say(text) {
@@ -333,6 +336,68 @@ class ShareDialog {
       if (field) field.focus();
     });
     setBusy(this.inviteForm, false);
+  }
+
+  async loadInvitations() {
+    await this.run(async () => {
+      const data = await api(documentUrl(this.documentId, 'invitations/'));
+      this.renderInvitations(data.invitations || []);
+    });
+  }
+
+  renderInvitations(invitations) {
+    this.invitations.innerHTML = '';
+    if (!invitations.length) {
+      this.invitations.append(el('li', { class: 'muted', text: 'No invitations waiting.' }));
+      return;
+    }
+    for (const invitation of invitations) {
+      const withdraw = el('button', {
+        type: 'button',
+        class: 'button button-quiet button-small',
+        'aria-label': `Withdraw the invitation to ${invitation.email}`,
+        text: 'Withdraw',
+      });
+      withdraw.addEventListener('click', () => this.revokeInvitation(invitation));
+      const expires = new Date(invitation.expires_at).toLocaleDateString();
+      this.invitations.append(
+        el(
+          'li',
+          { class: 'member', 'data-invitation': invitation.email },
+          el(
+            'div',
+            { class: 'member-who' },
+            el('span', { class: 'member-name', text: invitation.email }),
+            el('span', { class: 'member-detail', text: `${ROLE_LABELS[invitation.role]} · waiting until ${expires}` }),
+          ),
+          el('div', { class: 'member-controls' }, withdraw),
+        ),
+      );
+    }
+  }
+
+  async sendInvitation(event) {
+    event.preventDefault();
+    const form = this.invitationForm;
+    const email = $('input[name=email]', form).value.trim();
+    const role = $('select[name=role]', form).value;
+    if (!email) return;
+    setBusy(form, true);
+    await this.run(async () => {
+      await api(documentUrl(this.documentId, 'invitations/'), { method: 'POST', body: { email, role } });
+      $('input[name=email]', form).value = '';
+      this.say(`Invitation sent to ${email}.`);
+      await this.loadInvitations();
+    });
+    setBusy(form, false);
+  }
+
+  async revokeInvitation(invitation) {
+    await this.run(async () => {
+      await api(documentUrl(this.documentId, `invitations/${invitation.id}/`), { method: 'DELETE' });
+      this.say(`The invitation to ${invitation.email} was withdrawn; its link no longer works.`);
+      await this.loadInvitations();
+    });
   }
 
   async revokeInvite(invite) {

@@ -46,7 +46,7 @@ def test_signed_out_elsewhere_stops_the_editor(make_user: Any, open_tab: Any, ar
     # The link leads back to this document after signing in.
     link.click()
     tab.page.wait_for_url("**/accounts/login/?next=*")
-    tab.page.fill("#id_username", "alice")
+    tab.page.fill("#id_login", "alice")
     tab.page.fill("#id_password", PASSWORD)
     tab.page.keyboard.press("Enter")
     tab.page.wait_for_selector("body[data-editor-ready='true']")

@@ -41,6 +41,19 @@ SETTINGS_VARS = [
     "COLLAB_OP_RETENTION_DAYS",
     "COLLAB_CELERY_VISIBILITY_TIMEOUT",
     "COLLAB_IMPORT_TIME_LIMIT",
+    "COLLAB_SIGNUP",
+    "COLLAB_SIGNUP_DOMAINS",
+    "COLLAB_PASSWORD_RESET_BY_EMAIL",
+    "COLLAB_EMAIL_RETRY_SECONDS",
+    "COLLAB_EMAIL_MAX_RETRIES",
+    "COLLAB_INVITATION_DAYS",
+    "COLLAB_OIDC_ISSUER",
+    "COLLAB_OIDC_CLIENT_ID",
+    "COLLAB_OIDC_CLIENT_SECRET",
+    "COLLAB_OIDC_NAME",
+    "COLLAB_OIDC_DOMAINS",
+    "EMAIL_URL",
+    "DEFAULT_FROM_EMAIL",
     "COLLAB_METRICS_TOKEN",
     "COLLAB_READY_TIMEOUT_SECONDS",
     "COLLAB_SHUTDOWN_SECONDS",
@@ -63,6 +76,8 @@ def production_env(**overrides: str) -> dict[str, str]:
             "SECRET_KEY": secrets.token_urlsafe(50),
             "ALLOWED_HOSTS": "collab.example.com",
             "CSRF_TRUSTED_ORIGINS": "https://collab.example.com",
+            # Production sends sign-up and reset mail; nothing in these tests sends any.
+            "EMAIL_URL": "smtp://collab:secret@127.0.0.1:2525",
         }
     )
     env.update(overrides)

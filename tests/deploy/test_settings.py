@@ -98,3 +98,32 @@ def test_tls_redis_url_works_with_heroku_redis_certificates() -> None:
     result = run([sys.executable, "-c", code], production_env(REDIS_URL="rediss://redis.example.com:6380/0"))
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.split()[0] == "rediss://redis.example.com:6380/0?ssl_cert_reqs=required"
+
+
+def test_production_without_mail_fails_clearly_unless_nothing_sends_mail() -> None:
+    result = run([sys.executable, "manage.py", "check"], production_env(EMAIL_URL=None))  # type: ignore[arg-type]
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: EMAIL_URL is not set, but sign-up" in result.stderr
+    quiet = production_env(EMAIL_URL=None, COLLAB_SIGNUP="closed", COLLAB_PASSWORD_RESET_BY_EMAIL="0")  # type: ignore[arg-type]
+    assert run([sys.executable, "manage.py", "check"], quiet).returncode == 0
+
+
+def test_mail_and_sign_up_settings_come_from_the_environment() -> None:
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; import json; "
+        "print(json.dumps([s.COLLAB_SIGNUP, s.COLLAB_SIGNUP_DOMAINS, s.EMAIL_BACKEND, s.EMAIL_HOST, "
+        "s.EMAIL_PORT, s.EMAIL_HOST_USER, s.EMAIL_HOST_PASSWORD, s.EMAIL_USE_TLS, s.EMAIL_USE_SSL]))"
+    )
+    default = run([sys.executable, "-c", code], production_env())
+    assert json.loads(default.stdout)[:3] == ["invite", [], "django.core.mail.backends.smtp.EmailBackend"]
+    env = production_env(
+        COLLAB_SIGNUP="domains",
+        COLLAB_SIGNUP_DOMAINS="Example.org, @corp.example",
+        EMAIL_URL="smtps://me%40x:p%2Fw@mail.example:465",
+    )
+    assert json.loads(run([sys.executable, "-c", code], env).stdout) == [
+        "domains", ["example.org", "corp.example"], "django.core.mail.backends.smtp.EmailBackend",
+        "mail.example", 465, "me@x", "p/w", False, True,
+    ]  # fmt: skip
+    embedded = run([sys.executable, "-c", code], production_env(DEBUG="1", EMAIL_URL=None))  # type: ignore[arg-type]
+    assert json.loads(embedded.stdout)[:3] == ["open", [], "django.core.mail.backends.console.EmailBackend"]

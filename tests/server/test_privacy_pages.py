@@ -1,10 +1,10 @@
-"""Pages that decide who learns what: invite links need a confirmed POST; password resets tell the truth."""
+"""Pages that decide who learns what: invite links need a confirmed POST."""
 
 from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.test import Client, override_settings
+from django.test import Client
 
 from documents import services
 from documents.models import Membership, Role
@@ -61,69 +61,3 @@ def test_revoked_and_deleted_invites_answer_not_found_on_get_and_post(olga: Any,
         for response in (client.get(f"/invite/{token}/"), client.post(f"/invite/{token}/")):
             assert response.status_code == 404 and "does not work" in response.content.decode()
     assert not Membership.objects.filter(user=nina).exists()
-
-
-@override_settings(COLLAB_PASSWORD_RESET_BY_EMAIL=False)
-def test_without_mail_the_reset_page_says_so_and_sends_nothing(olga: Any, mailoutbox: list[Any]) -> None:
-    client = Client()
-    login = client.get("/accounts/login/").content.decode()
-    assert "Forgot your password?" not in login
-    for response in (
-        client.get("/accounts/password_reset/"),
-        client.post("/accounts/password_reset/", {"email": "olga@example.com"}),
-    ):
-        body = response.content.decode()
-        assert response.status_code == 200 and "does not send email" in body
-        assert "emailed" not in body.lower()
-    assert mailoutbox == []
-
-
-@override_settings(COLLAB_PASSWORD_RESET_BY_EMAIL=True)
-def test_with_mail_the_reset_link_sets_the_password_through_the_service(
-    olga: Any, mailoutbox: list[Any], django_capture_on_commit_callbacks: Any, monkeypatch: Any
-) -> None:
-    olga.set_password("the-old-password-1")  # Reset mail goes only to accounts with a password.
-    olga.save()
-    client = Client()
-    assert "Forgot your password?" in client.get("/accounts/login/").content.decode()
-    sent = client.post("/accounts/password_reset/", {"email": "olga@example.com"})
-    assert sent.status_code == 302 and len(mailoutbox) == 1
-    link = next(line for line in mailoutbox[0].body.splitlines() if "/accounts/reset/" in line).strip()
-    path = link[link.index("/accounts/reset/") :]
-    form = client.get(path, follow=True)
-    ended: list[Any] = []
-    monkeypatch.setattr(
-        services.accounts.broadcast, "publish_session_end", lambda *, user_id: ended.append(user_id)
-    )
-    with django_capture_on_commit_callbacks(execute=True):
-        done = client.post(
-            form.redirect_chain[-1][0],
-            {"new_password1": "A-long-new-pass-42", "new_password2": "A-long-new-pass-42"},
-        )
-    assert done.status_code == 302
-    olga.refresh_from_db()
-    assert olga.check_password("A-long-new-pass-42") and ended == [olga.pk]
-
-
-def test_changing_ones_password_goes_through_the_service(
-    olga: Any, django_capture_on_commit_callbacks: Any, monkeypatch: Any
-) -> None:
-    olga.set_password("the-old-password-1")
-    olga.save()
-    client = signed_in(olga)
-    ended: list[Any] = []
-    monkeypatch.setattr(
-        services.accounts.broadcast, "publish_session_end", lambda *, user_id: ended.append(user_id)
-    )
-    fields = {
-        "old_password": "the-old-password-1",
-        "new_password1": "A-long-new-pass-42",
-        "new_password2": "A-long-new-pass-42",
-    }
-    with django_capture_on_commit_callbacks(execute=True):
-        done = client.post("/accounts/password_change/", fields)
-    assert done.status_code == 302
-    olga.refresh_from_db()
-    # Every open editor of the account closes; this browser stays signed in.
-    assert olga.check_password("A-long-new-pass-42") and ended == [olga.pk]
-    assert client.get("/").status_code == 200
