@@ -148,6 +148,7 @@ class Collab:
             "DEBUG": "0",
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "SECURE_SSL_REDIRECT": "0",
+            "EMAIL_URL": "console:",  # production refuses to start without mail settings
             "CSRF_TRUSTED_ORIGINS": origins,
             "WS_ALLOWED_ORIGINS": origins,
             # W1's clients are throughput probes, not typists: the per-connection op rate limit is
