@@ -44,7 +44,8 @@ def standard() -> list[Workload]:
     return [
         Workload("W1", [["inflight"] * 10], SECONDS),
         Workload("W2", [["rate"] * 50], SECONDS, rate=2),
-        Workload("W3", [["rate"] * 5 for _ in range(20)], SECONDS, rate=2),
+        # Issue 9's W3: W1's clients (one op in flight each), 5 on each of 20 documents.
+        Workload("W3", [["inflight"] * 5 for _ in range(20)], SECONDS),
         *(Workload(f"W4-{n}", [["rate"] + ["idle"] * n], SECONDS, idle_memory=True) for n in W4_SIZES),
     ]
 
