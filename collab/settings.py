@@ -64,6 +64,7 @@ for _origin in WS_ALLOWED_ORIGINS:
 
 INSTALLED_APPS = [
     "daphne",
+    "collab.commands",  # before django.contrib.auth: its changepassword goes through the services
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

@@ -6,6 +6,7 @@ on commit) or refused as read-only. A new admin, inline or action without a case
 """
 
 from collections.abc import Callable
+import io
 from typing import Any
 
 import pytest
@@ -476,3 +477,19 @@ def test_each_admin_write_goes_through_a_service(
     world: World, key: str, django_capture_on_commit_callbacks: Any
 ) -> None:
     CASES[key](world, django_capture_on_commit_callbacks)
+
+
+def test_the_changepassword_command_sets_it_through_the_service(
+    world: World, django_capture_on_commit_callbacks: Any, monkeypatch: Any
+) -> None:
+    """Django's own command would save the user beside the services; ours replaces it."""
+    from django.core.management import call_command, get_commands
+
+    from collab.commands.management.commands import changepassword
+
+    assert get_commands()["changepassword"] == "collab.commands"
+    monkeypatch.setattr(changepassword.Command, "_get_pass", lambda self, prompt="": "A-fresh-pass-78")
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("changepassword", "vera", stdout=io.StringIO())
+    assert User.objects.get(pk=world.pk("vera")).check_password("A-fresh-pass-78")
+    assert world.session_ends() == {broadcast.user_channel(world.pk("vera"))}
