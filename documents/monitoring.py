@@ -10,6 +10,7 @@ import hmac
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any
 
 from django.conf import settings
 from django.db import connections
@@ -27,6 +28,8 @@ _migrated = False
 
 
 def _check_database() -> None:
+    """`SELECT 1` on the check thread's own connection, kept between checks (a new PostgreSQL
+    connection per probe costs the server a process); a failed check drops it."""
     global _migrated
     try:
         with connections["default"].cursor() as cursor:
@@ -38,18 +41,26 @@ def _check_database() -> None:
             if executor.migration_plan(executor.loader.graph.leaf_nodes()):
                 raise RuntimeError("migrations are not applied")
             _migrated = True  # Applied migrations stay applied for the life of the code.
-    finally:
+    except Exception:
         connections["default"].close()
+        raise
+
+
+_redis: Any = None
 
 
 def _check_redis() -> None:
+    global _redis
     import redis
 
-    client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1)
+    if _redis is None:
+        _redis = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1)
     try:
-        client.ping()
-    finally:
-        client.close()
+        _redis.ping()
+    except Exception:
+        _redis.close()
+        _redis = None
+        raise
 
 
 @require_GET
