@@ -275,22 +275,14 @@ class OperationAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Snapshot)
-class SnapshotAdmin(admin.ModelAdmin):
+class SnapshotAdmin(ReadOnlyAdmin):
+    """Read-only, deletes included: after compaction a snapshot is the only copy of the ops folded into it."""
+
     list_display = ["document", "version", "type", "created_at"]
     search_fields = ["document__id", "document__title"]
     list_select_related = ["document"]
     show_full_result_count = False
     readonly_fields = [f.name for f in Snapshot._meta.fields]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        # After compaction a snapshot is the only copy of the ops folded into it.
-        return False
 
 
 @admin.register(Membership)
