@@ -52,10 +52,6 @@ def publish_ops(records: list[OpRecord]) -> None:
         _publish(document_channel(records[0].document_id), event)
 
 
-def publish_op(record: OpRecord) -> None:
-    publish_ops([record])
-
-
 def publish_access_changed_on_commit(*, document_id: Any, user_id: Any) -> None:
     """The user's role on the document changed: their connections re-check it."""
     event = {"k": "access", "d": str(document_id), "u": user_id}

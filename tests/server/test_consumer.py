@@ -531,29 +531,6 @@ async def test_a_dropped_broadcast_is_repaired_from_the_op_log(
     await olga.disconnect()
 
 
-async def test_a_dropped_last_broadcast_is_healed_by_the_sync_tick(
-    cookies: dict[str, str], document: Any, users: Any, monkeypatch: Any, settings: Any
-) -> None:
-    settings.COLLAB_SYNC_INTERVAL_SECONDS = 0.2
-    doc_id = str(document.pk)
-    olga = ProtocolClient(cookies["olga"])
-    await olga.handshake()
-    await olga.subscribe(doc_id)
-    monkeypatch.setattr(broadcast, "publish_op", lambda record: None)
-    await database_sync_to_async(services.submit_operation)(
-        user=users["ed"],
-        document_id=doc_id,
-        src="e" * 32,
-        seq=1,
-        base_version=1,
-        kind="edit",
-        data=[{"insert": "1"}],
-    )
-    healed = await olga.recv(timeout=3)
-    assert healed["v"] == 1 and healed["op"] == [{"insert": "1"}]
-    await olga.disconnect()
-
-
 # --- Presence ---------------------------------------------------------------------------------
 
 
