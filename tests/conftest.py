@@ -231,3 +231,17 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
             or "/tests/bench/" in path
         ):
             item.add_marker(pytest.mark.cluster)
+
+
+@pytest.fixture
+def eager_tasks() -> Iterator[None]:
+    """Run Celery tasks in the test's process (as the embedded configuration does), so what they
+    send lands in Django's test outbox even when REDIS_URL names a real broker."""
+    from collab.celery import app
+
+    before = (app.conf.task_always_eager, app.conf.task_eager_propagates)
+    app.conf.task_always_eager, app.conf.task_eager_propagates = True, True
+    try:
+        yield
+    finally:
+        app.conf.task_always_eager, app.conf.task_eager_propagates = before

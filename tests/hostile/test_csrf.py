@@ -20,21 +20,29 @@ CANDIDATES: dict[str, list[Any]] = {
 }
 
 
-def _named_patterns(resolver: URLResolver, namespace: str = "") -> list[tuple[str, URLPattern]]:
+def _arguments(pattern: Any) -> dict[str, Any]:
+    """A pattern's own arguments, each with its converter (None for a regex group)."""
+    converters = getattr(pattern.pattern, "converters", {})
+    return dict(converters) or {name: None for name in pattern.pattern.regex.groupindex}
+
+
+def _named_patterns(
+    resolver: URLResolver, namespace: str = "", inherited: dict[str, Any] | None = None
+) -> list[tuple[str, URLPattern, dict[str, Any]]]:
+    """Every named route, with the arguments its including patterns add (`<provider_id>/...`)."""
     found = []
     for entry in resolver.url_patterns:
         if isinstance(entry, URLResolver):
             inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
-            found += _named_patterns(entry, inner)
+            found += _named_patterns(entry, inner, {**(inherited or {}), **_arguments(entry)})
         elif entry.name:
-            found.append((namespace + entry.name, entry))
+            found.append((namespace + entry.name, entry, {**(inherited or {}), **_arguments(entry)}))
     return found
 
 
-def _url(name: str, pattern: URLPattern) -> str:
-    converters = getattr(pattern.pattern, "converters", {})
-    regex = pattern.pattern.regex
-    names = list(converters) or list(regex.groupindex)
+def _url(name: str, pattern: URLPattern, arguments: dict[str, Any]) -> str:
+    converters = arguments
+    names = list(arguments)
 
     def options(arg: str) -> list[Any]:
         kind = type(converters.get(arg)).__name__.removesuffix("Converter").lower()
@@ -60,15 +68,15 @@ def _url(name: str, pattern: URLPattern) -> str:
 ROUTES = sorted(_named_patterns(get_resolver()), key=lambda item: item[0])
 
 
-@pytest.mark.parametrize(("name", "pattern"), ROUTES, ids=[name for name, _ in ROUTES])
+@pytest.mark.parametrize(("name", "pattern", "arguments"), ROUTES, ids=[name for name, _, _ in ROUTES])
 def test_unsafe_methods_without_the_token_are_refused(
-    users: Any, document: Any, name: str, pattern: URLPattern
+    users: Any, document: Any, name: str, pattern: URLPattern, arguments: dict[str, Any]
 ) -> None:
     users["olga"].is_staff = users["olga"].is_superuser = True
     users["olga"].save()
     client = signed_in(users["olga"], csrf=True)
     client.get("/api/documents/")  # The browser has the cookie; a forged request cannot send the header.
-    url = _url(name, pattern).replace(str(CANDIDATES["uuid"][0]), str(document.pk))
+    url = _url(name, pattern, arguments).replace(str(CANDIDATES["uuid"][0]), str(document.pk))
     for method in UNSAFE_METHODS:
         response = client.generic(method, url, data="title=Forged&role=editor&username=nina")
         assert response.status_code == 403, (method, url, response.status_code)

@@ -13,7 +13,8 @@ from django.test import Client, override_settings
 from documents import services
 from documents.models import AuditEvent
 
-pytestmark = pytest.mark.django_db
+# Mail goes out through a Celery task; run it here, whatever broker REDIS_URL names.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_tasks")]
 
 PASSWORD = "A-long-new-pass-42"
 

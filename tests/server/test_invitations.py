@@ -13,7 +13,8 @@ from documents import services
 from documents.errors import DocumentNotFound, PermissionDenied
 from documents.models import AuditEvent, EmailInvitation, Membership, Role
 
-pytestmark = pytest.mark.django_db
+# Mail goes out through a Celery task; run it here, whatever broker REDIS_URL names.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_tasks")]
 
 PASSWORD = "A-long-new-pass-42"
 
