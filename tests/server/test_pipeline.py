@@ -122,15 +122,7 @@ async def test_a_lost_last_op_reaches_subscribers_within_a_second(
     [olga] = await connected(cookies, "olga")
     await olga.subscribe(doc_id)
     monkeypatch.setattr(broadcast, "publish_ops", lambda records: None)  # pub/sub loses it
-    await database_sync_to_async(services.submit_operation)(
-        user=users["ed"],
-        document_id=doc_id,
-        src=SRC_E,
-        seq=1,
-        base_version=1,
-        kind="edit",
-        data=[{"insert": "1"}],
-    )
+    await _ed_types(users, doc_id, "1")
     message = await olga.recv(timeout=3)  # two hub sweeps of 0.5 s, with room for a slow machine
     assert (message["v"], message["op"]) == (1, [{"insert": "1"}])
     await olga.disconnect()
@@ -148,15 +140,7 @@ async def test_a_removed_member_gets_no_op_even_when_the_removal_event_is_lost(
         actor=users["olga"], document_id=doc_id, username="vera"
     )
     await asyncio.sleep(2.0)
-    await database_sync_to_async(services.submit_operation)(
-        user=users["ed"],
-        document_id=doc_id,
-        src=SRC_E,
-        seq=1,
-        base_version=1,
-        kind="edit",
-        data=[{"insert": "secret"}],
-    )
+    await _ed_types(users, doc_id, "secret")
     seen = []
     while not await vera.nothing_more(1.0):
         seen.append(await vera.recv())
@@ -190,6 +174,19 @@ async def test_the_sync_tick_survives_a_failed_round(
     assert await ed.close_code(timeout=3) == 4401
 
 
+async def _ed_types(users: Any, doc_id: str, text: str) -> None:
+    """ed's first op on the document, committed through the service (not over a socket)."""
+    await database_sync_to_async(services.submit_operation)(
+        user=users["ed"],
+        document_id=doc_id,
+        src=SRC_E,
+        seq=1,
+        base_version=1,
+        kind="edit",
+        data=[{"insert": text}],
+    )
+
+
 async def _cookie(user: Any) -> str:
     from .conftest import session_cookie
 
@@ -218,15 +215,7 @@ async def test_one_op_to_many_subscribers_is_one_publish_and_one_encoding(
     monkeypatch.setattr(
         protocol, "encode", lambda message: (encoded.append(message), real_encode(message))[1]
     )
-    await database_sync_to_async(services.submit_operation)(
-        user=users["ed"],
-        document_id=doc_id,
-        src=SRC_E,
-        seq=1,
-        base_version=1,
-        kind="edit",
-        data=[{"insert": "hi"}],
-    )
+    await _ed_types(users, doc_id, "hi")
     frames = [await reader.recv() for reader in readers]
     assert all(frame["v"] == 1 and frame["op"] == [{"insert": "hi"}] for frame in frames)
     assert published == [f"doc:{doc_id}"]
