@@ -55,9 +55,32 @@ class PresenceMixin:
         document_id = protocol.parse_presence_channel(message.get("ch"))
         if document_id not in self.presence_channels:
             raise PresenceBadlyFormed("Subscribe to the presence channel first.")
+        self._resend_clears(document_id)
         await broadcast.request_presence(
             document_id=document_id, channel=message["ch"], sender=self.channel_name
         )
+
+    def _resend_clears(self, document_id: str) -> None:
+        """Send recent clears again, at this client's version.
+
+        The sharedb client asks for everyone's presence when it holds one it cannot bring up to
+        date: a clear that reached it while its document had already moved past the clear's
+        version, before it was caching ops. A live cursor is answered by its owner; a departed
+        one has no owner left to answer, so the server answers for it.
+        """
+        limit = time.monotonic() - presence_ttl()
+        for key, (message, cleared) in list(self.cleared_presence.items()):
+            if cleared < limit:
+                del self.cleared_presence[key]
+            elif key[0] == document_id:
+                self._send(self._clear_at_our_version(message))
+
+    def _remember_clear(self, key: tuple[str, str, str], message: dict[str, Any]) -> None:
+        # Keyed like the client keys remote cursors, by presence id: a cursor back under a new
+        # connection id replaces its clear.
+        if len(self.cleared_presence) >= 64:
+            del self.cleared_presence[next(iter(self.cleared_presence))]
+        self.cleared_presence[(key[0], key[2])] = (message, time.monotonic())
 
     async def on_presence(self, message: dict[str, Any]) -> None:
         presence = protocol.parse_presence(message)
@@ -133,9 +156,11 @@ class PresenceMixin:
         key = (message["d"], message["src"], message["id"])
         if message["p"] is None:
             self.remote_presence.pop(key, None)
+            self._remember_clear(key, message)
             message = self._clear_at_our_version(message)
         else:
             self.remote_presence[key] = (message, time.monotonic())
+            self.cleared_presence.pop((key[0], key[2]), None)
         self._send(message)
 
     def _clear_at_our_version(self, message: dict[str, Any]) -> dict[str, Any]:
@@ -169,4 +194,6 @@ class PresenceMixin:
         expired = [key for key, (_message, seen) in self.remote_presence.items() if seen < limit]
         for key in expired:
             message, _seen = self.remote_presence.pop(key)
-            self._send(self._clear_at_our_version({**message, "p": None, "v": await self._head(key[0])}))
+            cleared = {**message, "p": None, "v": await self._head(key[0])}
+            self._remember_clear(key, cleared)
+            self._send(self._clear_at_our_version(cleared))

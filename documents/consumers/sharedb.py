@@ -115,6 +115,8 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
         self.watched: set[str] = set()
         # Others' cursors relayed to this client: (doc id, src, presence id) -> last message, when.
         self.remote_presence: dict[tuple[str, str, str], tuple[dict[str, Any], float]] = {}
+        # Cursors recently cleared, sent again when the client asks (see `_resend_clears`).
+        self.cleared_presence: dict[tuple[str, str], tuple[dict[str, Any], float]] = {}
         self.op_bucket = TokenBucket(settings.COLLAB_OP_RATE, settings.COLLAB_OP_BURST)
         self.read_bucket = TokenBucket(settings.COLLAB_READ_RATE, settings.COLLAB_READ_BURST)
         # Catch-up is paid for by the op: a request for the whole history of a long document waits

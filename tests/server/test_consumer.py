@@ -574,6 +574,55 @@ async def test_presence_relay_echo_request_transform_and_clear(
     await ed.disconnect()
 
 
+async def test_a_departed_cursor_is_cleared_again_when_the_client_asks(
+    cookies: dict[str, str], document: Any
+) -> None:
+    """A clear the client could not place (its document had moved on) is answered by the server
+    when the client asks for everyone's presence, since the cursor's owner is gone."""
+    doc_id = str(document.pk)
+    channel = f"documents.{doc_id}"
+    olga, ed = await connected(cookies, "olga", "ed")
+    for client in (olga, ed):
+        await client.subscribe(doc_id)
+        await client.send({"a": "ps", "ch": channel, "seq": 1})
+        assert await client.recv() == {"a": "ps", "ch": channel, "seq": 1}
+    assert await olga.recv() == {"a": "pr", "ch": channel}
+    await olga.send(
+        {"a": "p", "ch": channel, "id": "olga-1", "p": {"index": 0, "length": 0}, "pv": 3}
+        | {"c": "documents", "d": doc_id, "v": 1, "t": "http://sharejs.org/types/rich-text/v1"}
+    )
+    await olga.recv()
+    assert (await ed.recv())["p"]["index"] == 0
+    await olga.disconnect()
+    assert (await ed.recv())["p"] is None
+    # ed's document moves on (its own op), then its client asks for presence.
+    assert (await ed.submit(doc_id, 1, 1, [{"insert": "ab"}]))[-1]["v"] == 1
+    await ed.send({"a": "pr", "ch": channel})
+    again = await ed.recv()
+    assert again["a"] == "p" and again["id"] == "olga-1" and again["p"] is None
+    assert again["v"] == 2 and again["pv"] == 3  # at the version ed's client has reached
+    # A cursor that comes back replaces its clear: nothing is sent for it any more.
+    await ed.send({"a": "pr", "ch": channel})
+    await ed.send({"a": "pp"})
+    assert (await ed.recv())["id"] == "olga-1"
+    assert await ed.recv() == {"a": "pp"}
+    olga = (await connected(cookies, "olga"))[0]
+    await olga.subscribe(doc_id)
+    await olga.send({"a": "ps", "ch": channel, "seq": 1})
+    assert await olga.recv() == {"a": "ps", "ch": channel, "seq": 1}
+    assert await ed.recv() == {"a": "pr", "ch": channel}
+    await olga.send(
+        {"a": "p", "ch": channel, "id": "olga-1", "p": {"index": 1, "length": 0}, "pv": 4}
+        | {"c": "documents", "d": doc_id, "v": 2, "t": "http://sharejs.org/types/rich-text/v1"}
+    )
+    assert (await ed.recv())["p"]["index"] == 1
+    await ed.send({"a": "pr", "ch": channel})
+    await ed.send({"a": "pp"})
+    assert (await ed.recv())["a"] == "pp"
+    await olga.disconnect()
+    await ed.disconnect()
+
+
 async def test_presence_needs_a_presence_subscription(cookies: dict[str, str], document: Any) -> None:
     doc_id = str(document.pk)
     client = ProtocolClient(cookies["ed"])
