@@ -213,7 +213,11 @@ class Hub:
     def _dispatch(self, document_id: str, state: DocumentState, event: OpEvent) -> None:
         state.next_version = event.record.version + 1
         state.recent.append(event)
-        for listener in list(self.listeners.get(document_channel(document_id), ())):
+        listeners = list(self.listeners.get(document_channel(document_id), ()))
+        # The author first: its ack is the one frame someone is waiting on.
+        src = event.record.src
+        listeners.sort(key=lambda listener: getattr(listener, "src", None) != src)
+        for listener in listeners:
             if not self.may_read(document_id, listener.user_id):
                 continue  # Lost access since: never hand it another op.
             try:
@@ -291,7 +295,7 @@ class Hub:
             state = self.documents.get(document_id)
             if state is None:
                 continue
-            self._refresh_roles(document_id, state, roles.get(document_id, {}))
+            self._refresh_roles(document_id, state, roles.get(document_id, {}), user_ids)
             head = heads.get(document_id)
             if head is None:
                 continue
@@ -339,12 +343,15 @@ class Hub:
                 for channel, listener in entries:
                     listener.hub_message(channel, {"k": "end"})
 
-    def _refresh_roles(self, document_id: str, state: DocumentState, roles: dict[Any, str]) -> None:
-        """Tell each listener whose role changed (or who has none) to re-check, once per change."""
+    def _refresh_roles(
+        self, document_id: str, state: DocumentState, roles: dict[Any, str], asked: set[Any]
+    ) -> None:
+        """Tell each listener whose role changed (or who has none) to re-check, once per change.
+        Only users the sweep asked about: one who arrived during its read was checked on arrival."""
         previous, state.roles = state.roles or {}, roles
         listeners = list(self.listeners.get(document_channel(document_id), ()))
         changed = set()
-        for user_id in {listener.user_id for listener in listeners}:
+        for user_id in {listener.user_id for listener in listeners} & asked:
             role = roles.get(user_id)
             if role is None and user_id not in state.told_no_access:
                 state.told_no_access.add(user_id)

@@ -38,7 +38,7 @@ from ..pipeline import get_pipeline
 from ..services import SubmitRequest
 from . import database as db
 from .presence import PresenceMixin
-from .wire import Wire
+from .wire import Wire, flusher
 
 logger = logging.getLogger(__name__)
 
@@ -90,10 +90,17 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
         self.outbox: deque[str | OpEvent | int] = deque()
         self.queued_bytes = 0
         self.closing = False  # a close is queued or sent: nothing more goes out or is handled
-        self.wake = asyncio.Event()
         self.idle = asyncio.Event()  # set while no frame is being handled (see close_for_restart)
         self.idle.set()
-        self.writer = asyncio.ensure_future(self._write_forever())
+        # On daphne's socket, queued frames are written by the process's flusher, once per loop
+        # iteration for every connection with something queued: no task per connection.
+        self.wire = Wire(self.base_send)
+        self.flush_marked = False
+        self.closer: asyncio.Future[Any] | None = None
+        self.writer: asyncio.Future[Any] | None = None
+        if not self.wire.direct:
+            self.wake = asyncio.Event()
+            self.writer = asyncio.ensure_future(self._write_forever())
         await self.accept()
         metrics.connections.inc()
         self.counted = True
@@ -234,7 +241,11 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
         if isinstance(frame, int):
             self.closing = True
         self.outbox.append(frame)
-        self.wake.set()
+        if self.writer is not None:
+            self.wake.set()
+        elif not self.flush_marked:
+            self.flush_marked = True
+            flusher().mark(self)
 
     def _close(self, code: int) -> None:
         self._push(code)
@@ -243,41 +254,53 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
         """Finish the frame being handled (its ack is queued), then close behind it."""
         await self.idle.wait()
         self._close(protocol.CLOSE_RESTARTING)
-        await asyncio.wait([self.writer])
+        if self.writer is not None:
+            await asyncio.wait([self.writer])
+            return
+        self.flush()
+        if self.closer is not None:
+            await asyncio.wait([self.closer])
+
+    def flush(self) -> None:
+        """Write what is queued, in one write; start the close if one is queued behind it."""
+        self.flush_marked = False
+        wire = self.wire
+        if not self.outbox or self.closer is not None:
+            return
+        if wire.backlog() > settings.COLLAB_MAX_QUEUED_BYTES:
+            # The client reads too slowly: what it has not read would pile up here.
+            logger.warning("closing a connection that reads too slowly")
+            self.closing = True
+            self.outbox.clear()
+            self.closer = asyncio.ensure_future(self.close(code=protocol.CLOSE_TOO_SLOW))
+            return
+        frames: list[str | OpEvent] = []
+        outbox = self.outbox
+        while outbox and not isinstance(outbox[0], int):
+            frame = outbox.popleft()
+            assert not isinstance(frame, int)
+            frames.append(frame)
+        self.queued_bytes -= sum(map(_size, frames))
+        wire.send(frames)
+        if outbox:
+            code = int(outbox.popleft())
+            outbox.clear()
+            self.closer = asyncio.ensure_future(self.close(code=code))
 
     async def _write_forever(self) -> None:
-        wire = Wire(self.base_send)
+        """Channels' own send, one frame at a time (where there is no daphne socket: tests)."""
         try:
             while True:
                 await self.wake.wait()
                 self.wake.clear()
                 while self.outbox:
-                    if wire.backlog() > settings.COLLAB_MAX_QUEUED_BYTES:
-                        # The client reads too slowly: what it has not read would pile up here.
-                        logger.warning("closing a connection that reads too slowly")
-                        self.closing = True
+                    frame = self.outbox.popleft()
+                    if isinstance(frame, int):
                         self.outbox.clear()
-                        await self.close(code=protocol.CLOSE_TOO_SLOW)
+                        await self.close(code=frame)
                         return
-                    frames: list[str | OpEvent] = []
-                    while self.outbox and not isinstance(self.outbox[0], int):
-                        frame = self.outbox.popleft()
-                        assert not isinstance(frame, int)
-                        self.queued_bytes -= _size(frame)
-                        frames.append(frame)
-                        if not wire.direct:
-                            break
-                    if frames:
-                        if wire.direct:
-                            wire.send(frames)
-                        else:
-                            frame = frames[0]
-                            await self.send(text_data=frame.frame if isinstance(frame, OpEvent) else frame)
-                        continue
-                    code = self.outbox.popleft()
-                    self.outbox.clear()
-                    await self.close(code=int(code))
-                    return
+                    self.queued_bytes -= _size(frame)
+                    await self.send(text_data=frame.frame if isinstance(frame, OpEvent) else frame)
         except asyncio.CancelledError:
             pass
 

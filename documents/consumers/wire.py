@@ -1,17 +1,21 @@
 """The connection's socket as daphne holds it: how much the client has not read yet, and a direct
 send that frames a broadcast op once for every connection of the process and writes whatever is
-queued in one go.
+queued in one go (straight to the socket when Twisted has nothing buffered for it).
 
 daphne hands each connection `partial(server.handle_reply, protocol)` as its send callable (under
 Channels' session wrapper). Where there is no daphne socket (the tests' communicators), `Wire`
 is inert and the consumer sends through Channels as usual.
 """
 
+import asyncio
+import logging
 from typing import Any
 
 from autobahn.websocket.protocol import PreparedMessage
 
 from ..broadcast.hub import OpEvent
+
+logger = logging.getLogger(__name__)
 
 
 def _daphne_protocol(send: Any) -> Any:
@@ -62,4 +66,64 @@ class Wire:
             (prepared(frame) if isinstance(frame, OpEvent) else _framed(frame)).payloadHybi
             for frame in frames
         )
-        self.protocol.sendData(data)
+        protocol = self.protocol
+        transport = protocol.transport
+        if (
+            self.backlog() == 0
+            and not protocol.send_queue
+            and not getattr(transport, "TLS", False)
+            and getattr(transport, "connected", False)
+            and not getattr(transport, "disconnecting", True)
+        ):
+            # Nothing is waiting in Twisted's buffer: write to the socket now. Twisted would
+            # register the socket for writability, wait a loop iteration, write, and unregister
+            # it again: two epoll calls and a callback per socket, per broadcast.
+            try:
+                sent = transport.socket.send(data)
+            except BlockingIOError:
+                sent = 0
+            except OSError:
+                sent = 0  # Twisted's own write meets the error and closes the connection properly.
+            if getattr(protocol, "trafficStats", None) is not None:
+                protocol.trafficStats.outgoingOctetsWireLevel += sent
+            data = data[sent:]
+            if not data:
+                return
+        protocol.sendData(data)
+
+
+class Flusher:
+    """Writes, once per loop iteration, every connection that queued frames since the last one:
+    one callback for a broadcast to a thousand sockets instead of a thousand task wake-ups."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.marked: list[Any] = []
+
+    def mark(self, connection: Any) -> None:
+        if not self.marked:
+            self.loop.call_soon(self._flush)
+        self.marked.append(connection)
+
+    def _flush(self) -> None:
+        marked, self.marked = self.marked, []
+        for connection in marked:
+            try:
+                connection.flush()
+            except Exception:  # One broken socket must not keep the others' frames back.
+                logger.exception("writing to a connection failed")
+
+
+_flushers: dict[int, Flusher] = {}
+
+
+def flusher() -> Flusher:
+    """The running loop's flusher (daphne has one loop; tests start one per test)."""
+    loop = asyncio.get_running_loop()
+    found = _flushers.get(id(loop))
+    if found is None or found.loop is not loop:
+        for key, old in list(_flushers.items()):
+            if old.loop.is_closed():
+                del _flushers[key]
+        found = _flushers[id(loop)] = Flusher(loop)
+    return found
