@@ -61,6 +61,8 @@ class Listener(Protocol):
 
     def hub_message(self, channel: str, message: dict[str, Any]) -> None: ...
 
+    def tick(self) -> None: ...
+
 
 @dataclass
 class DocumentState:
@@ -276,6 +278,7 @@ class Hub:
         check every local connection's session."""
         if time.monotonic() - self._sessions_checked > settings.COLLAB_SYNC_INTERVAL_SECONDS:
             self._sessions_checked = time.monotonic()
+            self._tick_connections()
             await self.check_sessions()
         if not self.documents:
             return
@@ -322,6 +325,13 @@ class Hub:
                 for listener in self.listeners.get(document_channel(document_id), ())
             }
             await _refresh_visits(sorted(names))
+
+    def _tick_connections(self) -> None:
+        for listener in self.connections():
+            try:
+                listener.tick()
+            except Exception:
+                logger.exception("a connection's tick failed")
 
     async def check_sessions(self) -> None:
         """End the connections whose session ended (expired, signed out, password changed, user

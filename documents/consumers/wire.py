@@ -42,13 +42,18 @@ def _framed(text: str) -> PreparedMessage:
 class Wire:
     def __init__(self, send: Any) -> None:
         self.protocol = _daphne_protocol(send)
+        transport = getattr(self.protocol, "transport", None)
+        # A plain TCP socket (TLS ends at the platform's router): one we may write to directly.
+        self.plain = (
+            transport is not None
+            and not getattr(transport, "TLS", False)
+            and hasattr(transport, "socket")
+            and hasattr(transport, "disconnecting")
+        )
 
     @property
     def direct(self) -> bool:
         return self.protocol is not None
-
-    def is_open(self) -> bool:
-        return self.protocol is not None and self.protocol.state == self.protocol.STATE_OPEN
 
     def backlog(self) -> int:
         """Bytes written to the socket that the client has not read (Twisted buffers them)."""
@@ -58,37 +63,40 @@ class Wire:
         buffered = len(getattr(transport, "dataBuffer", b"")) - int(getattr(transport, "offset", 0))
         return buffered + int(getattr(transport, "_tempDataLen", 0))
 
-    def send(self, frames: list[str | OpEvent]) -> None:
-        """Write frames now, in one write: a catch-up of thousands of ops costs one syscall."""
-        if not frames or not self.is_open():
-            return  # Closing or closed: daphne would drop them too.
-        data = b"".join(
-            (prepared(frame) if isinstance(frame, OpEvent) else _framed(frame)).payloadHybi
-            for frame in frames
-        )
+    def send(self, frames: list[str | OpEvent], backlog: int | None = None) -> None:
+        """Write frames now, in one write: a catch-up of thousands of ops costs one syscall
+        (`backlog`: what `backlog()` just said, if the caller asked)."""
         protocol = self.protocol
+        if not frames or protocol is None or protocol.state != protocol.STATE_OPEN:
+            return  # Closing or closed: daphne would drop them too.
+        if len(frames) == 1:
+            frame = frames[0]
+            data = (prepared(frame) if isinstance(frame, OpEvent) else _framed(frame)).payloadHybi
+        else:
+            data = b"".join(
+                (prepared(frame) if isinstance(frame, OpEvent) else _framed(frame)).payloadHybi
+                for frame in frames
+            )
         transport = protocol.transport
         if (
-            self.backlog() == 0
+            self.plain
+            and (self.backlog() if backlog is None else backlog) == 0
             and not protocol.send_queue
-            and not getattr(transport, "TLS", False)
-            and getattr(transport, "connected", False)
-            and not getattr(transport, "disconnecting", True)
+            and transport.connected
+            and not transport.disconnecting
         ):
             # Nothing is waiting in Twisted's buffer: write to the socket now. Twisted would
             # register the socket for writability, wait a loop iteration, write, and unregister
             # it again: two epoll calls and a callback per socket, per broadcast.
             try:
                 sent = transport.socket.send(data)
-            except BlockingIOError:
+            except OSError:  # (EAGAIN, or an error Twisted's own write meets and handles)
                 sent = 0
-            except OSError:
-                sent = 0  # Twisted's own write meets the error and closes the connection properly.
-            if getattr(protocol, "trafficStats", None) is not None:
+            if protocol.trafficStats is not None:
                 protocol.trafficStats.outgoingOctetsWireLevel += sent
-            data = data[sent:]
-            if not data:
+            if sent == len(data):
                 return
+            data = data[sent:]
         protocol.sendData(data)
 
 

@@ -8,7 +8,7 @@ import signal
 import tracemalloc
 
 if os.environ.get("COLLAB_MEMPROBE"):
-    tracemalloc.start(int(os.environ.get("COLLAB_MEMPROBE_FRAMES", "12")))
+    tracemalloc.start(int(os.environ.get("COLLAB_MEMPROBE_FRAMES", "1")))
     _count = itertools.count()
 
     def _dump(_signum: int, _frame: object) -> None:
