@@ -101,6 +101,8 @@ export class FindBar {
     this.matches = [];
     this.current = -1;
     this.queued = false;
+    // "Replaced 12", shown until the search changes.
+    this.replaced = null;
     this.render();
     this.layer = make('div', { class: 'find-layer', 'aria-hidden': 'true' });
     quill.container.append(this.layer);
@@ -140,7 +142,10 @@ export class FindBar {
     node.replaceChildren(findRow, optionRow, this.replaceRow);
     node.hidden = true;
 
-    this.input.addEventListener('input', () => this.search({ from: this.caretIndex() }));
+    this.input.addEventListener('input', () => {
+      this.replaced = null;
+      this.search({ from: this.caretIndex() });
+    });
     this.matchCase.addEventListener('change', () => this.search({ from: this.caretIndex() }));
     this.wholeWord.addEventListener('change', () => this.search({ from: this.caretIndex() }));
     this.prev.addEventListener('click', () => this.step(-1));
@@ -167,6 +172,11 @@ export class FindBar {
   }
 
   shortcut(event) {
+    if (event.key === 'Escape' && this.open && !this.node.contains(event.target) && !document.querySelector('dialog[open]')) {
+      event.preventDefault();
+      this.hide();
+      return;
+    }
     const mod = event.ctrlKey || event.metaKey;
     if (!mod || event.altKey || event.shiftKey) return;
     const key = event.key.toLowerCase();
@@ -192,12 +202,12 @@ export class FindBar {
 
   hide() {
     const match = this.matches[this.current];
+    this.quill.focus();
+    if (match) this.quill.setSelection(match.index, match.length, 'api');
     this.node.hidden = true;
     this.matches = [];
     this.current = -1;
     this.draw();
-    this.quill.focus();
-    if (match) this.quill.setSelection(match.index, match.length, 'api');
   }
 
   caretIndex() {
@@ -240,7 +250,8 @@ export class FindBar {
   }
 
   renderCount() {
-    this.count.textContent = this.input.value ? matchSummary(this.matches.length, this.current) : '';
+    const replaced = this.replaced !== null && !this.matches.length ? `Replaced ${this.replaced}` : null;
+    this.count.textContent = replaced || (this.input.value ? matchSummary(this.matches.length, this.current) : '');
     const none = this.matches.length === 0;
     this.prev.disabled = none;
     this.next.disabled = none;
@@ -255,15 +266,21 @@ export class FindBar {
     if (!match || !this.canEdit()) return;
     this.apply([match]);
     this.search({ from: match.index + this.replacement.value.length });
+    this.keepFocus(this.replaceOne);
+  }
+
+  /** A button disabled under the focus (no matches left) would drop it on the page: keep it here. */
+  keepFocus(button) {
+    if (button.disabled && (document.activeElement === button || document.activeElement === document.body)) this.input.focus();
   }
 
   /** Replace every match as one change: one undo takes them all back. */
   replaceEvery() {
     if (!this.matches.length || !this.canEdit()) return;
-    const count = this.matches.length;
+    this.replaced = this.matches.length;
     this.apply(this.matches);
     this.search({ from: 0 });
-    this.count.textContent = `Replaced ${count}`;
+    this.keepFocus(this.replaceAll);
   }
 
   apply(matches) {

@@ -125,13 +125,14 @@ function applyBlock(quill, range, key) {
   const shortcut = blockShortcut(before, key, after);
   if (!shortcut) return true;
   let markerLength = before.length;
+  let lineLength = line.length();
   if (key === ' ') {
     // The space lands first, so undo gives back exactly what was typed.
     quill.insertText(range.index, ' ', 'user');
     markerLength += 1;
+    lineLength += 1;
   }
   quill.history.cutoff();
-  const lineLength = line.length() + (key === ' ' ? 1 : 0);
   const { ops, caret } = blockChange({ lineStart, lineLength, markerLength, shortcut });
   quill.updateContents(new Delta(ops), 'user');
   quill.history.cutoff();
