@@ -90,13 +90,15 @@ const ICONS = {
 /**
  * Register the schema's extra formats with Quill (before any editor is made): colour and highlight
  * that take only palette values (a pasted `color: rgb(...)` outside it is dropped, never sent),
- * and the horizontal rule. The rule is an inline embed on its own line, not a block embed: a
+ * and the horizontal rule. `palettes` names the colour formats to hold to the palette (the history
+ * page keeps Quill's own highlight, which it uses to colour authors). The rule is an inline embed on its own line, not a block embed: a
  * block embed must follow a newline, which concurrent edits can remove, and Quill would then
  * render a line the document does not have (see docs/formats.md).
  */
-export function registerFormats(Quill, schema) {
+export function registerFormats(Quill, schema, { palettes = ['color', 'background'] } = {}) {
   const Parchment = Quill.import('parchment');
-  for (const [name, property] of [['color', 'color'], ['background', 'background-color']]) {
+  const properties = { color: 'color', background: 'background-color' };
+  for (const [name, property] of palettes.map((name) => [name, properties[name]])) {
     const allowed = new Set(palette(schema, name));
     const camel = property.replace(/-([a-z])/g, (_m, letter) => letter.toUpperCase());
     class PaletteAttributor extends Parchment.StyleAttributor {
