@@ -272,3 +272,51 @@ def test_a_viewer_can_find_but_not_replace(pair: Any, open_tab: Any) -> None:
         lambda: bob.page.locator("[data-find='count']").inner_text() == "1 of 83", message="matches", tab=bob
     )
     assert bob.page.locator("[data-find='replace-all']").is_hidden()
+
+
+def test_paste_keeps_schema_formats_and_the_rule_button(
+    pair: Any, open_tab: Any, artifacts_dir: Path
+) -> None:
+    """Pasted colours off the palette and unsafe links are dropped before they are sent; palette
+    colours, alignment and <hr> come in; the toolbar's rule goes on a line of its own."""
+    shared = pair([{"insert": "\n"}])
+    doc_id = shared["document"].pk
+    alice, bob = open_tab(shared["alice"]), open_tab(shared["bob"])
+    alice.open_editor(doc_id)
+    bob.open_editor(doc_id)
+    alice.page.locator(".ql-editor").click()
+    alice.page.evaluate(
+        """() => {
+          const data = new DataTransfer();
+          data.setData('text/html', '<p><span style="color: rgb(201, 42, 42)">palette</span> '
+            + '<span style="color: #123456; background-color: #00ff00">off</span> '
+            + '<a href="javascript:alert(1)">bad link</a></p><hr><p style="text-align: right">right</p>');
+          data.setData('text/plain', 'palette off bad link right');
+          window.collab.quill.root.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));
+        }"""
+    )
+    wait_converged(alice, bob)
+    content = bob.contents()
+    assert {"insert": "palette", "attributes": {"color": "#c92a2a"}} in content, content
+    assert all(
+        "off" not in op["insert"] or "attributes" not in op for op in content if isinstance(op["insert"], str)
+    )
+    assert all("link" not in (op.get("attributes") or {}) for op in content)
+    assert {"insert": {"divider": True}} in content
+    assert ("right", {"align": "right"}) in lines(bob)
+    # The rule button, with the caret inside a word: the text is split around a rule of its own.
+    alice.page.locator(".ql-editor p").first.click()
+    alice.page.keyboard.press("Home")
+    alice.page.keyboard.press("ArrowRight")
+    alice.page.locator(".ql-toolbar button.ql-divider").click()
+    wait_until(
+        lambda: lines(bob)[:3] == [("p", {}), ("[divider]", {}), ("alette off bad link", {})],
+        message="the rule",
+        tab=bob,
+    )
+    wait_converged(alice, bob)
+    # Bob's counter follows Alice's edits (the rule counts as nothing).
+    counts = bob.page.locator("#doc-counts")
+    wait_until(lambda: counts.inner_text() == "6 words · 25 characters", message="Bob's counts", tab=bob)
+    assert alice.errors == [] and bob.errors == []
+    bob.screenshot(artifacts_dir / "formats-paste-and-rule.png")
