@@ -184,7 +184,7 @@ class CollabEditor {
       formats: FORMATS,
       placeholder: 'Start writing…',
       modules: {
-        ...documentModules(contentSchema),
+        ...documentModules(contentSchema, { shortcutsActive: () => !this.suggesting }),
         history: { userOnly: true, delay: 500, maxStack: 200 },
         cursors: { hideDelayMs: 500, hideSpeedMs: 300, transformOnTextChange: false },
       },

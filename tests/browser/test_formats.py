@@ -315,8 +315,17 @@ def test_paste_keeps_schema_formats_and_the_rule_button(
         tab=bob,
     )
     wait_converged(alice, bob)
+    # While suggesting, a marker stays as typed (a suggestion cannot format).
+    alice.page.locator("#suggest-mode").check()
+    alice.page.locator(".ql-editor").click()
+    alice.page.keyboard.press("Control+End")
+    alice.page.keyboard.press("Enter")
+    alice.page.keyboard.type("# idea")
+    wait_until(lambda: lines(bob)[-1][0] == "# idea", message="the suggestion", tab=bob)
+    assert "header" not in lines(bob)[-1][1]
+    alice.page.locator("#suggest-mode").uncheck()
     # Bob's counter follows Alice's edits (the rule counts as nothing).
     counts = bob.page.locator("#doc-counts")
-    wait_until(lambda: counts.inner_text() == "6 words · 25 characters", message="Bob's counts", tab=bob)
+    wait_until(lambda: counts.inner_text() == "7 words · 31 characters", message="Bob's counts", tab=bob)
     assert alice.errors == [] and bob.errors == []
     bob.screenshot(artifacts_dir / "formats-paste-and-rule.png")

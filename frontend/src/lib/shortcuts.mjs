@@ -158,8 +158,12 @@ function applyInline(quill, range, key) {
   return false;
 }
 
-/** Quill keyboard bindings for every shortcut above (they replace Quill's own list autofill). */
-export function shortcutBindings() {
+/**
+ * Quill keyboard bindings for every shortcut above (they replace Quill's own list autofill).
+ * `active()` says whether shortcuts apply now: in suggesting mode they do not (a suggestion cannot
+ * format, so the marker would only be struck through), and what is typed stays as typed.
+ */
+export function shortcutBindings({ active = () => true } = {}) {
   const bindings = {
     'list autofill': false,
     'markdown block space': {
@@ -167,14 +171,14 @@ export function shortcutBindings() {
       shiftKey: null,
       collapsed: true,
       handler(range) {
-        return applyBlock(this.quill, range, ' ');
+        return !active() || applyBlock(this.quill, range, ' ');
       },
     },
     'markdown block enter': {
       key: 'Enter',
       collapsed: true,
       handler(range) {
-        return applyBlock(this.quill, range, 'Enter');
+        return !active() || applyBlock(this.quill, range, 'Enter');
       },
     },
   };
@@ -184,7 +188,7 @@ export function shortcutBindings() {
       shiftKey: null,
       collapsed: true,
       handler(range) {
-        return applyInline(this.quill, range, key);
+        return !active() || applyInline(this.quill, range, key);
       },
     };
   }

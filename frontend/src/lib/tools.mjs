@@ -7,11 +7,14 @@ import { formatBindings, labelFormatControls, schemaMatcher, toolbar, toolbarHan
 import { OutlinePanel } from './outline.mjs';
 import { shortcutBindings } from './shortcuts.mjs';
 
-/** Quill module options: the toolbar and keyboard bindings for `schema`'s formats. */
-export function documentModules(schema) {
+/**
+ * Quill module options: the toolbar and keyboard bindings for `schema`'s formats;
+ * `shortcutsActive()` says whether Markdown shortcuts apply (not while suggesting).
+ */
+export function documentModules(schema, { shortcutsActive = () => true } = {}) {
   return {
     toolbar: { container: toolbar(schema), handlers: toolbarHandlers() },
-    keyboard: { bindings: { ...formatBindings(), ...shortcutBindings() } },
+    keyboard: { bindings: { ...formatBindings(), ...shortcutBindings({ active: shortcutsActive }) } },
   };
 }
 
