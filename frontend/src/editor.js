@@ -12,6 +12,8 @@ import { Heartbeat } from './lib/heartbeat.mjs';
 import { composeUnsent, lostSummary, lostText } from './lib/lost-edits.mjs';
 import { collaboratorsFrom, cursorFromPresence } from './lib/presence.mjs';
 import { deltaLength, deltaProblem, formatNames } from './lib/schema.mjs';
+import { registerFormats } from './lib/formats.mjs';
+import { attachDocumentTools, documentModules } from './lib/tools.mjs';
 import { BuildReloader } from './lib/reload.mjs';
 import { ReconnectingSocket } from './lib/socket.mjs';
 import { describeStatus, unsentCount } from './lib/status.mjs';
@@ -20,6 +22,7 @@ import { ReviewPanel } from './review.js';
 
 ShareDB.types.register(richText.type);
 Quill.register('modules/cursors', QuillCursors);
+registerFormats(Quill, contentSchema);
 // Comment anchors and suggestion marks: formats kept as data attributes, styled by the page.
 const Parchment = Quill.import('parchment');
 for (const name of [COMMENT, SUGGEST_INSERT, SUGGEST_DELETE]) {
@@ -181,16 +184,7 @@ class CollabEditor {
       formats: FORMATS,
       placeholder: 'Start writing…',
       modules: {
-        toolbar: {
-          container: [
-            [{ header: [1, 2, 3, false] }],
-            ['bold', 'italic', 'underline', 'strike'],
-            ['link'],
-            [{ list: 'ordered' }, { list: 'bullet' }],
-            ['blockquote', 'code-block'],
-            ['clean'],
-          ],
-        },
+        ...documentModules(contentSchema, { shortcutsActive: () => !this.suggesting }),
         history: { userOnly: true, delay: 500, maxStack: 200 },
         cursors: { hideDelayMs: 500, hideSpeedMs: 300, transformOnTextChange: false },
       },
@@ -198,6 +192,7 @@ class CollabEditor {
     this.quill.disable();
     this.cursors = this.quill.getModule('cursors');
     labelToolbar(this.quill);
+    this.tools = attachDocumentTools(this.quill, contentSchema, { canEdit: () => this.canEdit && !this.ended && !this.contained });
 
     this.socket = new ReconnectingSocket(socketUrl(config.wsPath), {
       onstatus: () => this.renderStatus(),
