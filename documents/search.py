@@ -31,6 +31,9 @@ HEADLINE_CHARACTERS = 50_000
 # Private-use characters mark the matches inside a headline; indexed text never holds them.
 START, STOP, GAP = "\ue000", "\ue001", "\ue002"
 MARKERS = re.compile(f"[{START}{STOP}{GAP}]")
+# Ranking reads each match's tsvector: a word found in most documents is ranked among the
+# readable matches edited most recently, this many (bench/search_bench.py).
+RANK_CANDIDATES = 1000
 # The SQLite fallback ranks at most this many matching documents.
 FALLBACK_CANDIDATES = 500
 SNIPPET_RADIUS = 80
@@ -98,25 +101,32 @@ def _search_postgresql(user_id: Any, query: str, limit: int) -> list[SearchHit]:
     db = connection.ops
     search, membership = SearchText._meta.db_table, Membership._meta.db_table
     document = "documents_document"
-    # The inner query ranks through the index and keeps `limit` rows; only those get a headline.
+    # 1. candidates: matches from the GIN index (no tsvector is read for that) that the user can
+    #    read, the RANK_CANDIDATES most recently edited; 2. rank those, keep `limit`; 3. cut a
+    #    headline for each of these only.
     sql = f"""
-        WITH q AS (SELECT websearch_to_tsquery(%s::regconfig, %s) AS query)
-        SELECT hit.document_id, hit.title, hit.role, hit.updated_at, hit.rank,
-               ts_headline(%s::regconfig, left(s.body, {HEADLINE_CHARACTERS}), q.query, %s)
-        FROM (
-            SELECT s.document_id, d.title, m.role, d.updated_at,
-                   ts_rank_cd(s.vector, q.query) AS rank
+        WITH q AS (SELECT websearch_to_tsquery(%s::regconfig, %s) AS query),
+        candidates AS MATERIALIZED (
+            SELECT s.document_id, d.title, m.role, d.updated_at
             FROM {db.quote_name(search)} s
             JOIN {db.quote_name(membership)} m ON m.document_id = s.document_id AND m.user_id = %s
             JOIN {db.quote_name(document)} d ON d.id = s.document_id AND d.deleted_at IS NULL, q
             WHERE s.vector @@ q.query
-            ORDER BY rank DESC, d.updated_at DESC
+            ORDER BY d.updated_at DESC
+            LIMIT {RANK_CANDIDATES}
+        ),
+        hits AS MATERIALIZED (
+            SELECT c.*, ts_rank_cd(s.vector, q.query) AS rank
+            FROM candidates c JOIN {db.quote_name(search)} s ON s.document_id = c.document_id, q
+            ORDER BY rank DESC, c.updated_at DESC
             LIMIT %s
-        ) hit
-        JOIN {db.quote_name(search)} s ON s.document_id = hit.document_id, q
-        ORDER BY hit.rank DESC, hit.updated_at DESC
+        )
+        SELECT hits.document_id, hits.title, hits.role, hits.updated_at, hits.rank,
+               ts_headline(%s::regconfig, left(s.body, {HEADLINE_CHARACTERS}), q.query, %s)
+        FROM hits JOIN {db.quote_name(search)} s ON s.document_id = hits.document_id, q
+        ORDER BY hits.rank DESC, hits.updated_at DESC
     """
-    params = [SEARCH_CONFIG, query, SEARCH_CONFIG, options, user_id, limit]
+    params = [SEARCH_CONFIG, query, user_id, limit, SEARCH_CONFIG, options]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
