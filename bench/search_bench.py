@@ -102,12 +102,11 @@ def timed(fn, repeats: int = REPEATS) -> tuple[float, float]:
     return statistics.median(samples), samples[min(len(samples) - 1, int(0.95 * len(samples)))]
 
 
-def matching(word: str) -> int:
+def matching(query: str) -> int:
+    """How many documents match the query (the search's own tsquery), whoever reads them."""
+    tsquery, params = search.tsquery_sql(query)
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM documents_searchtext WHERE vector @@ websearch_to_tsquery('english', %s)",
-            [word],
-        )
+        cursor.execute(f"SELECT count(*) FROM documents_searchtext WHERE vector @@ ({tsquery})", params)
         return int(cursor.fetchone()[0])
 
 

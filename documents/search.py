@@ -93,11 +93,25 @@ def search_documents(*, user: Any, query: Any, limit: int = 20) -> list[SearchHi
     return _search_fallback(user.pk, query, limit)
 
 
+def tsquery_sql(query: str) -> tuple[str, list[str]]:
+    """The tsquery of a search, as SQL and its parameters: websearch syntax, the last word a prefix."""
+    head, prefix = split_prefix(query)
+    parts = []
+    if head.strip():
+        parts.append(("websearch_to_tsquery(%s::regconfig, %s)", head))
+    if prefix:
+        parts.append(("to_tsquery(%s::regconfig, %s)", prefix))
+    return " && ".join(sql for sql, _ in parts), [
+        value for _, text in parts for value in (SEARCH_CONFIG, text)
+    ]
+
+
 def _search_postgresql(user_id: Any, query: str, limit: int) -> list[SearchHit]:
     options = (
         f"StartSel={START}, StopSel={STOP}, FragmentDelimiter={GAP}, "
         "MaxFragments=2, MaxWords=18, MinWords=6, ShortWord=2"
     )
+    tsquery, tsquery_params = tsquery_sql(query)
     db = connection.ops
     search, membership = SearchText._meta.db_table, Membership._meta.db_table
     document = "documents_document"
@@ -105,7 +119,7 @@ def _search_postgresql(user_id: Any, query: str, limit: int) -> list[SearchHit]:
     #    read, the RANK_CANDIDATES most recently edited; 2. rank those, keep `limit`; 3. cut a
     #    headline for each of these only.
     sql = f"""
-        WITH q AS (SELECT websearch_to_tsquery(%s::regconfig, %s) AS query),
+        WITH q AS (SELECT {tsquery} AS query),
         candidates AS MATERIALIZED (
             SELECT s.document_id, d.title, m.role, d.updated_at
             FROM {db.quote_name(search)} s
@@ -126,7 +140,7 @@ def _search_postgresql(user_id: Any, query: str, limit: int) -> list[SearchHit]:
         FROM hits JOIN {db.quote_name(search)} s ON s.document_id = hits.document_id, q
         ORDER BY hits.rank DESC, hits.updated_at DESC
     """
-    params = [SEARCH_CONFIG, query, user_id, limit, SEARCH_CONFIG, options]
+    params = [*tsquery_params, user_id, limit, SEARCH_CONFIG, options]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
@@ -141,6 +155,22 @@ def _search_postgresql(user_id: Any, query: str, limit: int) -> list[SearchHit]:
         )
         for document_id, title, role, updated_at, rank, headline in rows
     ]
+
+
+LAST_WORD = re.compile(r"(?:^|\s)(\w+)$")
+
+
+def split_prefix(query: str) -> tuple[str, str]:
+    """The query for `websearch_to_tsquery`, and its last word as a prefix for `to_tsquery`.
+
+    People search as they type: "groc" should find "Groceries". A last word that is quoted,
+    negated (`-word`) or an operator stays with the rest; the prefix holds word characters
+    only, so it can never be tsquery syntax.
+    """
+    match = LAST_WORD.search(query)
+    if match is None or query.count('"') % 2 or match.group(1).lower() == "or":
+        return query, ""
+    return query[: match.start(1)], f"{match.group(1)}:*"
 
 
 def _segments(headline: str) -> list[tuple[str, bool]]:
@@ -165,9 +195,29 @@ def _segments(headline: str) -> list[tuple[str, bool]]:
 WORD = re.compile(r"\w+", re.UNICODE)
 
 
+TERM = re.compile(r'(-?)"([^"]*)"?|(-?)(\S+)')
+
+
+def fallback_terms(query: str) -> tuple[list[str], list[str]]:
+    """What the LIKE fallback looks for: phrases and words to find, and `-word`s to leave out
+    (the rest of websearch syntax, `or`, is read as a plain word list)."""
+    wanted: list[str] = []
+    unwanted: list[str] = []
+    for minus, phrase, word_minus, word in TERM.findall(query):
+        if phrase or minus:
+            term, negated = " ".join(WORD.findall(phrase)), bool(minus)
+        else:
+            term, negated = " ".join(WORD.findall(word)), bool(word_minus)
+        if not term or term.lower() == "or":
+            continue
+        (unwanted if negated else wanted).append(term.lower())
+    return wanted[:10], unwanted[:10]
+
+
 def _search_fallback(user_id: Any, query: str, limit: int) -> list[SearchHit]:
-    """Without PostgreSQL: every word in the title or the text (LIKE, in SQL), ranked here."""
-    words = [w.lower() for w in WORD.findall(query)][:10]
+    """Without PostgreSQL: every word or phrase in the title or the text (LIKE, in SQL), none of
+    the `-word`s, ranked here among at most FALLBACK_CANDIDATES matches."""
+    words, unwanted = fallback_terms(query)
     if not words:
         return []
     rows = SearchText.objects.filter(
@@ -175,6 +225,8 @@ def _search_fallback(user_id: Any, query: str, limit: int) -> list[SearchHit]:
     )
     for word in words:
         rows = rows.filter(Q(title__icontains=word) | Q(body__icontains=word))
+    for word in unwanted:
+        rows = rows.exclude(title__icontains=word).exclude(body__icontains=word)
     candidates = rows.values_list(
         "document_id",
         "title",
@@ -208,7 +260,9 @@ def _fallback_snippet(body: str, words: list[str]) -> list[tuple[str, bool]]:
     start = max(0, min(found) - SNIPPET_RADIUS)
     end = min(len(body), min(found) + SNIPPET_RADIUS)
     window = " ".join(body[start:end].split())
-    pattern = re.compile("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)), re.IGNORECASE)
+    # Whole words are marked, as PostgreSQL's headline does.
+    alternatives = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+    pattern = re.compile(rf"\w*(?:{alternatives})\w*", re.IGNORECASE)
     segments: list[tuple[str, bool]] = []
     position = 0
     for match in pattern.finditer(window):

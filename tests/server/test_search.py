@@ -45,6 +45,23 @@ def test_search_ranks_titles_first_and_marks_the_matches(users: dict[str, Any]) 
     assert hits(olga, "") == [] and hits(olga, "   ") == []
 
 
+def test_the_last_word_matches_as_a_prefix_as_people_type(users: dict[str, Any]) -> None:
+    olga = users["olga"]
+    groceries = create(olga, "Groceries", "Milk and bread.")
+    notes = create(olga, "Notes", "Harbour dredging starts in May.")
+    assert [hit.document_id for hit in hits(olga, "groc")] == [str(groceries.pk)]
+    assert [hit.document_id for hit in hits(olga, "dredging sta")] == [str(notes.pk)]
+    assert "harbour" in marked(hits(olga, "harb")[0])
+    # Only a plain last word: quoted, negated or operator words keep their meaning.
+    assert search.split_prefix("harbour sta") == ("harbour ", "sta:*")
+    assert search.split_prefix('"harbour dredging"') == ('"harbour dredging"', "")
+    assert search.split_prefix("milk -brea") == ("milk -brea", "")
+    assert search.split_prefix("milk or") == ("milk or", "")
+    assert search.split_prefix('"open quote') == ('"open quote', "")
+    assert [hit.document_id for hit in hits(olga, "milk -bread")] == []
+    assert [hit.document_id for hit in hits(olga, '"harbour dredging"')] == [str(notes.pk)]
+
+
 def test_search_never_returns_text_of_documents_the_user_cannot_read(
     users: dict[str, Any], document: Any
 ) -> None:
