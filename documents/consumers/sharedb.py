@@ -541,6 +541,12 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
         elif kind == "comment":
             if message.get("d") in self.watched:
                 self._send(protocol.comment_message(message["d"], message["t"]))
+        elif kind == "title":
+            if message.get("d") in self.watched:
+                self._send(protocol.title_message(message["d"], message["title"]))
+        elif kind == "trash":
+            # Sent on the user's own channel, to members only: the page may no longer subscribe.
+            self._send(protocol.trash_message(message["d"], bool(message["trashed"])))
         elif kind == "notify":
             self._send(protocol.notification_message(message["n"]))
         else:

@@ -290,6 +290,14 @@ class CollabEditor {
       } else if (message.a === 'x-comment') {
         request.data = null;
         if (message.d === this.config.documentId) this.review.threadChanged(message.thread);
+      } else if (message.a === 'x-title') {
+        request.data = null;
+        if (message.d === this.config.documentId) {
+          window.dispatchEvent(new CustomEvent('collab:title', { detail: { title: message.title } }));
+        }
+      } else if (message.a === 'x-trash') {
+        request.data = null;
+        if (message.d === this.config.documentId) this.trashChanged(message.trashed);
       } else if (message.a === 'x-notify') {
         request.data = null;
         window.dispatchEvent(new CustomEvent('collab:notify', { detail: { unread: message.unread } }));
@@ -407,7 +415,8 @@ class CollabEditor {
     clearTimeout(this.presenceTimer);
     this.forgetRemotePresence();
     if (phase === 'signed-out') this.socket.stopForSession();
-    else this.connection.close();
+    // A trashed document may come back: keep listening for its restore (x-trash).
+    else if (phase !== 'deleted') this.connection.close();
     this.notice.show(message, { tone: 'bad', sticky: true });
     this.renderStatus();
   }
@@ -536,7 +545,18 @@ class CollabEditor {
   }
 
   documentDeleted() {
-    this.end('deleted', 'This document has been deleted.');
+    const restore = this.config.role === 'owner' ? ' You can restore it from the Trash.' : ' Its owner can restore it.';
+    this.end('deleted', `This document was moved to the trash.${restore}`);
+  }
+
+  /** The document went to the trash, or came back from it: then load it afresh. */
+  trashChanged(trashed) {
+    if (trashed) {
+      this.documentDeleted();
+    } else if (this.phase === 'deleted') {
+      this.notice.show('This document was restored. Opening it…', { tone: 'ok', sticky: true });
+      window.location.reload();
+    }
   }
 
   docError(err) {
