@@ -30,7 +30,7 @@ from .errors import (
     NotAuthenticated,
     ValidationFailed,
 )
-from .models import Document, EmailInvitation, Invite, Membership, Role
+from .models import Document, EmailInvitation, GuestLink, Invite, Membership, Role
 from .ot import suggestions
 
 logger = logging.getLogger(__name__)
@@ -291,6 +291,36 @@ def _revoke_invitation(request: HttpRequest, document_id: str, invitation_id: in
     return HttpResponse(status=204)
 
 
+# --- The guest link ----------------------------------------------------------------------------
+
+
+def _guest_link_json(request: HttpRequest, document: Any) -> dict[str, Any]:
+    link = GuestLink.objects.filter(document=document).first()
+    return {
+        "available": settings.COLLAB_GUEST_LINKS,
+        "role": link.role if link else None,
+        "url": request.build_absolute_uri(reverse("guest-link", kwargs={"token": link.token}))
+        if link
+        else None,
+        "joined": document.memberships.filter(via_link=True).count(),
+    }
+
+
+def _get_guest_link(request: HttpRequest, document_id: str) -> HttpResponse:
+    document, _role = _visible_document(request, document_id, min_role=Role.OWNER)
+    return JsonResponse(_guest_link_json(request, document))
+
+
+def _set_guest_link(request: HttpRequest, document_id: str) -> HttpResponse:
+    """{"role": "viewer" | "commenter" | "suggester" | "editor"} turns it on; {"role": null} off."""
+    document, _role = _visible_document(request, document_id, min_role=Role.OWNER)
+    body = _json_body(request)
+    if "role" not in body:
+        raise ValidationFailed("Give the role for people with the link, or null to turn it off.")
+    services.set_guest_link(actor=request.user, document_id=document_id, role=body["role"])
+    return JsonResponse(_guest_link_json(request, document))
+
+
 # --- History, restore, export and import -------------------------------------------------------
 
 
@@ -414,3 +444,4 @@ invites = _endpoint(GET=_list_invites, POST=_create_invite)
 invite_detail = _endpoint(DELETE=_revoke_invite)
 invitations = _endpoint(GET=_list_invitations, POST=_create_invitation)
 invitation_detail = _endpoint(DELETE=_revoke_invitation)
+guest_link = _endpoint(GET=_get_guest_link, PUT=_set_guest_link)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import api, audit_views, comments_api, monitoring, views
+from . import api, audit_views, comments_api, guests, monitoring, views
 
 urlpatterns = [
     path("", views.document_list, name="document-list"),
@@ -12,6 +12,7 @@ urlpatterns = [
     path("d/<uuid:document_id>/audit/", audit_views.document_audit, name="document-audit"),
     path("invite/<str:token>/", views.invite_accept, name="invite-accept"),
     path("invitations/<str:token>/", views.invitation_accept, name="invitation-accept"),
+    path("link/<str:token>/", guests.open_guest_link, name="guest-link"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", monitoring.readyz, name="readyz"),
     path("metrics", monitoring.metrics_view, name="metrics"),
@@ -40,6 +41,7 @@ urlpatterns = [
     path("api/documents/<str:document_id>/export/<str:fmt>/", api.export, name="api-export"),
     path("api/documents/<str:document_id>/invites/<str:token>/", api.invite_detail, name="api-invite"),
     path("api/documents/<str:document_id>/invitations/", api.invitations, name="api-invitations"),
+    path("api/documents/<str:document_id>/guest-link/", api.guest_link, name="api-guest-link"),
     path(
         "api/documents/<str:document_id>/invitations/<int:invitation_id>/",
         api.invitation_detail,

@@ -39,7 +39,7 @@ def _find_user(identifier: Any) -> Any:
     user_model = get_user_model()
     return (
         user_model.objects.filter(
-            Q(username__iexact=identifier) | Q(email__iexact=identifier), is_active=True
+            Q(username__iexact=identifier) | Q(email__iexact=identifier), is_active=True, guest__isnull=True
         )
         .order_by("pk")
         .first()

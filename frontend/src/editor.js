@@ -731,7 +731,8 @@ class CollabEditor {
   }
 
   renderPeople() {
-    const people = collaboratorsFrom(this.remote, { userId: this.config.userId, name: this.config.userName });
+    const self = { userId: this.config.userId, name: this.config.userName, color: this.config.userColor };
+    const people = collaboratorsFrom(this.remote, self);
     const list = this.peopleNode;
     list.innerHTML = '';
     for (const person of people) {
