@@ -410,13 +410,17 @@ def _import(request: HttpRequest) -> HttpResponse:
     except UnicodeDecodeError:
         raise ValidationFailed("The file must be UTF-8 text.") from None
     try:
-        content = imports.parse_upload(upload.name or "", text, time_limit=settings.COLLAB_IMPORT_TIME_LIMIT)
+        imported = imports.parse_upload_document(
+            upload.name or "", text, time_limit=settings.COLLAB_IMPORT_TIME_LIMIT
+        )
     except ValueError as exc:
         raise ValidationFailed(str(exc)) from None
     except imports.ImportTooSlow:
         raise ValidationFailed("The file took too long to read; split it into smaller files.") from None
     title = request.POST.get("title") or (upload.name or "Imported").rsplit(".", 1)[0]
-    document = services.create_document(owner=request.user, title=title, content=content)
+    document = services.import_document(
+        owner=request.user, title=title, content=imported.ops, threads=imported.threads
+    )
     return JsonResponse(_document_json(document, Role.OWNER.value), status=201)
 
 

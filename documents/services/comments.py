@@ -1,5 +1,6 @@
 """Comment threads and their replies (open, reply, edit, delete, resolve, reopen), and
-accepting or rejecting every suggestion of a document at once. A new comment notifies the
+accepting or rejecting every suggestion of a document at once, and the threads an imported
+file brings. A new comment notifies the
 people it mentions and the thread's earlier participants (`notifications`).
 
 Anyone who may comment (commenter and above) opens threads and replies; authors edit and delete
@@ -61,6 +62,34 @@ def create_thread(*, user: Any, document_id: Any, body: Any, quote: Any = "") ->
     thread = CommentThread.objects.create(document=document, author=user, quote=_clean_quote(quote))
     notify_about(comment=Comment.objects.create(thread=thread, author=user, body=_clean_body(body)))
     return _changed(thread)
+
+
+@transaction.atomic
+def import_document(*, owner: Any, title: Any, content: Any, threads: dict[str, list[str]]) -> Any:
+    """Create a document from an imported file, with the comment threads the file carried.
+
+    Each thread keeps the id its passage is anchored by in `content`. A file cannot vouch for
+    who wrote what, so every comment is the importer's, its text as the file gave it
+    ("Ann: Is this right?"); nobody is notified.
+    """
+    from .documents import create_document
+
+    document = create_document(owner=owner, title=title, content=content)
+    for thread_id, bodies in threads.items():
+        quote = "".join(
+            op["insert"]
+            for op in content
+            if isinstance(op.get("insert"), str) and (op.get("attributes") or {}).get("comment") == thread_id
+        )
+        thread = CommentThread.objects.create(
+            id=uuid.UUID(thread_id), document=document, author=owner, quote=_clean_quote(quote)
+        )
+        Comment.objects.bulk_create(
+            Comment(thread=thread, author=owner, body=body[: settings.COLLAB_MAX_COMMENT_LENGTH])
+            for body in bodies
+            if body.strip()
+        )
+    return document
 
 
 @transaction.atomic

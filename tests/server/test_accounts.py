@@ -32,10 +32,13 @@ def olga() -> Any:
 
 @pytest.fixture
 def ended(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    """User ids whose open sockets were told to close (the pub/sub side of `broadcast`)."""
+    """User ids whose open sockets were told to close (the pub/sub side of `broadcast`); one
+    session's end as (user id, session id)."""
     calls: list[Any] = []
     monkeypatch.setattr(
-        services.accounts.broadcast, "publish_session_end", lambda *, user_id: calls.append(user_id)
+        services.accounts.broadcast,
+        "publish_session_end",
+        lambda *, user_id, session=None: calls.append(user_id if session is None else (user_id, session)),
     )
     return calls
 
