@@ -204,6 +204,19 @@ def _list_members(request: HttpRequest, document_id: str) -> HttpResponse:
     return JsonResponse({"members": [_member_json(m, with_email=role == Role.OWNER) for m in members]})
 
 
+def _invitable_people(request: HttpRequest, document_id: str) -> HttpResponse:
+    """For the owner's `@` picker: people they share other documents with, not members here."""
+    document, _role = _visible_document(request, document_id, min_role=Role.OWNER)
+    return JsonResponse(
+        {
+            "people": [
+                {"username": user.get_username(), "name": _display_name(user)}
+                for user in selectors.invitable_people(document=document)
+            ]
+        }
+    )
+
+
 def _add_member(request: HttpRequest, document_id: str) -> HttpResponse:
     """The same answer whether or not the person has an account, so accounts cannot be probed."""
     _visible_document(request, document_id)
@@ -443,6 +456,7 @@ export = _endpoint(GET=_export)
 import_document = _endpoint(POST=_import)
 document_detail = _endpoint(GET=_get_document, PATCH=_rename_document, DELETE=_delete_document)
 members = _endpoint(GET=_list_members, POST=_add_member)
+people = _endpoint(GET=_invitable_people)
 member_detail = _endpoint(PATCH=_change_member, DELETE=_remove_member)
 invites = _endpoint(GET=_list_invites, POST=_create_invite)
 invite_detail = _endpoint(DELETE=_revoke_invite)

@@ -206,6 +206,27 @@ def documents_for_user(*, user: Any, search: str = "") -> QuerySet[Membership]:
     return qs
 
 
+def invitable_people(*, document: Document, limit: int = 200) -> list[Any]:
+    """People the owner could call into a document: those they already share another document
+    of theirs with (named members, no guests), who are not in this one. Nobody else is listed,
+    so the `@` picker reveals no account the owner did not already know."""
+    from django.contrib.auth import get_user_model
+
+    here = document.memberships.values_list("user_id", flat=True)
+    return list(
+        get_user_model()
+        .objects.filter(
+            is_active=True,
+            memberships__via_link=False,
+            memberships__document__owner_id=document.owner_id,
+            memberships__document__deleted_at__isnull=True,
+        )
+        .exclude(pk__in=here)
+        .distinct()
+        .order_by("username")[:limit]
+    )
+
+
 def members_of(*, document: Document) -> QuerySet[Membership]:
     """The people given access by name; those who came through the guest link are counted apart."""
     return document.memberships.filter(via_link=False).select_related("user").order_by("created_at")

@@ -20,6 +20,7 @@ urlpatterns = [
     path("api/documents/import/", api.import_document, name="api-import"),
     path("api/documents/<str:document_id>/", api.document_detail, name="api-document"),
     path("api/documents/<str:document_id>/members/", api.members, name="api-members"),
+    path("api/documents/<str:document_id>/people/", api.people, name="api-people"),
     path(
         "api/documents/<str:document_id>/members/<str:username>/",
         api.member_detail,
