@@ -129,6 +129,8 @@ class Operation(models.Model):
     )
     # Set when this op restored the document to an earlier version, for the history timeline.
     restored_from = models.PositiveBigIntegerField(null=True, blank=True)
+    # Set when this op accepted or rejected suggestions (`suggestions.review_of`): who accepted what.
+    review = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

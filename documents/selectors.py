@@ -374,15 +374,25 @@ def history_sessions(
             "author__last_name",
             "created_at",
             "restored_from",
+            "review",
         )
     )
     sessions: list[dict[str, Any]] = []
     current: dict[str, Any] | None = None
     scanned = 0
     next_cursor: int | None = None
-    for version, kind, data, author_id, username, first, last, created_at, restored_from in rows.iterator(
-        chunk_size=500
-    ):
+    for (
+        version,
+        kind,
+        data,
+        author_id,
+        username,
+        first,
+        last,
+        created_at,
+        restored_from,
+        review,
+    ) in rows.iterator(chunk_size=500):
         if scanned >= max_scan or (len(sessions) >= limit and current is None):
             next_cursor = version + 1
             break
@@ -405,6 +415,8 @@ def history_sessions(
             and current["kinds"] == {OperationKind.EDIT}
             and restored_from is None
             and current["restored_from"] is None
+            and review is None
+            and current["review"] is None
         )
         if not same:
             if current is not None:
@@ -420,6 +432,8 @@ def history_sessions(
                     "name": f"{first} {last}".strip() or username,
                 },
                 "restored_from": restored_from,
+                # An accept or reject is a session of its own too: who accepted what.
+                "review": review,
                 "start": created_at,
                 "end": created_at,
                 "from_version": version,
@@ -443,7 +457,30 @@ def history_sessions(
         session["kind"] = next(iter(kinds)) if len(kinds) == 1 else OperationKind.EDIT
         if session["restored_from"] is not None:
             session["kind"] = "restore"
+        if session["review"] is not None:
+            session["kind"] = "review"
+    _name_reviewed_authors(sessions)
     return sessions, next_cursor
+
+
+def _name_reviewed_authors(sessions: list[dict[str, Any]]) -> None:
+    """Turn each review's {author id: count} into [{"id", "name", "count"}], one query for all."""
+    from django.contrib.auth import get_user_model
+
+    ids = {
+        int(i) for s in sessions if s["review"] for part in s["review"].values() for i in part if i.isdigit()
+    }
+    names = {user.pk: _display_name(user) for user in get_user_model().objects.filter(pk__in=ids)}
+    for session in sessions:
+        if session["review"]:
+            session["review"] = {
+                outcome: [
+                    {"id": int(i), "name": names.get(int(i), "A former member"), "count": n}
+                    for i, n in sorted(part.items())
+                    if i.isdigit()
+                ]
+                for outcome, part in session["review"].items()
+            }
 
 
 def version_at_time(*, document: Document, timestamp: datetime | None) -> int:

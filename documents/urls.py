@@ -29,6 +29,7 @@ urlpatterns = [
     path("api/documents/<str:document_id>/invites/", api.invites, name="api-invites"),
     path("api/documents/<str:document_id>/threads/", comments_api.threads, name="api-threads"),
     path("api/documents/<str:document_id>/suggestions/", comments_api.suggestions, name="api-suggestions"),
+    path("api/documents/<str:document_id>/reviews/", comments_api.reviews, name="api-reviews"),
     path("api/threads/<str:thread_id>/", comments_api.thread_detail, name="api-thread"),
     path("api/threads/<str:thread_id>/replies/", comments_api.replies, name="api-replies"),
     path("api/comments/<int:comment_id>/", comments_api.comment_detail, name="api-comment"),

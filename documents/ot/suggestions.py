@@ -25,6 +25,7 @@ __all__ = [
     "SUGGEST_INSERT",
     "accepted_only",
     "resolve_suggestions",
+    "review_of",
     "role_refusal",
     "suggestion_author",
 ]
@@ -119,6 +120,59 @@ def resolve_suggestions(
             ops.append({"retain": length})
         offset += length
     return _chop(_merge(ops))
+
+
+def review_of(content: List[Dict[str, Any]], op: List[Dict[str, Any]]) -> Optional[Dict[str, Dict[str, int]]]:
+    """Which suggestions an op (applied to ``content``) accepted and rejected, by their authors.
+
+    ``{"accepted": {author id: suggestions}, "rejected": {...}}``, or None when it resolved none.
+    Clearing ``suggest-insert`` or deleting ``suggest-delete`` text accepts; deleting
+    ``suggest-insert`` text or clearing ``suggest-delete`` rejects. Text its own author struck
+    again is withdrawn, not reviewed. A suggestion is a run of adjacent text with one mark,
+    resolved one way: it counts once, however many formats split it.
+    """
+    pieces: List[tuple[int, Dict[str, Any]]] = [
+        (
+            _utf16_length(piece["insert"]) if isinstance(piece.get("insert"), str) else 1,
+            piece.get("attributes") or {},
+        )
+        for piece in content
+    ]
+    review: Dict[str, Dict[str, int]] = {"accepted": {}, "rejected": {}}
+    last: Optional[tuple[str, bool, str, int]] = None  # the run counted: outcome, insertion?, mark, its end
+    position = 0  # in the document before the op
+    index, offset = 0, 0  # the piece under the cursor, and how far into it
+    for component in op:
+        if "insert" in component:
+            continue
+        length = int(component.get("retain") or component.get("delete") or 0)
+        cleared = component.get("attributes") or {}
+        deleting = "delete" in component
+        while length > 0 and index < len(pieces):
+            size, attributes = pieces[index]
+            step = min(length, size - offset)
+            inserted, struck = attributes.get(SUGGEST_INSERT), attributes.get(SUGGEST_DELETE)
+            outcome, value, insertion = None, None, False
+            if deleting and struck and not inserted:
+                outcome, value = "accepted", struck
+            elif deleting and inserted and not struck:
+                outcome, value, insertion = "rejected", inserted, True
+            elif not deleting and inserted and SUGGEST_INSERT in cleared and cleared[SUGGEST_INSERT] is None:
+                outcome, value, insertion = "accepted", inserted, True
+            elif not deleting and struck and SUGGEST_DELETE in cleared and cleared[SUGGEST_DELETE] is None:
+                outcome, value = "rejected", struck
+            author = suggestion_author(value)
+            if outcome is not None and isinstance(value, str) and author is not None:
+                key = (outcome, insertion, value)
+                if last is None or last[:3] != key or last[3] != position:
+                    review[outcome][author] = review[outcome].get(author, 0) + 1
+                last = (*key, position + step)
+            position += step
+            length -= step
+            offset += step
+            if offset >= size:
+                index, offset = index + 1, 0
+    return review if review["accepted"] or review["rejected"] else None
 
 
 def accepted_only(content: List[Dict[str, Any]]) -> List[Dict[str, Any]]:

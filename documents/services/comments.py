@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from .. import broadcast
 from ..errors import DocumentNotFound, PermissionDenied, ValidationFailed
-from ..models import Comment, CommentThread, OperationKind, Role
+from ..models import Comment, CommentThread, Operation, OperationKind, Role
 from ..ot import suggestions
 from ..selectors import access_document, snapshot_at, thread_data
 from .notifications import notify_about
@@ -157,6 +157,28 @@ def resolve_all_suggestions(*, user: Any, document_id: Any, accept: bool) -> Sub
     ops = suggestions.resolve_suggestions(state.content or [], accept=accept)
     if not ops:
         return None
-    return server_submit(
+    result = server_submit(
         user=user, document_id=document.pk, kind=OperationKind.EDIT, data=ops, base_version=state.version
     )
+    record_review(user=user, document_id=document.pk, version=result.version)
+    return result
+
+
+def record_review(*, user: Any, document_id: Any, version: Any) -> dict[str, Any] | None:
+    """Label the user's op at `version` with the suggestions it accepted and rejected, for history.
+
+    The page asks after its accept or reject op is acknowledged; the label is worked out here from
+    the document as it was, so asking can only describe what the op really did.
+    """
+    document, _role = access_document(user=user, document_id=document_id, min_role=Role.EDITOR)
+    if not isinstance(version, int) or isinstance(version, bool) or version < 0:
+        raise ValidationFailed("Give the version of your op.")
+    op = Operation.objects.filter(
+        document=document, version=version, author=user, kind=OperationKind.EDIT
+    ).first()
+    if op is None:
+        raise DocumentNotFound("You made no edit at that version.")
+    before = snapshot_at(document=document, version=version).content or []
+    review = suggestions.review_of(before, op.data or [])
+    Operation.objects.filter(pk=op.pk).update(review=review)
+    return review

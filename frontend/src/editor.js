@@ -271,11 +271,13 @@ class CollabEditor {
   }
 
   /** Apply and send a change made by the page (a comment anchor, accepting a suggestion). */
-  submitOwn(delta) {
+  /** Apply and send an op of the page's own; `onAck(version)` once the server committed it there. */
+  submitOwn(delta, onAck = null) {
     if (this.ended || this.contained || !this.doc.type) return;
     this.quill.updateContents(delta, 'silent');
     this.doc.submitOp(delta.ops, { source: LOCAL_SOURCE }, (err) => {
       if (err) this.docError(err);
+      else if (onAck) onAck(this.doc.version - 1); // (sharedb counts the acknowledged op in already)
       this.renderStatus();
     });
     this.review.queueRender();

@@ -405,8 +405,13 @@ export class ReviewPanel {
     await this.call(`/api/threads/${thread.id}/replies/`, { method: 'POST', body: { body: textarea.value } });
   }
 
+  /** Accept or reject; once committed, the server labels the op for history (who accepted what). */
   resolve(accept, selected) {
     const delta = resolveSuggestions(this.quill.getContents(), { accept, selected });
-    if (delta.ops.length) this.editor.submitOwn(delta);
+    if (!delta.ops.length) return;
+    this.editor.submitOwn(delta, (version) => {
+      const url = `/api/documents/${encodeURIComponent(this.editor.documentId)}/reviews/`;
+      api(url, { method: 'POST', body: { version } }).catch((err) => this.showError(err));
+    });
   }
 }

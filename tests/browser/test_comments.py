@@ -148,7 +148,19 @@ def test_a_suggester_proposes_and_the_owner_accepts(
     assert marked["insert"] == "!"
     assert marked["attributes"]["suggest-insert"].startswith(f"{shared['olga'].pk}:")
     sue.page.locator(".suggestion", has_text="Olga Owner").wait_for()
-    assert sue.errors == [] and olga.errors == []
+    # The history page says who accepted what.
+    wait_until(
+        lambda: db(lambda: document.operations.filter(review__isnull=False).count()) == 1,
+        message="the acceptance labelled",
+        tab=olga,
+    )
+    history = open_tab(shared["olga"])
+    history.goto(f"/d/{document.pk}/history/")
+    review = history.page.locator("[data-kind=review] .session-summary")
+    review.wait_for(timeout=10_000)
+    assert review.inner_text() == "Accepted 2 suggestions by Sue Suggester"
+    history.screenshot(artifacts_dir / "browser-history-who-accepted.png")
+    assert sue.errors == [] and olga.errors == [] and history.errors == []
 
 
 def test_a_commenter_cannot_type(shared: dict[str, Any], open_tab: Any, artifacts_dir: Path) -> None:

@@ -20,6 +20,7 @@ from documents.ot.suggestions import (
     SUGGEST_DELETE,
     SUGGEST_INSERT,
     resolve_suggestions,
+    review_of,
     role_refusal,
 )
 
@@ -220,3 +221,37 @@ def test_resolving_only_selected_suggestions() -> None:
         {"retain": 1},
         {"delete": 2},
     ]
+
+
+def test_review_of_says_whose_suggestions_an_op_accepted_and_rejected() -> None:
+    sam = f"{OTHER}:1764600060000"
+    doc: List[Op] = [
+        {"insert": "Ship "},
+        {"insert": "new ", "attributes": {SUGGEST_INSERT: MINE}},
+        {"insert": "old ", "attributes": {SUGGEST_DELETE: MINE}},
+        {"insert": "x", "attributes": {SUGGEST_INSERT: MINE, SUGGEST_DELETE: MINE}},
+        {"insert": "plans", "attributes": {SUGGEST_INSERT: sam, "bold": True}},
+        {"insert": " now", "attributes": {SUGGEST_DELETE: sam}},
+        {"insert": "\n"},
+    ]
+    accept_all = resolve_suggestions(doc, accept=True)
+    assert review_of(doc, accept_all) == {"accepted": {str(ME): 2, str(OTHER): 2}, "rejected": {}}
+    reject_all = resolve_suggestions(doc, accept=False)
+    assert review_of(doc, reject_all) == {"accepted": {}, "rejected": {str(ME): 2, str(OTHER): 2}}
+    # Only Sam's insertion, accepted; the struck "x" is its author's own withdrawal, not a review.
+    only = resolve_suggestions(doc, accept=True, selected={14})
+    assert review_of(doc, only) == {"accepted": {str(OTHER): 1}, "rejected": {}}
+    assert review_of(doc, [{"retain": 13}, {"delete": 1}]) is None
+    # Ordinary edits review nothing: typing, formatting, deleting plain text.
+    assert (
+        review_of(doc, [{"insert": "A"}, {"retain": 4, "attributes": {"bold": True}}, {"delete": 1}]) is None
+    )
+    # One suggestion split by a format is still one.
+    split = [
+        {"insert": "ab", "attributes": {SUGGEST_INSERT: MINE}},
+        {"insert": "c", "attributes": {SUGGEST_INSERT: MINE, "italic": True}},
+    ]
+    assert review_of(split + [{"insert": "\n"}], [{"retain": 3, "attributes": {SUGGEST_INSERT: None}}]) == {
+        "accepted": {str(ME): 1},
+        "rejected": {},
+    }

@@ -16,6 +16,7 @@ from django.test import Client
 from documents import errors, selectors, services
 from documents.models import CommentThread, Document, Invite, Role
 from documents.ot import rich_text
+from documents.ot import suggestions as suggestions_module
 
 from .conftest import ProtocolClient, session_cookie
 
@@ -390,3 +391,46 @@ def test_an_anchor_comes_back_with_its_text_on_undo_and_history_restore(
     assert rich_text.apply(rich_text.apply(anchored, deletion), undo) == anchored
     services.restore_version(user=team["ed"], document_id=document.pk, version=2)
     assert selectors.snapshot_at(document=Document.objects.get(pk=document.pk)).content == anchored
+
+
+def test_history_says_who_accepted_and_rejected_whose_suggestions(
+    team: dict[str, Any], document: Any
+) -> None:
+    # "Hello\n": Sue proposes an "X" after the H and the deletion of "el".
+    submit_first(team["sue"], document, suggestion(team["sue"]))
+    owner = Client()
+    owner.force_login(team["olga"])
+    # The page's way: its own op through the socket, then it asks the server to label it.
+    content = selectors.snapshot_at(document=Document.objects.get(pk=document.pk)).content
+    only_the_insertion = suggestions_module.resolve_suggestions(content, accept=False, selected={1})
+    services.submit_operation(
+        user=team["olga"],
+        document_id=document.pk,
+        src="o" * 32,
+        seq=1,
+        base_version=2,
+        kind="edit",
+        data=only_the_insertion,
+    )
+    url = f"/api/documents/{document.pk}/reviews/"
+    labelled = owner.post(url, {"version": 2}, content_type="application/json")
+    assert labelled.json() == {"review": {"accepted": {}, "rejected": {str(team["sue"].pk): 1}}}
+    # Nobody labels someone else's op, or an op that is not there.
+    editor = Client()
+    editor.force_login(team["ed"])
+    assert editor.post(url, {"version": 2}, content_type="application/json").status_code == 404
+    assert owner.post(url, {"version": "2"}, content_type="application/json").status_code == 400
+    # The API's accept-all labels its op itself.
+    assert (
+        owner.post(
+            f"/api/documents/{document.pk}/suggestions/", {"accept": True}, content_type="application/json"
+        ).status_code
+        == 200
+    )
+    sessions = owner.get(f"/api/documents/{document.pk}/history/").json()["sessions"]
+    reviews = [(s["author"]["username"], s["review"]) for s in sessions if s["kind"] == "review"]
+    sue = {"id": team["sue"].pk, "name": "sue", "count": 1}
+    assert reviews == [
+        ("olga", {"accepted": [sue], "rejected": []}),
+        ("olga", {"accepted": [], "rejected": [sue]}),
+    ]
