@@ -16,6 +16,7 @@ from django import forms
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.contrib import messages
+from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.shortcuts import redirect, render
@@ -206,12 +207,16 @@ def profile(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["POST"])
 def sign_out_session(request: HttpRequest) -> HttpResponse:
     """End one of the account's sessions (another browser); its open editors close at once."""
+    session_id = request.POST.get("session", "")
     try:
-        services.sign_out_session(user_id=request.user.pk, session_id=request.POST.get("session", ""))
+        services.sign_out_session(user_id=request.user.pk, session_id=session_id)
     except CollabError as exc:
         messages.error(request, exc.message)
-    else:
-        messages.success(request, "That browser is signed out.")
+        return redirect("account_profile")
+    if session_id == selectors.session_public_id(request.session.session_key or ""):
+        logout(request)
+        return redirect("account_login")
+    messages.success(request, "That browser is signed out.")
     return redirect("account_profile")
 
 
@@ -220,4 +225,5 @@ def sign_out_session(request: HttpRequest) -> HttpResponse:
 def sign_out_everywhere(request: HttpRequest) -> HttpResponse:
     """End every session of the account, this one included; every open editor closes at once."""
     services.sign_out_everywhere(user_id=request.user.pk)
+    logout(request)  # this browser's session row is gone: start a fresh, signed-out one
     return redirect("account_login")

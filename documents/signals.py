@@ -1,4 +1,4 @@
-"""Logging out closes that user's open sockets; a user changed in the admin is audited."""
+"""Logging out closes that browser's open sockets; a user changed in the admin is audited."""
 
 from typing import Any
 
@@ -9,12 +9,16 @@ from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from . import broadcast
+from .selectors import session_public_id
 
 
 @receiver(user_logged_out)
 def close_sockets_on_logout(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
-    if user is not None:
-        broadcast.publish_session_end(user_id=user.pk)
+    """Only this browser's: the account's other sessions (its profile lists them) stay signed in."""
+    if user is None:
+        return
+    key = getattr(getattr(request, "session", None), "session_key", None)
+    broadcast.publish_session_end(user_id=user.pk, session=session_public_id(key) if key else None)
 
 
 @receiver(post_save, sender=LogEntry)
