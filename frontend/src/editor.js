@@ -15,14 +15,14 @@ import { deltaLength, deltaProblem, formatNames } from './lib/schema.mjs';
 import { BuildReloader } from './lib/reload.mjs';
 import { ReconnectingSocket } from './lib/socket.mjs';
 import { describeStatus, unsentCount } from './lib/status.mjs';
-import { COMMENT, SUGGEST_DELETE, SUGGEST_INSERT, asEdit, asSuggestion, sameOps, suggestionTag } from './lib/suggesting.mjs';
+import { MARK_FORMATS, asEdit, asSuggestion, sameOps, suggestionTag } from './lib/suggesting.mjs';
 import { ReviewPanel } from './review.js';
 
 ShareDB.types.register(richText.type);
 Quill.register('modules/cursors', QuillCursors);
 // Comment anchors and suggestion marks: formats kept as data attributes, styled by the page.
 const Parchment = Quill.import('parchment');
-for (const name of [COMMENT, SUGGEST_INSERT, SUGGEST_DELETE]) {
+for (const name of MARK_FORMATS) {
   Quill.register(new Parchment.Attributor(name, `data-${name}`, { scope: Parchment.Scope.INLINE }), true);
 }
 // sharedb logs every unknown message and warning to the console; keep real errors only.
@@ -270,8 +270,10 @@ class CollabEditor {
     return wanted.ops;
   }
 
-  /** Apply and send a change made by the page (a comment anchor, accepting a suggestion). */
-  /** Apply and send an op of the page's own; `onAck(version)` once the server committed it there. */
+  /**
+   * Apply and send a change made by the page (a comment anchor, accepting a suggestion);
+   * `onAck(version)` once the server committed it there.
+   */
   submitOwn(delta, onAck = null) {
     if (this.ended || this.contained || !this.doc.type) return;
     this.quill.updateContents(delta, 'silent');

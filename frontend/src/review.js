@@ -7,7 +7,7 @@ import Delta from 'quill-delta';
 import { api } from './lib/api.mjs';
 import { el } from './lib/dom.mjs';
 import { completeMention, mentionChoices, mentionQuery } from './lib/mentions.mjs';
-import { anchorOps, commentAnchors, resolveSuggestions, suggestionRuns } from './lib/suggesting.mjs';
+import { anchorOps, commentAnchors, resolveSuggestions, suggestionLabel, suggestionRuns } from './lib/suggesting.mjs';
 import { ThreadStore } from './lib/threads.mjs';
 
 const COMMENT_ROLES = new Set(['owner', 'editor', 'suggester', 'commenter']);
@@ -252,7 +252,7 @@ export class ReviewPanel {
         el(
           'li',
           { class: `suggestion suggestion-${run.kind}`, 'data-suggestion': String(run.index) },
-          el('span', { class: 'suggestion-what', text: `${run.kind === 'insert' ? 'Add' : 'Delete'} “${run.text.trim() || '¶'}”` }),
+          el('span', { class: 'suggestion-what', text: suggestionLabel(run) }),
           el('span', { class: 'muted', text: ` ${this.editor.nameOf(run.author)} · ${when(new Date(run.at).toISOString())}` }),
           canReview
             ? el(

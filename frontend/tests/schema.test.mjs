@@ -13,7 +13,7 @@ const cases = JSON.parse(readFileSync(new URL('tests/ot/schema_cases.json', root
 test('the editor registers exactly the schema formats', () => {
   assert.deepEqual(formatNames(schema).sort(), [
     'blockquote', 'bold', 'code', 'code-block', 'comment', 'header', 'italic', 'link', 'list', 'strike',
-    'suggest-delete', 'suggest-insert', 'underline',
+    'suggest-delete', 'suggest-format', 'suggest-insert', 'underline',
   ]);
 });
 

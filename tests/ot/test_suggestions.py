@@ -18,7 +18,9 @@ from documents.ot import Delta, rich_text, utf16, validate_op
 from documents.ot.suggestions import (
     COMMENT,
     SUGGEST_DELETE,
+    SUGGEST_FORMAT,
     SUGGEST_INSERT,
+    format_proposal,
     resolve_suggestions,
     review_of,
     role_refusal,
@@ -255,3 +257,43 @@ def test_review_of_says_whose_suggestions_an_op_accepted_and_rejected() -> None:
         "accepted": {str(ME): 1},
         "rejected": {},
     }
+
+
+def test_a_suggester_proposes_formats_and_an_editor_accepts_or_rejects_them() -> None:
+    proposal = f"{MINE}:bold=1,italic=0"
+    mine = [{"retain": 2}, {"retain": 3, "attributes": {SUGGEST_FORMAT: proposal}}]
+    assert role_refusal(mine, author_id=ME, may_suggest=True) is None
+    theirs = [{"retain": 3, "attributes": {SUGGEST_FORMAT: f"{THEIRS}:bold=1"}}]
+    assert (
+        role_refusal(theirs, author_id=ME, may_suggest=True)
+        == "Only editors can accept or reject suggestions."
+    )
+    assert role_refusal(mine, author_id=ME, may_suggest=False) is not None  # commenters never
+    assert (
+        role_refusal([{"retain": 3, "attributes": {"bold": True}}], author_id=ME, may_suggest=True)
+        is not None
+    )
+    doc: List[Op] = [
+        {"insert": "Hi "},
+        {"insert": "there", "attributes": {SUGGEST_FORMAT: proposal, "italic": True}},
+        {"insert": "\n"},
+    ]
+    accept = resolve_suggestions(doc, accept=True)
+    assert accept == [
+        {"retain": 3},
+        {"retain": 5, "attributes": {"bold": True, "italic": None, SUGGEST_FORMAT: None}},
+    ]
+    assert rich_text.apply(doc, accept) == [
+        {"insert": "Hi "},
+        {"insert": "there", "attributes": {"bold": True}},
+        {"insert": "\n"},
+    ]
+    reject = resolve_suggestions(doc, accept=False)
+    assert rich_text.apply(doc, reject) == [
+        {"insert": "Hi "},
+        {"insert": "there", "attributes": {"italic": True}},
+        {"insert": "\n"},
+    ]
+    assert review_of(doc, accept) == {"accepted": {str(ME): 1}, "rejected": {}}
+    assert review_of(doc, reject) == {"accepted": {}, "rejected": {str(ME): 1}}
+    assert format_proposal(proposal) == {"bold": True, "italic": None}
