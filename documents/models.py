@@ -409,6 +409,16 @@ class AuditAction(models.TextChoices):
     GUEST_LINK_CHANGED = "guest_link_changed", "Changed the guest link"
     GUEST_LINK_OFF = "guest_link_off", "Turned the guest link off"
     GUEST_JOINED = "guest_joined", "Joined through the guest link"
+    # What allauth's own pages change on one's account (signals.py reports each to the services).
+    EMAIL_ADDED = "email_added", "Added an email address"
+    EMAIL_REMOVED = "email_removed", "Removed an email address"
+    EMAIL_CONFIRMED = "email_confirmed", "Confirmed an email address"
+    PRIMARY_EMAIL_CHANGED = "primary_email_changed", "Changed the primary email address"
+    SECOND_FACTOR_ADDED = "second_factor_added", "Added a second factor"
+    SECOND_FACTOR_REMOVED = "second_factor_removed", "Removed a second factor"
+    RECOVERY_CODES_RESET = "recovery_codes_reset", "Made new recovery codes"
+    SSO_CONNECTED = "sso_connected", "Connected a single sign-on account"
+    SSO_DISCONNECTED = "sso_disconnected", "Disconnected a single sign-on account"
 
 
 class AuditEvent(models.Model):

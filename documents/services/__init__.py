@@ -17,6 +17,7 @@ connections what changed through `broadcast` once the change is committed.
 """
 
 from .accounts import (
+    account_changed,
     create_user,
     delete_user,
     save_user,
@@ -82,6 +83,7 @@ from .submit import (
 from .visitors import end_visits, record_visits, refresh_visits
 
 __all__ = [
+    "account_changed",
     "create_guest",
     "join_by_link",
     "set_guest_link",

@@ -149,6 +149,13 @@ def sign_out_session(*, user_id: Any, session_id: Any) -> None:
         audit.record(actor=user, action=AuditAction.SIGNED_OUT_SESSION, subject=user)
 
 
+def account_changed(*, user: Any, action: AuditAction, **details: Any) -> None:
+    """allauth changed the account on its own pages (email addresses, second factors, SSO links):
+    record it. These rows grant no document access, so no open socket needs telling."""
+    if getattr(user, "pk", None) is not None:
+        audit.record(actor=user, action=action, subject=user, **details)
+
+
 def delete_user(*, operator: Any, user_id: Any) -> None:
     """Delete an account and the documents it owns (each removed as the admin's delete does)."""
     with transaction.atomic():

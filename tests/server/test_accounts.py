@@ -5,6 +5,7 @@ import re
 from typing import Any
 
 import pytest
+from allauth.account.models import EmailAddress
 from celery import Celery, current_app
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
@@ -261,3 +262,27 @@ def test_a_second_factor_is_asked_after_the_password_once_set_up(olga: Any) -> N
     assert done.status_code == 302 and client.get("/").status_code == 200
     page = client.get("/accounts/2fa/")
     assert page.status_code == 200 and "Authenticator App" in page.content.decode()
+
+
+def test_what_allauth_changes_on_an_account_is_recorded_through_the_services(
+    olga: Any, mailoutbox: list[Any]
+) -> None:
+    from allauth.mfa import signals as mfa_signals
+    from allauth.mfa.models import Authenticator
+
+    client = Client()
+    client.force_login(olga)
+    assert client.post("/accounts/email/", {"action_add": "", "email": "olga@new.example"}).status_code == 302
+    [message] = mailoutbox
+    assert client.post(link_in(message, "/accounts/confirm-email/")).status_code == 302
+    authenticator = Authenticator.objects.create(user=olga, type=Authenticator.Type.RECOVERY_CODES, data={})
+    mfa_signals.authenticator_added.send(
+        sender=Authenticator, request=None, user=olga, authenticator=authenticator
+    )
+    events = list(AuditEvent.objects.filter(subject=olga).order_by("id").values_list("action", "details"))
+    added = EmailAddress.objects.get(email="olga@new.example").pk
+    assert ("email_added", {"address": added}) in events
+    assert ("email_confirmed", {"address": added}) in events
+    assert ("second_factor_added", {"authenticator": authenticator.pk}) in events
+    # Ids only: the audit log never keeps the addresses themselves.
+    assert "olga@new.example" not in str(events)
