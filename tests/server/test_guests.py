@@ -190,3 +190,16 @@ async def test_a_guest_edits_live_under_their_name_and_loses_the_open_socket_whe
     assert await ed.nothing_more(0.3)  # ed keeps the document and sees nothing from the guest
     for client in (guest_socket, ed):
         await client.disconnect()
+
+
+def test_a_named_grant_outlasts_the_link_someone_first_came_through(users: Any, document: Any) -> None:
+    link = turn_on(users, document, Role.VIEWER)
+    services.join_by_link(user=users["nina"], token=link.token)
+    services.add_member(actor=users["olga"], document_id=document.pk, identifier="nina", role=Role.VIEWER)
+    invite = services.create_invite(actor=users["olga"], document_id=document.pk, role=Role.COMMENTER)
+    nobody = services.create_user(username="nobody", email="nobody@example.com")
+    services.join_by_link(user=nobody, token=link.token)
+    services.accept_invite(user=nobody, token=invite.token)
+    services.set_guest_link(actor=users["olga"], document_id=document.pk, role=None)
+    assert selectors.role_on(user=users["nina"], document_id=document.pk) == Role.VIEWER
+    assert selectors.role_on(user=nobody, document_id=document.pk) == Role.COMMENTER
