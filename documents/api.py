@@ -364,8 +364,12 @@ def _version(request: HttpRequest, document_id: str, version: int) -> HttpRespon
         if (op.get("attributes") or {}).get("author")
     }
     authors = {
-        str(user.pk): {"username": user.get_username(), "name": _display_name(user)}
-        for user in get_user_model().objects.filter(pk__in=author_ids)
+        str(user.pk): {
+            "username": user.get_username(),
+            "name": _display_name(user),
+            "color": getattr(getattr(user, "profile", None), "color", ""),
+        }
+        for user in get_user_model().objects.filter(pk__in=author_ids).select_related("profile")
     }
     return JsonResponse(
         {

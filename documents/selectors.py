@@ -372,6 +372,7 @@ def history_sessions(
             "author__username",
             "author__first_name",
             "author__last_name",
+            "author__profile__color",
             "created_at",
             "restored_from",
             "review",
@@ -389,6 +390,7 @@ def history_sessions(
         username,
         first,
         last,
+        color,
         created_at,
         restored_from,
         review,
@@ -430,6 +432,7 @@ def history_sessions(
                     "id": author_id,
                     "username": username,
                     "name": f"{first} {last}".strip() or username,
+                    "color": color or "",
                 },
                 "restored_from": restored_from,
                 # An accept or reject is a session of its own too: who accepted what.

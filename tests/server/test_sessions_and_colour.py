@@ -134,3 +134,13 @@ def _cookie(user: Any) -> str:
     from .conftest import session_cookie
 
     return session_cookie(user)
+
+
+def test_history_shows_each_author_in_their_colour(users: Any, document: Any) -> None:
+    services.set_color(user=users["olga"], color="#c2185b")
+    client = Client()
+    client.force_login(users["olga"])
+    [created] = client.get(f"/api/documents/{document.pk}/history/").json()["sessions"]
+    assert created["author"]["color"] == "#c2185b"
+    version = client.get(f"/api/documents/{document.pk}/versions/1/").json()
+    assert version["authors"][str(users["olga"].pk)]["color"] == "#c2185b"
