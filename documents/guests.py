@@ -58,7 +58,7 @@ def guest_context(request: HttpRequest) -> dict[str, Any]:
     }
 
 
-def _link_gone(request: HttpRequest, status: int = 404) -> HttpResponse:
+def _link_gone(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "documents/not_found.html",
@@ -66,7 +66,7 @@ def _link_gone(request: HttpRequest, status: int = 404) -> HttpResponse:
             "title": "This link does not work",
             "message": "Its owner may have turned it off, or the document was deleted. Ask them for a new link.",
         },
-        status=status,
+        status=404,
     )
 
 
