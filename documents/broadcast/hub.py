@@ -61,6 +61,8 @@ class Listener(Protocol):
 
     def hub_message(self, channel: str, message: dict[str, Any]) -> None: ...
 
+    def tick(self) -> None: ...
+
 
 @dataclass
 class DocumentState:
@@ -213,7 +215,11 @@ class Hub:
     def _dispatch(self, document_id: str, state: DocumentState, event: OpEvent) -> None:
         state.next_version = event.record.version + 1
         state.recent.append(event)
-        for listener in list(self.listeners.get(document_channel(document_id), ())):
+        listeners = list(self.listeners.get(document_channel(document_id), ()))
+        # The author first: its ack is the one frame someone is waiting on.
+        src = event.record.src
+        listeners.sort(key=lambda listener: getattr(listener, "src", None) != src)
+        for listener in listeners:
             if not self.may_read(document_id, listener.user_id):
                 continue  # Lost access since: never hand it another op.
             try:
@@ -272,6 +278,7 @@ class Hub:
         check every local connection's session."""
         if time.monotonic() - self._sessions_checked > settings.COLLAB_SYNC_INTERVAL_SECONDS:
             self._sessions_checked = time.monotonic()
+            self._tick_connections()
             await self.check_sessions()
         if not self.documents:
             return
@@ -291,7 +298,7 @@ class Hub:
             state = self.documents.get(document_id)
             if state is None:
                 continue
-            self._refresh_roles(document_id, state, roles.get(document_id, {}))
+            self._refresh_roles(document_id, state, roles.get(document_id, {}), user_ids)
             head = heads.get(document_id)
             if head is None:
                 continue
@@ -319,6 +326,13 @@ class Hub:
             }
             await _refresh_visits(sorted(names))
 
+    def _tick_connections(self) -> None:
+        for listener in self.connections():
+            try:
+                listener.tick()
+            except Exception:
+                logger.exception("a connection's tick failed")
+
     async def check_sessions(self) -> None:
         """End the connections whose session ended (expired, signed out, password changed, user
         deactivated) even if the event saying so was lost: one check for the whole process."""
@@ -339,12 +353,15 @@ class Hub:
                 for channel, listener in entries:
                     listener.hub_message(channel, {"k": "end"})
 
-    def _refresh_roles(self, document_id: str, state: DocumentState, roles: dict[Any, str]) -> None:
-        """Tell each listener whose role changed (or who has none) to re-check, once per change."""
+    def _refresh_roles(
+        self, document_id: str, state: DocumentState, roles: dict[Any, str], asked: set[Any]
+    ) -> None:
+        """Tell each listener whose role changed (or who has none) to re-check, once per change.
+        Only users the sweep asked about: one who arrived during its read was checked on arrival."""
         previous, state.roles = state.roles or {}, roles
         listeners = list(self.listeners.get(document_channel(document_id), ()))
         changed = set()
-        for user_id in {listener.user_id for listener in listeners}:
+        for user_id in {listener.user_id for listener in listeners} & asked:
             role = roles.get(user_id)
             if role is None and user_id not in state.told_no_access:
                 state.told_no_access.add(user_id)
