@@ -25,7 +25,7 @@ def test_a_guest_edits_live_until_the_owner_turns_the_link_off(
     # The owner turns the link on from the share dialog and copies it.
     owner.page.locator("[data-action=share]").first.click()
     owner.page.select_option("#guest-link-role", "editor")
-    url_field = owner.page.locator("#share-guest-link input.invite-url")
+    url_field = owner.page.locator("#share-guest-link input.guest-link-url")
     url_field.wait_for(state="visible")
     url = url_field.input_value()
     assert "/link/" in url
