@@ -17,7 +17,7 @@ from django.db import transaction
 
 from .. import broadcast
 from ..errors import DocumentNotFound, PermissionDenied
-from ..models import AuditAction, Document, Guest, GuestLink, Membership
+from ..models import AuditAction, Document, Guest, GuestLink, Membership, Role
 from ..selectors import access_document, live_guest_link
 from . import audit
 from .members import _clean_role
@@ -43,7 +43,7 @@ def set_guest_link(*, actor: Any, document_id: Any, role: Any) -> GuestLink | No
     Everyone who came through it gets the new role or loses access once this commits, open
     sockets included. Turning it on again makes a new secret, so an old link stays dead.
     """
-    document, _ = access_document(user=actor, document_id=document_id, min_role="owner")
+    document, _ = access_document(user=actor, document_id=document_id, min_role=Role.OWNER)
     with transaction.atomic():
         # One change at a time per document: the link row and the memberships it granted agree.
         Document.objects.select_for_update(no_key=True).filter(pk=document.pk).first()
@@ -81,6 +81,16 @@ def _tell(document: Document, user_ids: list[Any]) -> None:
         broadcast.publish_access_changed_on_commit(document_id=document.pk, user_id=user_id)
 
 
+def _lock_live_link(link: GuestLink) -> GuestLink:
+    """Inside the joining transaction: take the document's lock (as `set_guest_link` does) and
+    read the link again, so nobody joins through a link turned off or changed meanwhile."""
+    Document.objects.select_for_update(no_key=True).filter(pk=link.document_id).first()
+    fresh = GuestLink.objects.filter(pk=link.pk, token=link.token).first()
+    if fresh is None:
+        raise DocumentNotFound("This link is not valid or has been turned off.")
+    return fresh
+
+
 def join_by_link(*, user: Any, token: Any) -> Membership:
     """A signed-in person opens the link: a member keeps their own role, anyone else joins with
     the link's role for as long as the link is on."""
@@ -88,6 +98,7 @@ def join_by_link(*, user: Any, token: Any) -> Membership:
     if link is None:
         raise DocumentNotFound("This link is not valid or has been turned off.")
     with transaction.atomic():
+        link = _lock_live_link(link)
         membership, created = Membership.objects.get_or_create(
             document=link.document, user=user, defaults={"role": link.role, "via_link": True}
         )
@@ -109,6 +120,7 @@ def create_guest(*, token: Any) -> Any:
         raise PermissionDenied("This document has as many guests as it can take; ask its owner for access.")
     user_model = get_user_model()
     with transaction.atomic():
+        link = _lock_live_link(link)
         user = user_model(
             username=f"{GUEST_PREFIX}{secrets.token_hex(8)}",
             first_name=f"Guest {secrets.choice(GUEST_ANIMALS)}",

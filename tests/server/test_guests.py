@@ -203,3 +203,26 @@ def test_a_named_grant_outlasts_the_link_someone_first_came_through(users: Any, 
     services.set_guest_link(actor=users["olga"], document_id=document.pk, role=None)
     assert selectors.role_on(user=users["nina"], document_id=document.pk) == Role.VIEWER
     assert selectors.role_on(user=nobody, document_id=document.pk) == Role.COMMENTER
+
+
+def test_nobody_joins_through_a_link_turned_off_or_changed_while_they_were_joining(
+    users: Any, document: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from documents.services import guests as guest_service
+
+    link = turn_on(users, document, Role.EDITOR)
+    read = guest_service.live_guest_link
+
+    # The link is read, then turned off before the joining transaction takes the lock.
+    def read_then_turn_off(*, token: Any) -> Any:
+        found = read(token=token)
+        services.set_guest_link(actor=users["olga"], document_id=document.pk, role=None)
+        return found
+
+    monkeypatch.setattr(guest_service, "live_guest_link", read_then_turn_off)
+    with pytest.raises(DocumentNotFound):
+        services.create_guest(token=link.token)
+    with pytest.raises(DocumentNotFound):
+        services.join_by_link(user=users["nina"], token=link.token)
+    assert not Membership.objects.filter(document=document, via_link=True).exists()
+    assert not Guest.objects.exists()
