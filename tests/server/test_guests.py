@@ -51,6 +51,9 @@ def test_the_owner_turns_the_link_on_over_the_api_and_a_stranger_joins_as_a_name
     browser, guest = join_as_guest(token)
     assert guest.get_full_name().startswith("Guest ") and not guest.has_usable_password() and not guest.email
     assert selectors.access_document(user=guest, document_id=document.pk)[1] == Role.EDITOR
+    # The one identity the socket reads: a guest, so its ops get COLLAB_GUEST_OP_RATE.
+    assert selectors.identity_of(user=guest)["guest"] is True
+    assert selectors.identity_of(user=users["olga"])["guest"] is False
     assert browser.get(f"/d/{document.pk}/").status_code == 200
     assert owner.get(url).json()["joined"] == 1
     # Counted apart from the people given access by name.
