@@ -9,8 +9,9 @@ and markdown-it's CommonMark parser), so a hostile file costs no more than a lon
 
 import html
 import re
+import uuid
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 from markdown_it import MarkdownIt
 
@@ -26,6 +27,8 @@ DIVIDER = {"divider": True}
 # Inline styles written for the palette formats; values are checked against the schema first,
 # so only a palette's #rrggbb ever reaches a style attribute.
 STYLE_PROPERTIES = [("color", "color"), ("background", "background-color")]
+# Comments one imported thread keeps (the rest of a hostile file's list is dropped).
+MAX_IMPORTED_COMMENTS = 200
 
 
 def safe_link(url: Any) -> str | None:
@@ -117,11 +120,17 @@ class Footnotes:
         self.threads = threads
         self.numbers: dict[str, int] = {}
 
-    def mark(self, thread_id: Any) -> str:
+    def number(self, thread_id: Any) -> int | None:
+        """The thread's footnote number (the first asked gets 1), or None if it has no note."""
         if not isinstance(thread_id, str) or thread_id not in self.threads:
+            return None
+        return self.numbers.setdefault(thread_id, len(self.numbers) + 1)
+
+    def mark(self, thread_id: Any) -> str:
+        number = self.number(thread_id)
+        if number is None:
             return ""
-        number = self.numbers.setdefault(thread_id, len(self.numbers) + 1)
-        return f'<sup><a href="#comment-{number}">[{number}]</a></sup>'
+        return f'<sup class="comment-mark"><a href="#comment-{number}">[{number}]</a></sup>'
 
     def section(self) -> str:
         if not self.numbers:
@@ -157,8 +166,12 @@ def _inline_html(runs: list[tuple[str, dict[str, Any]]], notes: Footnotes | None
         link = safe_link(attributes.get("link"))
         if link:
             piece = f'<a href="{html.escape(link, quote=True)}" rel="noopener noreferrer">{piece}</a>'
-        out.append(piece)
         thread = attributes.get("comment")
+        number = notes.number(thread) if notes is not None else None
+        if number is not None:
+            # The passage itself is marked, so an import can anchor the thread on it again.
+            piece = f'<span data-comment="{number}">{piece}</span>'
+        out.append(piece)
         following = runs[index + 1][1].get("comment") if index + 1 < len(runs) else None
         if notes is not None and thread and thread != following:
             out.append(notes.mark(thread))
@@ -499,6 +512,16 @@ class _DeltaBuilder:
     SKIP = {"head", "template", "object", "svg", "math"}
 
     def __init__(self) -> None:
+        # Comments as the HTML export writes them: passages in <span data-comment="N">, the
+        # marks after them in <sup class="comment-mark"> (skipped), and a <section
+        # class="comments"> of <li id="comment-N"> notes, one <p> per comment.
+        self.comment_ids: dict[str, str] = {}  # footnote number -> the new thread's id
+        self.spans: list[bool] = []  # per open <span>: does it mark a passage?
+        self.marks = 0  # open <sup class="comment-mark">
+        self.notes_depth = 0  # open <section class="comments">
+        self.note: str | None = None  # the number of the <li> being read there
+        self.note_text: list[str] | None = None  # the <p> being read there
+        self.notes: dict[str, list[str]] = {}
         self.ops: Ops = []
         self.inline: list[tuple[str, Any]] = []
         # Opening tags past MAX_INLINE_DEPTH, by format, so their end tags are ignored too.
@@ -574,7 +597,43 @@ class _DeltaBuilder:
                 del self.inline[index]
                 return
 
+    def _comment_tag(self, tag: str, attrs: dict[str, str], *, start: bool) -> bool:
+        """Handle the tags that carry comments; True when the tag is done with."""
+        classes = (attrs.get("class") or "").split()
+        if tag == "section" and (self.notes_depth or "comments" in classes):
+            self.notes_depth += 1 if start else -1
+            return True
+        if self.notes_depth:
+            if tag == "li":
+                number = (attrs.get("id") or "").removeprefix("comment-")
+                self.note = number if start and number.isdigit() and len(number) <= 6 else None
+            elif tag == "p" and self.note is not None:
+                if start:
+                    self.note_text = []
+                elif self.note_text is not None:
+                    body = re.sub(r"\s+", " ", "".join(self.note_text)).strip()
+                    if body and len(self.notes.setdefault(self.note, [])) < MAX_IMPORTED_COMMENTS:
+                        self.notes[self.note].append(body)
+                    self.note_text = None
+            return True
+        if tag == "sup" and (self.marks or "comment-mark" in classes):
+            self.marks += 1 if start else -1
+            return True
+        if tag == "span":
+            if start:
+                number = attrs.get("data-comment") or ""
+                marks = number.isdigit() and len(number) <= 6
+                if marks:
+                    self._push_inline("comment", self.comment_ids.setdefault(number, uuid.uuid4().hex))
+                self.spans.append(marks)
+            elif self.spans and self.spans.pop():
+                self._pop_inline("comment")
+            return True
+        return False
+
     def handle_starttag(self, tag: str, attrs: dict[str, str]) -> None:
+        if self._comment_tag(tag, attrs, start=True):
+            return
         if tag in self.SKIP:
             self.skip += 1
             return
@@ -624,6 +683,8 @@ class _DeltaBuilder:
             self._push_inline("link", safe_link(attrs.get("href")))
 
     def handle_endtag(self, tag: str) -> None:
+        if self._comment_tag(tag, {}, start=False):
+            return
         if tag in self.SKIP:
             self.skip = max(0, self.skip - 1)
             return
@@ -647,7 +708,11 @@ class _DeltaBuilder:
             self._pop_inline("link")
 
     def handle_data(self, data: str) -> None:
-        if self.skip:
+        if self.notes_depth:
+            if self.note_text is not None:
+                self.note_text.append(data)
+            return
+        if self.skip or self.marks:
             return
         if self.pre:
             lines = data.split("\n")
@@ -702,12 +767,42 @@ def _clean_ops(ops: Ops) -> Ops:
     return CONTENT_SCHEMA.sanitize(merged)
 
 
-def from_html(source: str) -> Ops:
+class Imported(NamedTuple):
+    """A parsed file: its content, and the comment threads it carried (id -> comment bodies),
+    each anchored in `ops` by its id in the `comment` format."""
+
+    ops: Ops
+    threads: dict[str, list[str]]
+
+
+def parse_html(source: str) -> Imported:
     builder = _DeltaBuilder()
     builder.feed(source)
     if builder.pending_text:
         builder._end_line(builder.block)
-    return _clean_ops(builder.ops)
+    threads = {
+        builder.comment_ids[number]: bodies
+        for number, bodies in builder.notes.items()
+        if number in builder.comment_ids and bodies
+    }
+    # An anchor without a note (or a note without an anchor) is dropped: no empty threads.
+    for op in builder.ops:
+        if (op.get("attributes") or {}).get("comment") not in threads:
+            (op.get("attributes") or {}).pop("comment", None)
+    return Imported(_clean_ops(builder.ops), threads)
+
+
+def from_html(source: str) -> Ops:
+    """The content of an HTML file, comment anchors left out."""
+    return without_comments(parse_html(source).ops)
+
+
+def without_comments(ops: Ops) -> Ops:
+    stripped = []
+    for op in ops:
+        attributes = {k: v for k, v in (op.get("attributes") or {}).items() if k != "comment"}
+        stripped.append({"insert": op["insert"], **({"attributes": attributes} if attributes else {})})
+    return _clean_ops(stripped)
 
 
 # CommonMark with strikethrough (which the Markdown export writes); raw HTML in a Markdown file
@@ -750,6 +845,11 @@ IMPORTERS |= {".markdown": ("md", from_markdown), ".txt": ("txt", from_text)}
 
 def import_file(name: str, source: str) -> Ops:
     """Parse an uploaded file by its extension; ValueError says what is wrong with it."""
+    return without_comments(import_document(name, source).ops)
+
+
+def import_document(name: str, source: str) -> Imported:
+    """As `import_file`, with the comment threads an HTML export carried (none for other kinds)."""
     extension = "." + name.lower().rsplit(".", 1)[-1] if "." in name else ""
     if extension not in IMPORTERS:
         raise ValueError("Import a .md, .html or .txt file.")
@@ -757,4 +857,6 @@ def import_file(name: str, source: str) -> Ops:
     limit = MAX_IMPORT_CHARACTERS[kind]
     if len(source) > limit:
         raise ValueError(f"A .{kind} file can be at most {limit // 1024} kB.")
-    return parse(source)
+    if kind == "html":
+        return parse_html(source)
+    return Imported(parse(source), {})

@@ -11,7 +11,7 @@ import multiprocessing
 from multiprocessing.connection import Connection
 from typing import Any
 
-from .convert import Ops, import_file
+from .convert import Imported, Ops, import_document, without_comments
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ class ImportTooSlow(Exception):
 
 def _parse_in_child(connection: Connection, name: str, source: str) -> None:
     try:
-        connection.send(("ok", import_file(name, source)))
+        connection.send(("ok", tuple(import_document(name, source))))
     except ValueError as exc:
         connection.send(("invalid", str(exc)))
     finally:
@@ -34,6 +34,11 @@ def _parse_in_child(connection: Connection, name: str, source: str) -> None:
 
 def parse_upload(name: str, source: str, *, time_limit: float) -> Ops:
     """`convert.import_file` in a child process; ValueError as there, ImportTooSlow past the limit."""
+    return without_comments(parse_upload_document(name, source, time_limit=time_limit).ops)
+
+
+def parse_upload_document(name: str, source: str, *, time_limit: float) -> Imported:
+    """`convert.import_document` (content and comment threads) in a child process, as `parse_upload`."""
     receiver, sender = _CONTEXT.Pipe(duplex=False)
     child = _CONTEXT.Process(target=_parse_in_child, args=(sender, name, source), daemon=True)
     child.start()
@@ -53,4 +58,5 @@ def parse_upload(name: str, source: str, *, time_limit: float) -> Ops:
     kind, value = outcome
     if kind == "invalid":
         raise ValueError(value)
-    return list(value)
+    ops, threads = value
+    return Imported(list(ops), dict(threads))
