@@ -79,6 +79,8 @@ class DocumentState:
     # user id -> how many local listeners of theirs watch it; the users the last refresh settled.
     users: Counter[Any] = field(default_factory=Counter)
     settled: set[Any] = field(default_factory=set)
+    # connection id (src) -> its listener: an op's author hears it (its ack) before anyone else.
+    by_src: dict[str, Any] = field(default_factory=dict)
 
 
 @in_thread
@@ -125,6 +127,9 @@ class Hub:
         if channel.startswith("doc:"):
             state = self.documents.setdefault(channel[4:], DocumentState())
             state.users[listener.user_id] += 1
+            src = getattr(listener, "src", None)
+            if src is not None:
+                state.by_src[src] = listener
             if first:
                 metrics.documents_open.set(len(self.documents))
         if first:
@@ -137,6 +142,8 @@ class Hub:
         listeners.discard(listener)
         state = self.documents.get(channel[4:]) if channel.startswith("doc:") else None
         if state is not None:
+            if state.by_src.get(getattr(listener, "src", None)) is listener:
+                del state.by_src[listener.src]  # type: ignore[attr-defined]
             state.users[listener.user_id] -= 1
             if state.users[listener.user_id] <= 0:
                 del state.users[listener.user_id]
@@ -229,8 +236,10 @@ class Hub:
         state.recent.append(event)
         listeners = list(self.listeners.get(document_channel(document_id), ()))
         # The author first: its ack is the one frame someone is waiting on.
-        src = event.record.src
-        listeners.sort(key=lambda listener: getattr(listener, "src", None) != src)
+        author = state.by_src.get(event.record.src)
+        if author is not None and author in self.listeners.get(document_channel(document_id), ()):
+            listeners.remove(author)
+            listeners.insert(0, author)
         for listener in listeners:
             if not self.may_read(document_id, listener.user_id):
                 continue  # Lost access since: never hand it another op.

@@ -4,15 +4,48 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('documents', '0007_guests_profiles_reviews'),
+        ("documents", "0007_guests_profiles_reviews"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='auditevent',
-            name='action',
-            field=models.CharField(choices=[('member_added', 'Granted access'), ('role_changed', 'Changed a role'), ('member_removed', 'Revoked access'), ('invite_created', 'Created an invite link'), ('invite_revoked', 'Revoked an invite link'), ('invite_accepted', 'Joined through an invite link'), ('version_restored', 'Restored a version'), ('document_deleted', 'Moved the document to the trash'), ('document_restored', 'Restored the document from the trash'), ('user_changed', 'Changed a user in the admin'), ('user_disconnected', 'Disconnected a user everywhere'), ('editing_closed', 'Closed the document to editing'), ('editing_reopened', 'Reopened the document to editing'), ('invitation_sent', 'Invited someone by email'), ('invitation_withdrawn', 'Withdrew an invitation by email'), ('invitation_accepted', 'Joined through an invitation by email'), ('signed_out_everywhere', 'Signed out everywhere'), ('signed_out_session', 'Signed out a session'), ('guest_link_changed', 'Changed the guest link'), ('guest_link_off', 'Turned the guest link off'), ('guest_joined', 'Joined through the guest link'), ('email_added', 'Added an email address'), ('email_removed', 'Removed an email address'), ('email_confirmed', 'Confirmed an email address'), ('primary_email_changed', 'Changed the primary email address'), ('second_factor_added', 'Added a second factor'), ('second_factor_removed', 'Removed a second factor'), ('recovery_codes_reset', 'Made new recovery codes'), ('sso_connected', 'Connected a single sign-on account'), ('sso_disconnected', 'Disconnected a single sign-on account')], max_length=32),
+            model_name="auditevent",
+            name="action",
+            field=models.CharField(
+                choices=[
+                    ("member_added", "Granted access"),
+                    ("role_changed", "Changed a role"),
+                    ("member_removed", "Revoked access"),
+                    ("invite_created", "Created an invite link"),
+                    ("invite_revoked", "Revoked an invite link"),
+                    ("invite_accepted", "Joined through an invite link"),
+                    ("version_restored", "Restored a version"),
+                    ("document_deleted", "Moved the document to the trash"),
+                    ("document_restored", "Restored the document from the trash"),
+                    ("user_changed", "Changed a user in the admin"),
+                    ("user_disconnected", "Disconnected a user everywhere"),
+                    ("editing_closed", "Closed the document to editing"),
+                    ("editing_reopened", "Reopened the document to editing"),
+                    ("invitation_sent", "Invited someone by email"),
+                    ("invitation_withdrawn", "Withdrew an invitation by email"),
+                    ("invitation_accepted", "Joined through an invitation by email"),
+                    ("signed_out_everywhere", "Signed out everywhere"),
+                    ("signed_out_session", "Signed out a session"),
+                    ("guest_link_changed", "Changed the guest link"),
+                    ("guest_link_off", "Turned the guest link off"),
+                    ("guest_joined", "Joined through the guest link"),
+                    ("email_added", "Added an email address"),
+                    ("email_removed", "Removed an email address"),
+                    ("email_confirmed", "Confirmed an email address"),
+                    ("primary_email_changed", "Changed the primary email address"),
+                    ("second_factor_added", "Added a second factor"),
+                    ("second_factor_removed", "Removed a second factor"),
+                    ("recovery_codes_reset", "Made new recovery codes"),
+                    ("sso_connected", "Connected a single sign-on account"),
+                    ("sso_disconnected", "Disconnected a single sign-on account"),
+                ],
+                max_length=32,
+            ),
         ),
     ]
