@@ -90,7 +90,7 @@ class Notice {
 
 /** The panel that lists edits the server could not apply, with their text ready to copy. */
 class LostEditsPanel {
-  constructor(node) {
+  constructor(node, { ondismiss = () => {} } = {}) {
     this.node = node;
     if (!node) return;
     this.summary = node.querySelector('[data-lost-summary]');
@@ -98,6 +98,7 @@ class LostEditsPanel {
     this.copyStatus = node.querySelector('[data-lost-copy-status]');
     node.querySelector('[data-lost-dismiss]').addEventListener('click', () => {
       node.hidden = true;
+      ondismiss();
     });
     node.querySelector('[data-lost-copy]').addEventListener('click', async () => {
       try {
@@ -145,13 +146,17 @@ class CollabEditor {
     this.peopleNode = document.getElementById('presence-list');
     this.roleNode = document.getElementById('role-badge');
     this.notice = new Notice(document.getElementById('editor-notice'));
-    this.lostPanel = new LostEditsPanel(document.getElementById('lost-edits'));
+    this.lostPanel = new LostEditsPanel(document.getElementById('lost-edits'), {
+      ondismiss: () => this.binding.forgetRefusal(),
+    });
     // Why unsent changes may be refused next (a downgrade to viewer), for the lost-edits panel.
     this.accessLoss = null;
     this.reloading = false;
 
     this.quill = new Quill('#editor', {
       theme: 'snow',
+      // Tooltips (a link's "Visit URL") stay inside the editor instead of being cut off at its edge.
+      bounds: '#editor',
       formats: FORMATS,
       placeholder: 'Start writing…',
       modules: {
@@ -166,12 +171,14 @@ class CollabEditor {
           ],
         },
         history: { userOnly: true, delay: 500, maxStack: 200 },
+        keyboard: { bindings: { leaveText: { key: 'Escape', handler: () => leaveText(this.quill) } } },
         cursors: { hideDelayMs: 500, hideSpeedMs: 300, transformOnTextChange: false },
       },
     });
     this.quill.disable();
     this.cursors = this.quill.getModule('cursors');
     labelToolbar(this.quill);
+    labelText(this.quill);
 
     this.socket = new ReconnectingSocket(socketUrl(config.wsPath), {
       onstatus: () => this.renderStatus(),
@@ -197,6 +204,7 @@ class CollabEditor {
       schema: contentSchema,
       cursors: this.cursors,
       presenceId: randomId(),
+      maxMessageBytes: config.maxMessageBytes,
       self: { userId: config.userId, name: config.userName },
       canEdit: () => this.canEdit && !this.ended,
       ownChange: (delta, oldContents) => this.ownChange(delta, oldContents),
@@ -378,10 +386,10 @@ class CollabEditor {
     link.href = `${this.config.loginUrl}?next=${encodeURIComponent(window.location.pathname)}`;
     link.textContent = 'Sign in again';
     const message = document.createDocumentFragment();
-    const unsent = this.binding ? this.binding.unsent() : 0;
+    const unsent = this.binding && this.binding.unsent() ? this.binding.unsentCharacters() || 1 : 0;
     message.append(
       unsent
-        ? `You have been signed out; ${unsent} change${unsent === 1 ? ' was' : 's were'} not saved. `
+        ? `You have been signed out; ${unsent.toLocaleString('en-US')} unsent character${unsent === 1 ? ' was' : 's were'} not saved. `
         : 'You have been signed out. ',
       link,
       ' to keep editing.',
@@ -528,11 +536,19 @@ class CollabEditor {
       this.phase = phase;
     }
     const retry = phase === 'reconnecting' ? this.socket.retryInMs() : null;
-    const { text, tone } = describeStatus({ phase, unsent, retryInMs: retry, online: navigator.onLine || this.ended });
+    const { text, tone } = describeStatus({
+      phase,
+      unsent,
+      characters: unsent ? this.binding.unsentCharacters() : 0,
+      refused: this.binding.refused,
+      retryInMs: retry,
+      online: navigator.onLine || this.ended,
+    });
     if (this.statusNode.textContent !== text) this.statusNode.textContent = text;
     this.statusNode.dataset.tone = tone;
     this.statusNode.dataset.phase = phase;
     this.statusNode.dataset.unsent = String(unsent);
+    this.statusNode.dataset.refused = String(this.binding.refused);
   }
 
   renderRole() {
@@ -561,11 +577,35 @@ class CollabEditor {
         event.returnValue = '';
       }
     });
+    // The printed page shows the title as it is now (it can be renamed while open).
+    window.addEventListener('beforeprint', () => {
+      const title = document.getElementById('doc-title');
+      const printed = document.getElementById('print-title');
+      if (title && printed) printed.textContent = title.value;
+    });
     const retry = this.statusNode;
     retry.addEventListener('click', () => {
       if (this.phase === 'reconnecting') this.socket.resume();
     });
   }
+}
+
+/**
+ * Esc leaves the text (Tab indents inside it, as in other editors): focus moves to the keyboard
+ * hint right after the editor, so Tab goes on to the rest of the page and Shift+Tab comes back.
+ */
+function leaveText(quill) {
+  quill.blur();
+  document.getElementById('editor-keys').focus();
+  return false;
+}
+
+/** The editable text: a named multi-line text box, with how to leave it by keyboard. */
+function labelText(quill) {
+  quill.root.setAttribute('role', 'textbox');
+  quill.root.setAttribute('aria-multiline', 'true');
+  quill.root.setAttribute('aria-label', 'Document text');
+  quill.root.setAttribute('aria-describedby', 'editor-keys');
 }
 
 function labelToolbar(quill) {

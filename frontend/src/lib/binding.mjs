@@ -5,16 +5,19 @@
 // timer and subscription in destroy(). The page composes it with the socket, notices and panels.
 import Delta from 'quill-delta';
 
+import { jsonBytes, splitChange } from './chunks.mjs';
 import { composeUnsent } from './lost-edits.mjs';
 import { collaboratorsFrom, cursorFromPresence } from './presence.mjs';
 import { deltaLength, deltaProblem } from './schema.mjs';
-import { unsentCount } from './status.mjs';
+import { unsentCharacters, unsentCount } from './status.mjs';
 
 // The `source` of our own submits, so the 'op' handler recognises them by identity.
 export const LOCAL_SOURCE = 'collab-local';
 export const OPS_NOT_FOUND = 'ERR_SUBMIT_TRANSFORM_OPS_NOT_FOUND';
 export const OP_REJECTED = 'ERR_OP_SUBMIT_REJECTED';
 const PRESENCE_THROTTLE_MS = 80;
+// Room left in a message for the frame around an op (action, ids, version, seq).
+const FRAME_BYTES = 4096;
 // How long a collaborator's name stays up after their cursor moves (hovering shows it too).
 const FLAG_VISIBLE_MS = 2500;
 // Errors the binding reports through a rollback ('load'), not as errors of their own.
@@ -31,7 +34,7 @@ export class DocBinding {
   /**
    * doc: a sharedb Doc (rich-text); quill: a Quill editor; presence: the Doc's DocPresence (or
    * null); options: schema (the content schema), cursors (quill-cursors module or null),
-   * presenceId, self ({userId, name}), canEdit(), ownChange(delta, oldContents) -> ops, and the
+   * presenceId, self ({userId, name}), maxMessageBytes (the server's limit), canEdit(), ownChange(delta, oldContents) -> ops, and the
    * hooks onStatus(), onLoad(), onRemoteChange(op), onRefused({rejection, lostOps}),
    * onOpsNotFound(lostOps), onProblem(problem), onDeleted(), onError(err), onPeople(people),
    * onTextChange(). timers and frame (requestAnimationFrame) can be replaced in tests.
@@ -57,6 +60,9 @@ export class DocBinding {
     this.lastRejection = null;
     // Unsent ops captured when the server refused one (before sharedb's rollback drops them).
     this.lostOps = null;
+    // A refused change is on screen for copying: the status must not say "saved".
+    this.refused = false;
+    this.maxOpBytes = Math.max(1024, (options.maxMessageBytes || 256 * 1024) - FRAME_BYTES);
     this.remote = {};
     this.livePresenceIds = new Set();
     this.cursorsById = new Map();
@@ -103,6 +109,17 @@ export class DocBinding {
     return unsentCount(this.doc);
   }
 
+  /** How many characters the unsent changes touch (what a person would call their edits). */
+  unsentCharacters() {
+    return unsentCharacters(this.doc);
+  }
+
+  /** The user has dealt with a refused change (dismissed its text): "saved" may show again. */
+  forgetRefusal() {
+    this.refused = false;
+    this.hook('onStatus')();
+  }
+
   /** Everything unsent, as one change (what the user would lose). */
   unsentOps() {
     return unsentOps(this.doc);
@@ -129,11 +146,25 @@ export class DocBinding {
     this.submit(delta.ops);
   }
 
+  /**
+   * Submit a local change in pieces that each fit in one message: sharedb composes unsent ops into
+   * one, so composing is refused while that would make the op too big for the server.
+   */
   submit(ops) {
-    this.doc.submitOp(ops, { source: LOCAL_SOURCE }, (err) => {
-      if (err) this.onDocError(err);
-      this.hook('onStatus')();
-    });
+    for (const piece of splitChange(ops, this.maxOpBytes)) {
+      const pending = this.doc.pendingOps;
+      const last = pending[pending.length - 1];
+      const tooBig = last && !last.sentAt && jsonBytes(last.op) + jsonBytes(piece) > this.maxOpBytes;
+      this.doc.preventCompose = Boolean(tooBig);
+      try {
+        this.doc.submitOp(piece, { source: LOCAL_SOURCE }, (err) => {
+          if (err) this.onDocError(err);
+          this.hook('onStatus')();
+        });
+      } finally {
+        this.doc.preventCompose = false;
+      }
+    }
     this.hook('onStatus')();
   }
 
@@ -171,6 +202,7 @@ export class DocBinding {
     if (this.doc.type && !(rejection && rejection.code === OPS_NOT_FOUND)) {
       const lostOps = this.lostOps;
       this.lostOps = null;
+      if (lostOps && lostOps.length) this.refused = true;
       this.hook('onRefused')({ rejection, lostOps });
     }
     this.lastRejection = null;
