@@ -11,6 +11,7 @@ import { api } from './lib/api.mjs';
 import { Heartbeat } from './lib/heartbeat.mjs';
 import { DocBinding, OP_REJECTED } from './lib/binding.mjs';
 import { lostSummary, lostText } from './lib/lost-edits.mjs';
+import { PendingStore } from './lib/pending-store.mjs';
 import { formatNames } from './lib/schema.mjs';
 import { BuildReloader } from './lib/reload.mjs';
 import { ReconnectingSocket } from './lib/socket.mjs';
@@ -129,6 +130,24 @@ class LostEditsPanel {
   }
 }
 
+/** Unsent edits kept in IndexedDB across reloads (opened in the background; null if unavailable). */
+function pendingStore(config) {
+  const opening = PendingStore.open({ userId: config.userId, documentId: config.documentId, pageId: randomId() }).catch((err) => {
+    console.warn('collab: no storage for unsent edits', err);
+    return null;
+  });
+  return {
+    load: async () => {
+      const store = await opening;
+      return store ? store.load() : null;
+    },
+    save: async (state) => {
+      const store = await opening;
+      if (store) await store.save(state);
+    },
+  };
+}
+
 /** The build the page was served with (sent in the handshake; the server says if it moved on). */
 function pageBuild() {
   const meta = document.querySelector('meta[name="collab-build"]');
@@ -185,6 +204,7 @@ class CollabEditor {
       onsessionended: () => this.sessionEnded(),
       ondocumentfull: () => this.documentFull(),
       handshake: { build: pageBuild() },
+      hold: (frame) => (this.binding ? this.binding.holdFrame(frame) : null),
     });
     this.reloader = new BuildReloader({
       unsent: () => this.binding.unsent(),
@@ -205,6 +225,7 @@ class CollabEditor {
       cursors: this.cursors,
       presenceId: randomId(),
       maxMessageBytes: config.maxMessageBytes,
+      store: pendingStore(config),
       self: { userId: config.userId, name: config.userName },
       canEdit: () => this.canEdit && !this.ended,
       ownChange: (delta, oldContents) => this.ownChange(delta, oldContents),
@@ -418,6 +439,8 @@ class CollabEditor {
     this.quill.disable();
     this.heartbeat.stop();
     if (this.binding) this.binding.stopPresence();
+    // Edits kept for a later visit cannot land in a document that is gone or closed to us.
+    if (this.binding && (phase === 'no-access' || phase === 'deleted')) this.binding.forgetSaved();
     if (phase === 'signed-out') this.socket.stopForSession();
     else this.connection.close();
     this.notice.show(message, { tone: 'bad', sticky: true });
@@ -577,6 +600,8 @@ class CollabEditor {
         event.returnValue = '';
       }
     });
+    // Closing the tab right after typing: store what is unsent now, not after the usual delay.
+    window.addEventListener('pagehide', () => this.binding.persist());
     // The printed page shows the title as it is now (it can be renamed while open).
     window.addEventListener('beforeprint', () => {
       const title = document.getElementById('doc-title');

@@ -270,3 +270,91 @@ test('destroy clears the presence throttle and cursor timers', async () => {
   assert.equal(started.size, 0, 'every timer is cleared');
   assert.deepEqual(made, [], 'remote cursors are removed');
 });
+
+/** A store in memory, shaped like PendingStore: load() once, save(state or null). */
+function memoryStore(state = null) {
+  return {
+    state,
+    saves: [],
+    async load() {
+      return this.state;
+    },
+    async save(next) {
+      this.saves.push(next);
+      this.state = next;
+    },
+  };
+}
+
+async function reopen(backend, store) {
+  const connection = backend.connect();
+  const doc = connection.get('documents', 'd1');
+  const quill = new FakeQuill();
+  const binding = new DocBinding(doc, quill, null, { schema, store, frame: immediateFrame });
+  await until(() => binding.loaded, 'the reopened page');
+  return { connection, doc, quill, binding };
+}
+
+test('an op that was committed but never acknowledged is resent under its ids and applied once', async () => {
+  const { backend, seedDoc, quill, doc, binding, connection } = await setup('Hello\n');
+  // What the page stores as the op leaves (the socket holds it for this): its src and seq.
+  let state = null;
+  const send = connection.sendOp.bind(connection);
+  connection.sendOp = (sent, op) => {
+    state = binding.savedState();
+    send(sent, op);
+  };
+  quill.type([{ retain: 5 }, { insert: ' A' }]);
+  await until(() => state !== null, 'the op to be sent');
+  assert.equal(state.pending[0].seq, 1);
+  assert.equal(state.pending.length, 1);
+  assert.equal(state.pending[0].src, connection.id);
+  await until(() => serverText(seedDoc) === 'Hello A\n', 'the commit');
+  binding.destroy();
+  seedDoc.submitOp([{ insert: 'Z' }]);
+  await until(() => serverText(seedDoc) === 'ZHello A\n');
+
+  const store = memoryStore(state);
+  const page = await reopen(backend, store);
+  // Shown at once, before the server answered: the text as it was left.
+  await until(() => page.binding.unsent() === 0, 'the ack of the resent op');
+  await until(() => page.quill.getText() === 'ZHello A\n', 'the remote op');
+  assert.equal(serverText(seedDoc), 'ZHello A\n', 'applied once');
+  assert.equal(seedDoc.version, 3);
+  await until(() => store.state === null, 'the stored state to be cleared');
+});
+
+test('unsent ops stored by a closed page land once, transformed past what others wrote meanwhile', async () => {
+  const { backend, seedDoc, doc } = await setup('Hello\n');
+  const state = {
+    v: doc.version,
+    data: { ops: [{ insert: 'Hello offline\n' }] },
+    pending: [{ op: [{ retain: 5 }, { insert: ' offline' }], src: null, seq: null }],
+    savedAt: 1,
+  };
+  seedDoc.submitOp([{ insert: 'Hi! ' }]);
+  await until(() => serverText(seedDoc) === 'Hi! Hello\n');
+  const store = memoryStore(state);
+  const page = await reopen(backend, store);
+  await until(() => serverText(seedDoc) === 'Hi! Hello offline\n', 'the restored op on the server');
+  await until(() => page.quill.getText() === 'Hi! Hello offline\n', 'the editor');
+  await until(() => page.binding.unsent() === 0);
+});
+
+test('an op the store holds without its seq waits until the seq is stored', async () => {
+  const store = memoryStore();
+  const { backend } = await setup('Hello\n');
+  const page = await reopen(backend, store);
+  page.binding.storedUnsent = true;
+  page.doc.inflightOp = { op: [{ insert: 'x' }], seq: 7 };
+  const frame = JSON.stringify({ a: 'op', c: 'documents', d: 'd1', v: 1, seq: 7, op: [{ insert: 'x' }] });
+  const held = page.binding.holdFrame(frame);
+  assert.ok(held instanceof Promise);
+  await held;
+  const saved = store.saves[store.saves.length - 1];
+  assert.deepEqual(saved.pending[0], { op: [{ insert: 'x' }], src: page.connection.id, seq: 7 });
+  assert.equal(page.binding.storedUnsent, false);
+  assert.equal(page.binding.holdFrame(frame), null, 'nothing to wait for once the seq is stored');
+  assert.equal(page.binding.holdFrame('{"a":"p"}'), null);
+  page.doc.inflightOp = null;
+});

@@ -18,6 +18,9 @@ export const OP_REJECTED = 'ERR_OP_SUBMIT_REJECTED';
 const PRESENCE_THROTTLE_MS = 80;
 // Room left in a message for the frame around an op (action, ids, version, seq).
 const FRAME_BYTES = 4096;
+// Unsent work is written to the store this long after the last change (and before any op of a
+// stored state leaves, see holdFrame).
+const SAVE_DELAY_MS = 250;
 // How long a collaborator's name stays up after their cursor moves (hovering shows it too).
 const FLAG_VISIBLE_MS = 2500;
 // Errors the binding reports through a rollback ('load'), not as errors of their own.
@@ -34,7 +37,8 @@ export class DocBinding {
   /**
    * doc: a sharedb Doc (rich-text); quill: a Quill editor; presence: the Doc's DocPresence (or
    * null); options: schema (the content schema), cursors (quill-cursors module or null),
-   * presenceId, self ({userId, name}), maxMessageBytes (the server's limit), canEdit(), ownChange(delta, oldContents) -> ops, and the
+   * presenceId, self ({userId, name}), maxMessageBytes (the server's limit), store (keeps
+   * unsent ops across reloads: load() -> state or null, save(state or null)), canEdit(), ownChange(delta, oldContents) -> ops, and the
    * hooks onStatus(), onLoad(), onRemoteChange(op), onRefused({rejection, lostOps}),
    * onOpsNotFound(lostOps), onProblem(problem), onDeleted(), onError(err), onPeople(people),
    * onTextChange(). timers and frame (requestAnimationFrame) can be replaced in tests.
@@ -63,6 +67,11 @@ export class DocBinding {
     // A refused change is on screen for copying: the status must not say "saved".
     this.refused = false;
     this.maxOpBytes = Math.max(1024, (options.maxMessageBytes || 256 * 1024) - FRAME_BYTES);
+    this.store = options.store || null;
+    this.saveTimer = null;
+    // The stored state lists an op without its seq: it must be stored again before it is sent.
+    this.storedUnsent = false;
+    this.restored = false;
     this.remote = {};
     this.livePresenceIds = new Set();
     this.cursorsById = new Map();
@@ -77,6 +86,7 @@ export class DocBinding {
     // Registered before presence, so remote cursors move after the text they refer to.
     this.listen(doc, 'op', (op, source) => this.onDocOp(op, source));
     this.listen(doc, 'load', () => this.onDocLoad());
+    this.listen(doc, 'nothing pending', () => this.saveSoon());
     this.listen(doc, 'del', () => this.hook('onDeleted')());
     this.listen(doc, 'nothing pending', () => this.hook('onStatus')());
     this.listen(doc, 'error', (err) => this.onDocError(err));
@@ -92,7 +102,53 @@ export class DocBinding {
       });
       this.localPresence = presence.create(options.presenceId);
     }
-    doc.subscribe((err) => this.onSubscribed(err));
+    if (!this.store) {
+      this.start(null);
+      return;
+    }
+    this.store.load().then(
+      (state) => this.start(state),
+      (err) => {
+        console.warn('collab: unsent edits could not be read', err);
+        this.start(null);
+      },
+    );
+  }
+
+  /** Show what a previous page left unsent (if anything), then subscribe. */
+  start(state) {
+    if (this.destroyed) return;
+    if (state && state.pending && state.pending.length && !this.doc.type) this.restore(state);
+    if (this.restored && this.connection.canSend) this.doc.flush();
+    this.doc.subscribe((err) => this.onSubscribed(err));
+  }
+
+  /**
+   * Put a stored state back into the Doc exactly as sharedb held it: the version, the data with
+   * the unsent ops applied, and the ops (an op already sent keeps its src and seq, so resending
+   * it is acknowledged by the server, not applied twice). Subscribing then brings the ops
+   * committed since, transformed against ours, as after any reconnect.
+   */
+  restore(state) {
+    this.doc.ingestSnapshot({ v: state.v, type: 'http://sharejs.org/types/rich-text/v1', data: state.data });
+    if (!this.doc.type) return;
+    this.doc.pendingOps = state.pending.map((entry) => ({
+      op: entry.op,
+      src: entry.src ?? undefined,
+      seq: entry.seq ?? undefined,
+      // Sent before: never compose more into it (its content is fixed by its seq).
+      sentAt: entry.seq != null ? Date.now() : undefined,
+      type: this.doc.type,
+      source: LOCAL_SOURCE,
+      callbacks: [],
+    }));
+    this.storedUnsent = true;
+    this.restored = true;
+    this.showDocData();
+    this.quill.history.clear();
+    this.loaded = true;
+    this.hook('onLoad')();
+    this.hook('onStatus')();
   }
 
   listen(emitter, event, handler) {
@@ -151,6 +207,7 @@ export class DocBinding {
    * one, so composing is refused while that would make the op too big for the server.
    */
   submit(ops) {
+    this.saveSoon();
     for (const piece of splitChange(ops, this.maxOpBytes)) {
       const pending = this.doc.pendingOps;
       const last = pending[pending.length - 1];
@@ -173,6 +230,67 @@ export class DocBinding {
   onDocOp(op, source) {
     if (source) return; // Our own op: Quill already shows it.
     this.applyRemote(op);
+    if (this.doc.pendingOps.length || this.doc.inflightOp) this.saveSoon();
+  }
+
+  // --- Unsent work across reloads ---------------------------------------------------------
+
+  /** The Doc's unsent state as plain data, null when nothing is unsent, undefined if unknown. */
+  savedState() {
+    const doc = this.doc;
+    if (!doc.type || doc.version == null) return undefined;
+    const ops = [doc.inflightOp, ...doc.pendingOps].filter((op) => op && 'op' in op);
+    if (!ops.length) return null;
+    const plain = (delta) => (Array.isArray(delta) ? delta : delta.ops);
+    return {
+      v: doc.version,
+      data: { ops: plain(doc.data) },
+      pending: ops.map((op) => ({
+        op: plain(op.op),
+        // sharedb sets src on an op only after its first send, so an op being sent now is ours.
+        src: op.seq != null ? op.src || this.connection.id : null,
+        seq: op.seq ?? null,
+      })),
+      savedAt: Date.now(),
+    };
+  }
+
+  /** Write the unsent state now; resolves when it is stored. */
+  persist() {
+    if (!this.store || this.destroyed) return Promise.resolve();
+    this.timers.clearTimeout(this.saveTimer);
+    this.saveTimer = null;
+    const state = this.savedState();
+    if (state === undefined) return Promise.resolve();
+    this.storedUnsent = Boolean(state && state.pending.some((op) => op.seq === null));
+    return this.store.save(state).catch((err) => console.warn('collab: unsent edits could not be stored', err));
+  }
+
+  saveSoon() {
+    if (!this.store || this.saveTimer !== null || this.destroyed) return;
+    this.saveTimer = this.timers.setTimeout(() => {
+      this.saveTimer = null;
+      this.persist();
+    }, SAVE_DELAY_MS);
+  }
+
+  /**
+   * For the socket: an op of this doc leaves only once the store knows its src and seq, if the
+   * store holds it without them (a reload would otherwise send it again under new ids).
+   */
+  holdFrame(frame) {
+    if (!this.store || !this.storedUnsent || !frame.startsWith('{"a":"op"')) return null;
+    if (!frame.includes(`"d":${JSON.stringify(this.doc.id)}`)) return null;
+    return this.persist();
+  }
+
+  /** Drop what is stored (the document is gone, or its text is shown for copying instead). */
+  forgetSaved() {
+    if (!this.store) return;
+    this.timers.clearTimeout(this.saveTimer);
+    this.saveTimer = null;
+    this.storedUnsent = false;
+    this.store.save(null).catch(() => {});
   }
 
   onSubscribed(err) {
@@ -185,10 +303,13 @@ export class DocBinding {
       this.hook('onDeleted')();
       return;
     }
-    this.showDocData();
-    this.quill.history.clear();
-    this.loaded = true;
-    this.hook('onLoad')();
+    if (!this.restored) {
+      this.showDocData();
+      this.quill.history.clear();
+      this.loaded = true;
+      this.hook('onLoad')();
+    }
+    this.saveSoon();
     this.submitPresenceSoon();
     this.hook('onStatus')();
   }
@@ -206,6 +327,8 @@ export class DocBinding {
       this.hook('onRefused')({ rejection, lostOps });
     }
     this.lastRejection = null;
+    // What was refused is on screen now; it must not come back after a reload.
+    this.saveSoon();
     if (this.presence && typeof this.presence._requestRemotePresence === 'function') {
       this.presence._requestRemotePresence();
     }
@@ -218,6 +341,8 @@ export class DocBinding {
     if (code === OPS_NOT_FOUND) {
       const lostOps = this.lostOps || unsentOps(this.doc);
       this.lostOps = null;
+      // The page keeps their text for the reload; the stored ops can never be applied.
+      this.forgetSaved();
       this.hook('onOpsNotFound')(lostOps);
     } else if (!ROLLBACK_ERRORS.has(code)) {
       this.hook('onError')(err);
@@ -410,6 +535,8 @@ export class DocBinding {
     this.listeners = [];
     this.timers.clearTimeout(this.presenceTimer);
     this.presenceTimer = null;
+    this.timers.clearTimeout(this.saveTimer);
+    this.saveTimer = null;
     for (const id of [...this.cursorsById.keys()]) this.removeCursor(id);
     for (const timer of this.flagTimers.values()) this.timers.clearTimeout(timer);
     this.flagTimers.clear();
