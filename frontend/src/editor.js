@@ -9,7 +9,7 @@ import richText from 'rich-text';
 import contentSchema from '../../documents/schema.json';
 import { api } from './lib/api.mjs';
 import { Heartbeat } from './lib/heartbeat.mjs';
-import { DocBinding, OP_REJECTED } from './lib/binding.mjs';
+import { DocBinding, OP_REJECTED } from './lib/binding/index.mjs';
 import { lostSummary, lostText } from './lib/lost-edits.mjs';
 import { PendingStore } from './lib/pending-store.mjs';
 import { formatNames } from './lib/schema.mjs';

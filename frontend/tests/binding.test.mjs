@@ -7,7 +7,7 @@ import { test } from 'node:test';
 
 import Delta from 'quill-delta';
 
-import { DocBinding, LOCAL_SOURCE } from '../src/lib/binding.mjs';
+import { DocBinding, LOCAL_SOURCE } from '../src/lib/binding/index.mjs';
 
 const require = createRequire(import.meta.url);
 const ShareDB = require('sharedb');
@@ -345,7 +345,7 @@ test('an op the store holds without its seq waits until the seq is stored', asyn
   const store = memoryStore();
   const { backend } = await setup('Hello\n');
   const page = await reopen(backend, store);
-  page.binding.storedUnsent = true;
+  page.binding.saved.storedUnsent = true;
   page.doc.inflightOp = { op: [{ insert: 'x' }], seq: 7 };
   const frame = JSON.stringify({ a: 'op', c: 'documents', d: 'd1', v: 1, seq: 7, op: [{ insert: 'x' }] });
   const held = page.binding.holdFrame(frame);
@@ -353,7 +353,7 @@ test('an op the store holds without its seq waits until the seq is stored', asyn
   await held;
   const saved = store.saves[store.saves.length - 1];
   assert.deepEqual(saved.pending[0], { op: [{ insert: 'x' }], src: page.connection.id, seq: 7 });
-  assert.equal(page.binding.storedUnsent, false);
+  assert.equal(page.binding.saved.storedUnsent, false);
   assert.equal(page.binding.holdFrame(frame), null, 'nothing to wait for once the seq is stored');
   assert.equal(page.binding.holdFrame('{"a":"p"}'), null);
   page.doc.inflightOp = null;

@@ -5,11 +5,13 @@
 // timer and subscription in destroy(). The page composes it with the socket, notices and panels.
 import Delta from 'quill-delta';
 
-import { jsonBytes, splitChange } from './chunks.mjs';
-import { composeUnsent } from './lost-edits.mjs';
-import { collaboratorsFrom, cursorFromPresence } from './presence.mjs';
-import { deltaLength, deltaProblem } from './schema.mjs';
-import { unsentCharacters, unsentCount } from './status.mjs';
+import { jsonBytes, splitChange } from '../chunks.mjs';
+import { composeUnsent } from '../lost-edits.mjs';
+import { collaboratorsFrom } from '../presence.mjs';
+import { RemoteCursors } from './cursors.mjs';
+import { SavedEdits, restoreInto, savedState } from './saved.mjs';
+import { deltaLength, deltaProblem } from '../schema.mjs';
+import { unsentCharacters, unsentCount } from '../status.mjs';
 
 // The `source` of our own submits, so the 'op' handler recognises them by identity.
 export const LOCAL_SOURCE = 'collab-local';
@@ -18,11 +20,6 @@ export const OP_REJECTED = 'ERR_OP_SUBMIT_REJECTED';
 const PRESENCE_THROTTLE_MS = 80;
 // Room left in a message for the frame around an op (action, ids, version, seq).
 const FRAME_BYTES = 4096;
-// Unsent work is written to the store this long after the last change (and before any op of a
-// stored state leaves, see holdFrame).
-const SAVE_DELAY_MS = 250;
-// How long a collaborator's name stays up after their cursor moves (hovering shows it too).
-const FLAG_VISIBLE_MS = 2500;
 // Errors the binding reports through a rollback ('load'), not as errors of their own.
 const ROLLBACK_ERRORS = new Set(['ERR_PENDING_OP_REMOVED_BY_OP_SUBMIT_REJECTED', 'ERR_OT_OP_BADLY_FORMED']);
 
@@ -50,7 +47,7 @@ export class DocBinding {
     this.presence = presence;
     this.options = options;
     this.schema = options.schema;
-    this.cursors = options.cursors || null;
+    this.cursors = options.cursors ? new RemoteCursors(quill, options.cursors, this.timers) : null;
     this.timers = options.timers || globalThis;
     this.frame = options.frame || ((fn) => (globalThis.requestAnimationFrame || ((f) => this.timers.setTimeout(f, 16)))(fn));
     this.hook = (name) => options[name] || noop;
@@ -68,14 +65,10 @@ export class DocBinding {
     this.refused = false;
     this.maxOpBytes = Math.max(1024, (options.maxMessageBytes || 256 * 1024) - FRAME_BYTES);
     this.store = options.store || null;
-    this.saveTimer = null;
-    // The stored state lists an op without its seq: it must be stored again before it is sent.
-    this.storedUnsent = false;
+    this.saved = this.store ? new SavedEdits(doc, this.store, this.timers) : null;
     this.restored = false;
     this.remote = {};
     this.livePresenceIds = new Set();
-    this.cursorsById = new Map();
-    this.flagTimers = new Map();
     this.presenceTimer = null;
     this.renderQueued = false;
     this.lastRange = null;
@@ -130,19 +123,8 @@ export class DocBinding {
    * committed since, transformed against ours, as after any reconnect.
    */
   restore(state) {
-    this.doc.ingestSnapshot({ v: state.v, type: 'http://sharejs.org/types/rich-text/v1', data: state.data });
-    if (!this.doc.type) return;
-    this.doc.pendingOps = state.pending.map((entry) => ({
-      op: entry.op,
-      src: entry.src ?? undefined,
-      seq: entry.seq ?? undefined,
-      // Sent before: never compose more into it (its content is fixed by its seq).
-      sentAt: entry.seq != null ? Date.now() : undefined,
-      type: this.doc.type,
-      source: LOCAL_SOURCE,
-      callbacks: [],
-    }));
-    this.storedUnsent = true;
+    if (!restoreInto(this.doc, state, LOCAL_SOURCE)) return;
+    this.saved.storedUnsent = true;
     this.restored = true;
     this.showDocData();
     this.quill.history.clear();
@@ -237,60 +219,26 @@ export class DocBinding {
 
   /** The Doc's unsent state as plain data, null when nothing is unsent, undefined if unknown. */
   savedState() {
-    const doc = this.doc;
-    if (!doc.type || doc.version == null) return undefined;
-    const ops = [doc.inflightOp, ...doc.pendingOps].filter((op) => op && 'op' in op);
-    if (!ops.length) return null;
-    const plain = (delta) => (Array.isArray(delta) ? delta : delta.ops);
-    return {
-      v: doc.version,
-      data: { ops: plain(doc.data) },
-      pending: ops.map((op) => ({
-        op: plain(op.op),
-        // sharedb sets src on an op only after its first send, so an op being sent now is ours.
-        src: op.seq != null ? op.src || this.connection.id : null,
-        seq: op.seq ?? null,
-      })),
-      savedAt: Date.now(),
-    };
+    return savedState(this.doc);
   }
 
-  /** Write the unsent state now; resolves when it is stored. */
+  /** Store what is unsent now (the tab is closing); resolves when stored. */
   persist() {
-    if (!this.store || this.destroyed) return Promise.resolve();
-    this.timers.clearTimeout(this.saveTimer);
-    this.saveTimer = null;
-    const state = this.savedState();
-    if (state === undefined) return Promise.resolve();
-    this.storedUnsent = Boolean(state && state.pending.some((op) => op.seq === null));
-    return this.store.save(state).catch((err) => console.warn('collab: unsent edits could not be stored', err));
+    return this.saved ? this.saved.persist() : Promise.resolve();
   }
 
   saveSoon() {
-    if (!this.store || this.saveTimer !== null || this.destroyed) return;
-    this.saveTimer = this.timers.setTimeout(() => {
-      this.saveTimer = null;
-      this.persist();
-    }, SAVE_DELAY_MS);
+    if (this.saved && !this.destroyed) this.saved.saveSoon();
   }
 
-  /**
-   * For the socket: an op of this doc leaves only once the store knows its src and seq, if the
-   * store holds it without them (a reload would otherwise send it again under new ids).
-   */
+  /** For the socket: a promise an outgoing frame must wait for, or null (see SavedEdits.hold). */
   holdFrame(frame) {
-    if (!this.store || !this.storedUnsent || !frame.startsWith('{"a":"op"')) return null;
-    if (!frame.includes(`"d":${JSON.stringify(this.doc.id)}`)) return null;
-    return this.persist();
+    return this.saved ? this.saved.hold(frame) : null;
   }
 
   /** Drop what is stored (the document is gone, or its text is shown for copying instead). */
   forgetSaved() {
-    if (!this.store) return;
-    this.timers.clearTimeout(this.saveTimer);
-    this.saveTimer = null;
-    this.storedUnsent = false;
-    this.store.save(null).catch(() => {});
+    if (this.saved) this.saved.forget();
   }
 
   onSubscribed(err) {
@@ -467,7 +415,7 @@ export class DocBinding {
     this.frame(() => {
       this.renderQueued = false;
       if (this.destroyed) return;
-      this.renderCursors();
+      if (this.cursors) this.cursors.render(this.remote);
       this.hook('onPeople')(this.people());
     });
   }
@@ -475,52 +423,6 @@ export class DocBinding {
   /** Everyone here, oneself first. */
   people() {
     return collaboratorsFrom(this.remote, this.options.self || null);
-  }
-
-  renderCursors() {
-    if (!this.cursors) return;
-    const seen = new Set();
-    const length = this.quill.getLength();
-    for (const [id, value] of Object.entries(this.remote)) {
-      const cursor = cursorFromPresence(id, value);
-      if (!cursor) continue;
-      seen.add(cursor.id);
-      const known = this.cursorsById.get(cursor.id);
-      if (!known || known.name !== cursor.name || known.color !== cursor.color) {
-        if (known) this.cursors.removeCursor(cursor.id);
-        this.cursors.createCursor(cursor.id, cursor.name, cursor.color);
-      }
-      const index = Math.min(cursor.range.index, length - 1);
-      const range = { index, length: Math.min(cursor.range.length, length - 1 - index) };
-      if (!known || known.range.index !== range.index || known.range.length !== range.length) {
-        this.cursors.moveCursor(cursor.id, range);
-        this.flashFlag(cursor.id);
-      }
-      this.cursorsById.set(cursor.id, { ...cursor, range });
-    }
-    for (const id of [...this.cursorsById.keys()]) {
-      if (!seen.has(id)) this.removeCursor(id);
-    }
-  }
-
-  removeCursor(id) {
-    this.cursors.removeCursor(id);
-    this.cursorsById.delete(id);
-    this.timers.clearTimeout(this.flagTimers.get(id));
-    this.flagTimers.delete(id);
-  }
-
-  /** Show a moving cursor's name for a moment, as people expect from shared editors. */
-  flashFlag(id) {
-    this.cursors.toggleFlag(id, true);
-    this.timers.clearTimeout(this.flagTimers.get(id));
-    this.flagTimers.set(
-      id,
-      this.timers.setTimeout(() => {
-        this.flagTimers.delete(id);
-        if (this.cursorsById.has(id)) this.cursors.toggleFlag(id, false);
-      }, FLAG_VISIBLE_MS),
-    );
   }
 
   // --- Teardown ---------------------------------------------------------------------------
@@ -535,11 +437,8 @@ export class DocBinding {
     this.listeners = [];
     this.timers.clearTimeout(this.presenceTimer);
     this.presenceTimer = null;
-    this.timers.clearTimeout(this.saveTimer);
-    this.saveTimer = null;
-    for (const id of [...this.cursorsById.keys()]) this.removeCursor(id);
-    for (const timer of this.flagTimers.values()) this.timers.clearTimeout(timer);
-    this.flagTimers.clear();
+    if (this.saved) this.saved.destroy();
+    if (this.cursors) this.cursors.destroy();
     if (this.localPresence) this.localPresence.destroy();
     if (this.presence) this.presence.unsubscribe();
     this.doc.unsubscribe();
