@@ -3,6 +3,7 @@
 import { setupBell } from './bell.js';
 import { api } from './lib/api.mjs';
 import { $, el } from './lib/dom.mjs';
+import { setupThemeToggle } from './lib/theme.mjs';
 
 const ROLE_LABELS = {
   owner: 'Owner', editor: 'Can edit', suggester: 'Can suggest', commenter: 'Can comment', viewer: 'Can view',
@@ -468,3 +469,4 @@ setupShare();
 setupImport();
 setupMenus();
 setupBell();
+if ($('[data-theme-toggle]')) setupThemeToggle($('[data-theme-toggle]'));
