@@ -1,6 +1,7 @@
-// The collaborative editor page: Quill 2 bound to a sharedb rich-text Doc, with live cursors,
-// a who-is-here list, a connection status pill and reconnects that keep unsent edits; edits the
-// server can no longer take are shown to the user for copying, never silently dropped.
+// The collaborative editor page, wiring only: Quill 2, the reconnecting socket and sharedb
+// Connection, and the DocBinding (lib/binding/) that joins a Doc to Quill, plus what the page
+// shows around them: the status pill, who is here, notices, and the panel that lists edits the
+// server can no longer take for copying (never silently dropped).
 import Quill from 'quill';
 import QuillCursors from 'quill-cursors/core';
 import ShareDB from 'sharedb/lib/client';
