@@ -3,12 +3,13 @@
 The schema is data (``documents/schema.json``), read here, by the editor (which registers exactly
 these formats) and by import and export, so the server never stores what the editor cannot
 render. ``inline`` formats apply to text, ``line`` formats to the newline that ends a line,
-``embeds`` lists the atomic embeds (none today). In an op, ``null`` removes a format, any
+``embeds`` lists the atomic embeds (``divider``, the horizontal rule). In an op, ``null`` removes a format, any
 format: that is how a document stored before the schema is repaired. Every rule has a ``type``:
 
 * ``true``: the value is ``true``;
 * ``enum``: one of ``values`` (compared with their JSON type: ``true`` is not ``1``); a code
-  block is ``true`` as the toolbar sets it or ``"plain"`` as Quill reads it back;
+  block is ``true`` as the toolbar sets it or ``"plain"`` as Quill reads it back; colours are
+  lower-case ``#rrggbb`` from a fixed palette, so no value can carry other CSS;
 * ``url``: a string of at most ``max_length`` characters, without whitespace or control
   characters, whose scheme (if it has one) is in ``schemes``;
 * ``pattern``: a string matching ``pattern`` whole (a comment thread id, a suggestion's

@@ -14,6 +14,8 @@ import { DocBinding, OP_REJECTED } from './lib/binding/index.mjs';
 import { lostSummary, lostText } from './lib/lost-edits.mjs';
 import { PendingStore } from './lib/pending-store.mjs';
 import { formatNames } from './lib/schema.mjs';
+import { registerFormats } from './lib/formats.mjs';
+import { attachDocumentTools, documentModules } from './lib/tools.mjs';
 import { BuildReloader } from './lib/reload.mjs';
 import { ReconnectingSocket } from './lib/socket.mjs';
 import { describeStatus } from './lib/status.mjs';
@@ -22,6 +24,7 @@ import { ReviewPanel } from './review.js';
 
 ShareDB.types.register(richText.type);
 Quill.register('modules/cursors', QuillCursors);
+registerFormats(Quill, contentSchema);
 // Comment anchors and suggestion marks: formats kept as data attributes, styled by the page.
 const Parchment = Quill.import('parchment');
 for (const name of [COMMENT, SUGGEST_INSERT, SUGGEST_DELETE]) {
@@ -179,26 +182,14 @@ class CollabEditor {
       bounds: '#editor',
       formats: FORMATS,
       placeholder: 'Start writing…',
-      modules: {
-        toolbar: {
-          container: [
-            [{ header: [1, 2, 3, false] }],
-            ['bold', 'italic', 'underline', 'strike'],
-            ['link'],
-            [{ list: 'ordered' }, { list: 'bullet' }],
-            ['blockquote', 'code-block'],
-            ['clean'],
-          ],
-        },
-        history: { userOnly: true, delay: 500, maxStack: 200 },
-        keyboard: { bindings: { leaveText: { key: 'Escape', handler: () => leaveText(this.quill) } } },
-        cursors: { hideDelayMs: 500, hideSpeedMs: 300, transformOnTextChange: false },
-      },
+      modules: this.quillModules(),
     });
     this.quill.disable();
     this.cursors = this.quill.getModule('cursors');
     labelToolbar(this.quill);
     labelText(this.quill);
+    // Find and replace, counts, outline and paste cut to the schema.
+    this.tools = attachDocumentTools(this.quill, contentSchema, { canEdit: () => this.editable });
 
     this.socket = new ReconnectingSocket(socketUrl(config.wsPath), {
       onstatus: () => this.renderStatus(),
@@ -253,8 +244,25 @@ class CollabEditor {
     this.statusTicker = setInterval(() => this.renderStatus(), 500);
   }
 
+  /**
+   * Quill's modules, all given here as Quill is built once: the toolbar and keyboard of the
+   * schema's formats and Markdown shortcuts (lib/tools.mjs), undo, Esc to leave the text, cursors.
+   */
+  quillModules() {
+    const modules = documentModules(contentSchema, { shortcutsActive: () => !this.suggesting });
+    modules.keyboard.bindings.leaveText = { key: 'Escape', handler: () => leaveText(this.quill) };
+    modules.history = { userOnly: true, delay: 500, maxStack: 200 };
+    modules.cursors = { hideDelayMs: 500, hideSpeedMs: 300, transformOnTextChange: false };
+    return modules;
+  }
+
   get canEdit() {
     return this.role === 'editor' || this.role === 'owner' || this.role === 'suggester';
+  }
+
+  /** Whether the text may be changed from this page now (by typing or by a tool). */
+  get editable() {
+    return this.canEdit && !this.ended && !(this.binding && this.binding.contained);
   }
 
   /** Whether typing here proposes suggestions instead of changing the text. */
@@ -336,6 +344,14 @@ class CollabEditor {
       } else if (message.a === 'x-comment') {
         request.data = null;
         if (message.d === this.config.documentId) this.review.threadChanged(message.thread);
+      } else if (message.a === 'x-title') {
+        request.data = null;
+        if (message.d === this.config.documentId) {
+          window.dispatchEvent(new CustomEvent('collab:title', { detail: { title: message.title } }));
+        }
+      } else if (message.a === 'x-trash') {
+        request.data = null;
+        if (message.d === this.config.documentId) this.trashChanged(message.trashed);
       } else if (message.a === 'x-notify') {
         request.data = null;
         window.dispatchEvent(new CustomEvent('collab:notify', { detail: { unread: message.unread } }));
@@ -440,10 +456,12 @@ class CollabEditor {
     this.quill.disable();
     this.heartbeat.stop();
     if (this.binding) this.binding.stopPresence();
-    // Edits kept for a later visit cannot land in a document that is gone or closed to us.
+    // Edits kept for a later visit cannot land in a document closed to us or moved to the trash
+    // (its delete op ends them; a restore reloads the page into the document as restored).
     if (this.binding && (phase === 'no-access' || phase === 'deleted')) this.binding.forgetSaved();
     if (phase === 'signed-out') this.socket.stopForSession();
-    else this.connection.close();
+    // A trashed document may come back: keep listening for its restore (x-trash).
+    else if (phase !== 'deleted') this.connection.close();
     this.notice.show(message, { tone: 'bad', sticky: true });
     this.renderStatus();
   }
@@ -451,7 +469,18 @@ class CollabEditor {
   // --- Document ---------------------------------------------------------------------------
 
   documentDeleted() {
-    this.end('deleted', 'This document has been deleted.');
+    const restore = this.config.role === 'owner' ? ' You can restore it from the Trash.' : ' Its owner can restore it.';
+    this.end('deleted', `This document was moved to the trash.${restore}`);
+  }
+
+  /** The document went to the trash, or came back from it: then load it afresh. */
+  trashChanged(trashed) {
+    if (trashed) {
+      this.documentDeleted();
+    } else if (this.phase === 'deleted') {
+      this.notice.show('This document was restored. Opening it…', { tone: 'ok', sticky: true });
+      window.location.reload();
+    }
   }
 
   docError(err) {

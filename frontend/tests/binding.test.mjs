@@ -358,3 +358,20 @@ test('an op the store holds without its seq waits until the seq is stored', asyn
   assert.equal(page.binding.holdFrame('{"a":"p"}'), null);
   page.doc.inflightOp = null;
 });
+
+test('what is forgotten stays forgotten, even when the tab closes with edits unsent', async () => {
+  const store = memoryStore();
+  const { backend } = await setup('Hello\n');
+  const page = await reopen(backend, store);
+  page.connection.close();
+  page.quill.type([{ retain: 5 }, { insert: ' lost' }]);
+  await page.binding.persist();
+  assert.equal(store.state.pending.length, 1, 'stored while it may still be sent');
+  page.binding.forgetSaved();
+  await until(() => store.state === null, 'the stored state to be removed');
+  await page.binding.persist(); // pagehide
+  page.binding.saveSoon();
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  assert.equal(store.state, null, 'nothing is stored again for a page that forgot');
+  assert.equal(page.binding.unsent(), 1);
+});

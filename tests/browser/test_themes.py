@@ -1,6 +1,7 @@
 """Dark mode follows the system unless the toggle chose a theme, and both themes pass an
 automated accessibility audit (axe-core, WCAG 2 A and AA, colour contrast included) on the
-document list, the editor, the history and the share dialog."""
+document list, the editor (with every palette colour, highlights, the find bar and the outline),
+the history and the share dialog."""
 
 import json
 from pathlib import Path
@@ -16,7 +17,9 @@ from .test_history import edit
 
 pytestmark = pytest.mark.browser
 
-AXE = Path(__file__).resolve().parents[2] / "frontend" / "node_modules" / "axe-core" / "axe.min.js"
+ROOT = Path(__file__).resolve().parents[2]
+AXE = ROOT / "frontend" / "node_modules" / "axe-core" / "axe.min.js"
+SCHEMA = ROOT / "documents" / "schema.json"
 
 
 def audit(page: Any) -> list[dict[str, Any]]:
@@ -29,6 +32,19 @@ def audit(page: Any) -> list[dict[str, Any]]:
         }"""
     )
     return list(result)
+
+
+def unchecked_text(page: Any, selector: str) -> int:
+    """How many text nodes under `selector` axe could not check for contrast (it gave up on them)."""
+    return int(
+        page.evaluate(
+            """async (selector) => {
+                const report = await axe.run(selector, {runOnly: {type: 'rule', values: ['color-contrast']}});
+                return report.incomplete.reduce((n, rule) => n + rule.nodes.length, 0);
+            }""",
+            selector,
+        )
+    )
 
 
 def background(page: Any) -> str:
@@ -47,6 +63,14 @@ def shared_document(make_user: Any) -> dict[str, Any]:
         {"insert": "code", "attributes": {"code": True}},
         {"insert": ".\nA quote\n"},
     ]
+    # Every text colour of the palette, on the page and on each highlight (drawn as inline styles).
+    schema = json.loads(SCHEMA.read_text())["inline"]
+    for colour in schema["color"]["values"]:
+        content.append({"insert": f"colour {colour} ", "attributes": {"color": colour}})
+        for highlight in schema["background"]["values"]:
+            content.append({"insert": "on", "attributes": {"color": colour, "background": highlight}})
+        content.append({"insert": "\n"})
+    content += [{"insert": "highlighted", "attributes": {"background": "#fff3bf"}}, {"insert": "\n"}]
     document = db(services.create_document, owner=ada, title="Colours", content=content)
     db(services.add_member, actor=ada, document_id=document.pk, identifier="bob", role=Role.EDITOR)
     edit(bob, document, 1, [{"insert": "Bob was here. "}])
@@ -71,8 +95,18 @@ def test_every_page_passes_the_audit_in_both_themes(
     list_background = background(page)
 
     tab.open_editor(document.pk)
+    page.locator("[data-action=outline]").click()
+    page.locator("#outline-panel").wait_for()
     found["editor"] = audit(page)
+    # Every line was really checked (an overlay over the text would make axe give up on it).
+    assert unchecked_text(page, ".ql-editor") == 0
     page.screenshot(path=str(artifacts_dir / f"browser-theme-{scheme}-editor.png"))
+    page.locator(".ql-editor").focus()
+    page.keyboard.press("Control+f")
+    page.locator("[data-find='query']").fill("colour")
+    page.locator(".find-match").first.wait_for()
+    found["find"] = audit(page)
+    page.keyboard.press("Escape")  # The find bar closes (it sits over the header's buttons).
 
     page.locator("[data-action=share]").click()
     page.locator("#share-dialog[open]").wait_for()

@@ -90,11 +90,12 @@ export class SavedEdits {
     return this.persist();
   }
 
-  /** Remove the stored state. */
+  /** Remove the stored state, for good: nothing is stored again (not even when the tab closes). */
   forget() {
     this.timers.clearTimeout(this.timer);
     this.timer = null;
     this.storedUnsent = false;
+    this.destroyed = true;
     this.store.save(null).catch(() => {});
   }
 
