@@ -151,6 +151,8 @@ def document_editor(request: HttpRequest, document_id: Any) -> HttpResponse:
             for m in document.memberships.select_related("user")
         },
         "wsPath": "/ws/",
+        # The client splits a bigger change into several ops (a long paste lands whole).
+        "maxMessageBytes": settings.COLLAB_MAX_MESSAGE_BYTES,
         "loginUrl": reverse("account_login"),
         "listUrl": reverse("document-list"),
     }

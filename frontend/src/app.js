@@ -4,6 +4,7 @@ import { setupBell } from './bell.js';
 import { api } from './lib/api.mjs';
 import { colorForUser } from './lib/colors.mjs';
 import { $, el } from './lib/dom.mjs';
+import { setupThemeToggle } from './lib/theme.mjs';
 
 const ROLE_LABELS = {
   owner: 'Owner', editor: 'Can edit', suggester: 'Can suggest', commenter: 'Can comment', viewer: 'Can view',
@@ -519,3 +520,4 @@ setupColorField();
 setupImport();
 setupMenus();
 setupBell();
+if ($('[data-theme-toggle]')) setupThemeToggle($('[data-theme-toggle]'));

@@ -1,6 +1,7 @@
-// The collaborative editor page: Quill 2 bound to a sharedb rich-text Doc, with live cursors,
-// a who-is-here list, a connection status pill and reconnects that keep unsent edits; edits the
-// server can no longer take are shown to the user for copying, never silently dropped.
+// The collaborative editor page, wiring only: Quill 2, the reconnecting socket and sharedb
+// Connection, and the DocBinding (lib/binding/) that joins a Doc to Quill, plus what the page
+// shows around them: the status pill, who is here, notices, and the panel that lists edits the
+// server can no longer take for copying (never silently dropped).
 import Quill from 'quill';
 import QuillCursors from 'quill-cursors/core';
 import ShareDB from 'sharedb/lib/client';
@@ -9,14 +10,15 @@ import richText from 'rich-text';
 import contentSchema from '../../documents/schema.json';
 import { api } from './lib/api.mjs';
 import { Heartbeat } from './lib/heartbeat.mjs';
-import { composeUnsent, lostSummary, lostText } from './lib/lost-edits.mjs';
-import { collaboratorsFrom, cursorFromPresence } from './lib/presence.mjs';
-import { deltaLength, deltaProblem, formatNames } from './lib/schema.mjs';
+import { DocBinding, OP_REJECTED } from './lib/binding/index.mjs';
+import { lostSummary, lostText } from './lib/lost-edits.mjs';
+import { PendingStore } from './lib/pending-store.mjs';
+import { formatNames } from './lib/schema.mjs';
 import { registerFormats } from './lib/formats.mjs';
 import { attachDocumentTools, documentModules } from './lib/tools.mjs';
 import { BuildReloader } from './lib/reload.mjs';
 import { ReconnectingSocket } from './lib/socket.mjs';
-import { describeStatus, unsentCount } from './lib/status.mjs';
+import { describeStatus } from './lib/status.mjs';
 import { MARK_FORMATS, asEdit, asSuggestion, sameOps, suggestionTag } from './lib/suggesting.mjs';
 import { ReviewPanel } from './review.js';
 
@@ -31,19 +33,11 @@ for (const name of MARK_FORMATS) {
 // sharedb logs every unknown message and warning to the console; keep real errors only.
 ShareDB.logger.setMethods({ info() {}, warn() {} });
 
-const Delta = Quill.import('delta');
 const COLLECTION = 'documents';
-// The `source` we give our own submits, so the 'op' handler can skip them.
-const LOCAL_SOURCE = 'collab-local';
-const PRESENCE_THROTTLE_MS = 80;
-// How long a collaborator's name stays up after their cursor moves (hovering shows it too).
-const FLAG_VISIBLE_MS = 2500;
 // Where unsent edits wait across the reload that follows ERR_SUBMIT_TRANSFORM_OPS_NOT_FOUND.
 const LOST_KEY = 'collab:lost:';
 // A second such reload this soon means reloading does not help: stop instead of looping.
 const RELOAD_LOOP_MS = 20_000;
-const OPS_NOT_FOUND = 'ERR_SUBMIT_TRANSFORM_OPS_NOT_FOUND';
-const OP_REJECTED = 'ERR_OP_SUBMIT_REJECTED';
 // Exactly the formats of the content schema, which the server enforces on every op.
 const FORMATS = formatNames(contentSchema);
 
@@ -101,7 +95,7 @@ class Notice {
 
 /** The panel that lists edits the server could not apply, with their text ready to copy. */
 class LostEditsPanel {
-  constructor(node) {
+  constructor(node, { ondismiss = () => {} } = {}) {
     this.node = node;
     if (!node) return;
     this.summary = node.querySelector('[data-lost-summary]');
@@ -109,6 +103,7 @@ class LostEditsPanel {
     this.copyStatus = node.querySelector('[data-lost-copy-status]');
     node.querySelector('[data-lost-dismiss]').addEventListener('click', () => {
       node.hidden = true;
+      ondismiss();
     });
     node.querySelector('[data-lost-copy]').addEventListener('click', async () => {
       try {
@@ -139,9 +134,22 @@ class LostEditsPanel {
   }
 }
 
-/** A plain copy of a Doc's unacknowledged ops, as one change, taken before a rollback drops them. */
-function unsentOps(doc) {
-  return composeUnsent([doc.inflightOp, ...(doc.pendingOps || [])]);
+/** Unsent edits kept in IndexedDB across reloads (opened in the background; null if unavailable). */
+function pendingStore(config) {
+  const opening = PendingStore.open({ userId: config.userId, documentId: config.documentId, pageId: randomId() }).catch((err) => {
+    console.warn('collab: no storage for unsent edits', err);
+    return null;
+  });
+  return {
+    load: async () => {
+      const store = await opening;
+      return store ? store.load() : null;
+    },
+    save: async (state) => {
+      const store = await opening;
+      if (store) await store.save(state);
+    },
+  };
 }
 
 /** The build the page was served with (sent in the handshake; the server says if it moved on). */
@@ -150,58 +158,48 @@ function pageBuild() {
   return meta ? meta.content : '';
 }
 
+/** The editor page: Quill, the socket and the binding composed, with notices and panels. */
 class CollabEditor {
   constructor(config) {
     this.config = config;
     this.role = config.role;
     this.phase = 'connecting';
     this.ended = false;
-    this.loaded = false;
-    this.lastRejection = null;
     this.statusNode = document.getElementById('connection-status');
     this.peopleNode = document.getElementById('presence-list');
     this.roleNode = document.getElementById('role-badge');
     this.notice = new Notice(document.getElementById('editor-notice'));
-    this.lostPanel = new LostEditsPanel(document.getElementById('lost-edits'));
-    // Unsent ops captured when the server refused one (before sharedb's rollback drops them).
-    this.lostOps = null;
+    this.lostPanel = new LostEditsPanel(document.getElementById('lost-edits'), {
+      ondismiss: () => this.binding.forgetRefusal(),
+    });
     // Why unsent changes may be refused next (a downgrade to viewer), for the lost-edits panel.
     this.accessLoss = null;
     this.reloading = false;
-    // Set once a change could not be shown: from then on nothing typed here is sent.
-    this.contained = false;
-    // Quill's length minus the document's (Quill adds a final newline if a document lacks one).
-    this.lengthOffset = 0;
-    this.cursorsById = new Map();
-    this.flagTimers = new Map();
-    this.remote = {};
-    this.livePresenceIds = new Set();
-    this.renderQueued = false;
-    this.presenceTimer = null;
 
     this.quill = new Quill('#editor', {
       theme: 'snow',
+      // Tooltips (a link's "Visit URL") stay inside the editor instead of being cut off at its edge.
+      bounds: '#editor',
       formats: FORMATS,
       placeholder: 'Start writing…',
-      modules: {
-        ...documentModules(contentSchema, { shortcutsActive: () => !this.suggesting }),
-        history: { userOnly: true, delay: 500, maxStack: 200 },
-        cursors: { hideDelayMs: 500, hideSpeedMs: 300, transformOnTextChange: false },
-      },
+      modules: this.quillModules(),
     });
     this.quill.disable();
     this.cursors = this.quill.getModule('cursors');
     labelToolbar(this.quill);
-    this.tools = attachDocumentTools(this.quill, contentSchema, { canEdit: () => this.canEdit && !this.ended && !this.contained });
+    labelText(this.quill);
+    // Find and replace, counts, outline and paste cut to the schema.
+    this.tools = attachDocumentTools(this.quill, contentSchema, { canEdit: () => this.editable });
 
     this.socket = new ReconnectingSocket(socketUrl(config.wsPath), {
       onstatus: () => this.renderStatus(),
       onsessionended: () => this.sessionEnded(),
       ondocumentfull: () => this.documentFull(),
       handshake: { build: pageBuild() },
+      hold: (frame) => (this.binding ? this.binding.holdFrame(frame) : null),
     });
     this.reloader = new BuildReloader({
-      unsent: () => unsentCount(this.doc),
+      unsent: () => this.binding.unsent(),
       reload: () => window.location.reload(),
       storage: window.sessionStorage,
     });
@@ -211,22 +209,60 @@ class CollabEditor {
       onDead: () => this.socket.drop('heartbeat'),
     });
     this.doc = this.connection.get(COLLECTION, config.documentId);
+    this.presence = this.connection.getDocPresence(COLLECTION, config.documentId);
 
     this.bindConnection();
-    this.bindDoc();
-    this.bindQuill();
-    this.bindPresence();
+    this.binding = new DocBinding(this.doc, this.quill, this.presence, {
+      schema: contentSchema,
+      cursors: this.cursors,
+      presenceId: randomId(),
+      maxMessageBytes: config.maxMessageBytes,
+      store: pendingStore(config),
+      self: { userId: config.userId, name: config.userName, color: config.userColor },
+      canEdit: () => this.canEdit && !this.ended,
+      ownChange: (delta, oldContents) => this.ownChange(delta, oldContents),
+      onStatus: () => this.renderStatus(),
+      onLoad: () => this.loaded(),
+      onTextChange: () => this.review.queueRender(),
+      onRemoteChange: (op) => this.review.remoteChange(op),
+      onRefused: (refusal) => this.refused(refusal),
+      onOpsNotFound: (lostOps) => this.reloadAfterLoss({ lostOps }),
+      onProblem: () => this.reloadAfterLoss({
+        reason: 'This document received a change this editor cannot show.',
+        ending: 'This document contains content this editor cannot show. Reload the page to try again.',
+      }),
+      onDeleted: () => this.documentDeleted(),
+      onError: (err) => this.docError(err),
+      onPeople: (people) => this.renderPeople(people),
+    });
     this.bindWindow();
     this.suggestMode = false;
     this.review = new ReviewPanel(document.getElementById('review-panel'), document.getElementById('review-actions'), this);
-    this.renderPeople();
+    this.renderPeople(this.binding.people());
     this.renderRole();
     this.renderStatus();
     this.statusTicker = setInterval(() => this.renderStatus(), 500);
   }
 
+  /**
+   * Quill's modules, all given here as Quill is built once: the toolbar and keyboard of the
+   * schema's formats and Markdown shortcuts (lib/tools.mjs), undo, Esc to leave the text, cursors.
+   */
+  quillModules() {
+    const modules = documentModules(contentSchema, { shortcutsActive: () => !this.suggesting });
+    modules.keyboard.bindings.leaveText = { key: 'Escape', handler: () => leaveText(this.quill) };
+    modules.history = { userOnly: true, delay: 500, maxStack: 200 };
+    modules.cursors = { hideDelayMs: 500, hideSpeedMs: 300, transformOnTextChange: false };
+    return modules;
+  }
+
   get canEdit() {
     return this.role === 'editor' || this.role === 'owner' || this.role === 'suggester';
+  }
+
+  /** Whether the text may be changed from this page now (by typing or by a tool). */
+  get editable() {
+    return this.canEdit && !this.ended && !(this.binding && this.binding.contained);
   }
 
   /** Whether typing here proposes suggestions instead of changing the text. */
@@ -270,15 +306,32 @@ class CollabEditor {
    * `onAck(version)` once the server committed it there.
    */
   submitOwn(delta, onAck = null) {
-    if (this.ended || this.contained || !this.doc.type) return;
-    this.quill.updateContents(delta, 'silent');
-    this.doc.submitOp(delta.ops, { source: LOCAL_SOURCE }, (err) => {
-      if (err) this.docError(err);
-      else if (onAck) onAck(this.doc.version - 1); // (sharedb counts the acknowledged op in already)
-      this.renderStatus();
-    });
+    if (this.ended) return;
+    this.binding.submitLocal(delta, onAck);
     this.review.queueRender();
-    this.renderStatus();
+  }
+
+  /** The document is shown: let the user type. */
+  loaded() {
+    if (this.canEdit && !this.ended) this.quill.enable();
+    this.showCarriedLoss();
+    document.body.dataset.editorReady = 'true';
+    this.review.load();
+  }
+
+  /** The server refused a change and the document was loaded afresh (a hard rollback). */
+  refused({ rejection, lostOps }) {
+    const reason = rejection && rejection.message;
+    if (!this.accessLoss) {
+      this.notice.show(
+        `Your last change was not accepted${reason ? `: ${reason}` : '.'} The document shows what was saved.`,
+        { tone: 'warn' },
+      );
+    }
+    if (lostOps) this.lostPanel.show(lostOps, this.accessLoss || 'The server refused a change.');
+    this.accessLoss = null;
+    // Refused for our role: the access message may have been missed while offline, so ask.
+    if (rejection && rejection.code === OP_REJECTED) this.refreshRole();
   }
 
   // --- Connection -------------------------------------------------------------------------
@@ -316,24 +369,13 @@ class CollabEditor {
             sticky: true,
           });
         }
-      } else if (message.a === 'op' && message.error && message.d === this.config.documentId) {
-        this.lastRejection = message.error;
-        // An error with an op in flight makes sharedb roll back and drop every unsent op.
-        if (this.doc.inflightOp) this.lostOps = unsentOps(this.doc);
-      } else if ((message.a === 's' || message.a === 'f') && message.error && message.d === this.config.documentId) {
-        if (!this.lostOps && message.error.code === OPS_NOT_FOUND) this.lostOps = unsentOps(this.doc);
-      } else if (message.a === 'p' && message.d === this.config.documentId && !message.error) {
-        // Who is really here: sharedb re-emits presences it already holds whenever an op moves
-        // them, even for people who left while we were disconnected.
-        if (message.p) this.livePresenceIds.add(message.id);
-        else this.livePresenceIds.delete(message.id);
       }
     });
     this.connection.on('pong', () => this.heartbeat.pong());
     this.connection.on('state', (state) => {
       if (state === 'connected') this.heartbeat.start();
       else this.heartbeat.stop();
-      if (state !== 'connected') this.forgetRemotePresence();
+      if (state !== 'connected' && this.binding) this.binding.forgetRemotePresence();
       this.renderStatus();
     });
     this.connection.on('error', (err) => {
@@ -345,7 +387,7 @@ class CollabEditor {
     if (this.ended) return;
     if (role === null || role === undefined) {
       // Whatever was still unsent cannot be saved any more: keep it on screen for copying.
-      this.lostPanel.show(unsentOps(this.doc), 'You lost access to this document.');
+      this.lostPanel.show(this.binding.unsentOps(), 'You lost access to this document.');
       this.end('no-access', 'You no longer have access to this document.');
       return;
     }
@@ -353,18 +395,18 @@ class CollabEditor {
     this.role = role;
     this.renderRole();
     this.review.queueRender();
-    if (!this.loaded) return;
+    if (!this.binding.loaded) return;
     if (this.canEdit) {
       this.accessLoss = null;
-      if (!this.contained) this.quill.enable();
+      if (!this.binding.contained) this.quill.enable();
       if (previous === 'viewer' || previous === 'commenter') {
         this.notice.show(`You can now edit this document (${role}).`, { tone: 'ok' });
       }
     } else {
       // Read-only at once, so no keystroke is made that the server would refuse. Changes already
-      // on their way are refused in one go; the rollback then lists their text (see 'load').
+      // on their way are refused in one go; the rollback then lists their text (see refused()).
       this.quill.disable();
-      this.accessLoss = unsentCount(this.doc) ? 'Your access changed to view only.' : null;
+      this.accessLoss = this.binding.unsent() ? 'Your access changed to view only.' : null;
       const only = role === 'commenter' ? 'comment on' : 'view';
       this.notice.show(`Your access changed: you can now only ${only} this document.`, { tone: 'warn', timeoutMs: 20000 });
     }
@@ -385,10 +427,10 @@ class CollabEditor {
     link.href = `${this.config.loginUrl}?next=${encodeURIComponent(window.location.pathname)}`;
     link.textContent = 'Sign in again';
     const message = document.createDocumentFragment();
-    const unsent = unsentCount(this.doc);
+    const unsent = this.binding && this.binding.unsent() ? this.binding.unsentCharacters() || 1 : 0;
     message.append(
       unsent
-        ? `You have been signed out; ${unsent} change${unsent === 1 ? ' was' : 's were'} not saved. `
+        ? `You have been signed out; ${unsent.toLocaleString('en-US')} unsent character${unsent === 1 ? ' was' : 's were'} not saved. `
         : 'You have been signed out. ',
       link,
       ' to keep editing.',
@@ -416,8 +458,10 @@ class CollabEditor {
     this.phase = phase;
     this.quill.disable();
     this.heartbeat.stop();
-    clearTimeout(this.presenceTimer);
-    this.forgetRemotePresence();
+    if (this.binding) this.binding.stopPresence();
+    // Edits kept for a later visit cannot land in a document closed to us or moved to the trash
+    // (its delete op ends them; a restore reloads the page into the document as restored).
+    if (this.binding && (phase === 'no-access' || phase === 'deleted')) this.binding.forgetSaved();
     if (phase === 'signed-out') this.socket.stopForSession();
     // A trashed document may come back: keep listening for its restore (x-trash).
     else if (phase !== 'deleted') this.connection.close();
@@ -426,127 +470,6 @@ class CollabEditor {
   }
 
   // --- Document ---------------------------------------------------------------------------
-
-  bindDoc() {
-    // Registered before presence, so remote cursors move after the text they refer to.
-    this.doc.on('op', (op, source) => {
-      if (source) return; // Our own op: Quill already shows it.
-      this.applyRemote(op);
-    });
-    this.doc.on('load', () => {
-      if (!this.loaded) return;
-      // A hard rollback: the server refused an op, and the doc was fetched afresh.
-      this.showDocData();
-      this.quill.history.clear();
-      const rejection = this.lastRejection;
-      if (this.doc.type && !(rejection && rejection.code === OPS_NOT_FOUND)) {
-        const reason = rejection && rejection.message;
-        if (!this.accessLoss) {
-          this.notice.show(
-            `Your last change was not accepted${reason ? `: ${reason}` : '.'} The document shows what was saved.`,
-            { tone: 'warn' },
-          );
-        }
-        if (this.lostOps) this.lostPanel.show(this.lostOps, this.accessLoss || 'The server refused a change.');
-        this.lostOps = null;
-        this.accessLoss = null;
-        // Refused for our role: the access message may have been missed while offline, so ask.
-        if (rejection && rejection.code === OP_REJECTED) this.refreshRole();
-      }
-      this.lastRejection = null;
-      if (this.presence && typeof this.presence._requestRemotePresence === 'function') {
-        this.presence._requestRemotePresence();
-      }
-    });
-    this.doc.on('del', () => this.documentDeleted());
-    this.doc.on('nothing pending', () => this.renderStatus());
-    this.doc.on('error', (err) => this.docError(err));
-    this.doc.subscribe((err) => {
-      if (err) {
-        this.docError(err);
-        return;
-      }
-      if (!this.doc.type) {
-        this.documentDeleted();
-        return;
-      }
-      this.showDocData();
-      this.quill.history.clear();
-      this.loaded = true;
-      if (this.canEdit && !this.ended) this.quill.enable();
-      this.showCarriedLoss();
-      document.body.dataset.editorReady = 'true';
-      this.review.load();
-      this.submitPresenceSoon();
-      this.renderStatus();
-    });
-  }
-
-  showDocData() {
-    if (!this.doc.type) return;
-    const range = this.quill.hasFocus() ? this.quill.getSelection() : null;
-    const problem = deltaProblem(contentSchema, this.doc.data);
-    if (problem) {
-      this.contain(problem);
-      return;
-    }
-    try {
-      this.quill.setContents(this.doc.data, 'api');
-    } catch (err) {
-      this.contain(String(err));
-      return;
-    }
-    this.lengthOffset = this.quill.getLength() - deltaLength(this.doc.data);
-    if (range) {
-      const length = this.quill.getLength();
-      const index = Math.min(range.index, length - 1);
-      this.quill.setSelection(index, Math.min(range.length, length - 1 - index), 'silent');
-    }
-  }
-
-  applyRemote(op) {
-    if (this.contained) return;
-    const range = this.quill.hasFocus() ? this.quill.getSelection() : null;
-    const problem = deltaProblem(contentSchema, op);
-    if (problem) {
-      this.contain(problem);
-      return;
-    }
-    try {
-      this.quill.updateContents(op, 'api');
-    } catch (err) {
-      this.contain(String(err));
-      return;
-    }
-    if (this.quill.getLength() - deltaLength(this.doc.data) !== this.lengthOffset) {
-      this.contain('the editor and the document no longer match');
-      return;
-    }
-    this.review.remoteChange(op);
-    if (range) {
-      // Others' inserts exactly at our caret go after it (the same rule presence uses).
-      const delta = new Delta(op.ops || op);
-      const start = delta.transformPosition(range.index, true);
-      const end = delta.transformPosition(range.index + range.length, true);
-      this.quill.setSelection(start, end - start, 'silent');
-    }
-    this.renderStatus();
-  }
-
-  /**
-   * A change this editor cannot show (or that left it out of step with the document): stop
-   * sending, say so, and load the document afresh from the server instead of diverging.
-   */
-  contain(problem) {
-    if (this.contained) return;
-    this.contained = true;
-    this.quill.disable();
-    console.error('collab: a change could not be shown', problem);
-    this.reloadAfterLoss({
-      reason: 'This document received a change this editor cannot show.',
-      ending: 'This document contains content this editor cannot show. Reload the page to try again.',
-    });
-  }
 
   documentDeleted() {
     const restore = this.config.role === 'owner' ? ' You can restore it from the Trash.' : ' Its owner can restore it.';
@@ -567,10 +490,6 @@ class CollabEditor {
     const code = err && err.code;
     if (code === 'ERR_DOC_NOT_FOUND') {
       this.end('no-access', 'This document is not available to you any more.');
-    } else if (code === OPS_NOT_FOUND) {
-      this.reloadAfterLoss();
-    } else if (code === 'ERR_PENDING_OP_REMOVED_BY_OP_SUBMIT_REJECTED' || code === 'ERR_OT_OP_BADLY_FORMED') {
-      // Reported through 'load' (the rollback refetches the document).
     } else {
       console.error('collab document error', err);
       this.notice.show(`Something went wrong: ${(err && err.message) || err}`, { tone: 'warn' });
@@ -578,16 +497,16 @@ class CollabEditor {
   }
 
   /**
-   * We came back with a version older than the ops the server keeps: our subscription cannot be
-   * caught up, and our unsent ops cannot be transformed. Keep their text and load the page afresh.
+   * We came back with a version older than the ops the server keeps (or got a change this
+   * editor cannot show): keep the unsent text and load the page afresh.
    */
   reloadAfterLoss({
+    lostOps = null,
     reason = 'The document changed too much while you were away.',
     ending = 'The document could not be reloaded. Reload the page to keep editing.',
   } = {}) {
     if (this.reloading || this.ended) return;
-    const ops = this.lostOps || unsentOps(this.doc);
-    this.lostOps = null;
+    const ops = lostOps || this.binding.unsentOps();
     const key = LOST_KEY + this.config.documentId;
     let previous = null;
     try {
@@ -638,120 +557,9 @@ class CollabEditor {
     }
   }
 
-  // --- Quill ------------------------------------------------------------------------------
+  // --- Rendering --------------------------------------------------------------------------
 
-  bindQuill() {
-    this.quill.on('text-change', (delta, oldContents, source) => {
-      this.review.queueRender();
-      // Only what the user typed, formatted or pasted: changes applied from the server ('api')
-      // are never sent back, and nothing is sent once the editor is out of step.
-      if (source !== 'user') return;
-      if (!this.canEdit || this.ended || this.contained || !this.doc.type) return;
-      const ops = this.ownChange(delta, oldContents);
-      if (!ops.length) return;
-      this.doc.submitOp(ops, { source: LOCAL_SOURCE }, (err) => {
-        if (err) this.docError(err);
-        this.renderStatus();
-      });
-      this.submitPresenceSoon();
-      this.renderStatus();
-    });
-    this.quill.on('selection-change', (range, _old, source) => {
-      if (range && source !== 'silent') this.submitPresenceSoon();
-    });
-  }
-
-  // --- Presence ---------------------------------------------------------------------------
-
-  bindPresence() {
-    this.presence = this.connection.getDocPresence(COLLECTION, this.config.documentId);
-    this.presence.subscribe((err) => {
-      if (err) console.warn('presence subscribe failed', err);
-    });
-    this.presence.on('receive', (id, value) => {
-      if (value && this.livePresenceIds.has(id)) this.remote[id] = value;
-      else delete this.remote[id];
-      this.queueRender();
-    });
-    this.presence.on('error', (err) => console.warn('presence error', err));
-    this.localPresence = this.presence.create(randomId());
-  }
-
-  submitPresenceSoon() {
-    if (this.presenceTimer !== null && this.presenceTimer !== undefined) return;
-    this.presenceTimer = setTimeout(() => {
-      this.presenceTimer = null;
-      if (!this.loaded || this.ended || !this.doc.type) return;
-      const range = this.quill.getSelection() || this.lastRange || { index: 0, length: 0 };
-      this.lastRange = range;
-      this.localPresence.submit({ index: range.index, length: range.length }, (err) => {
-        if (err && err.code !== 'ERR_DOC_IN_HARD_ROLLBACK') console.warn('presence submit failed', err);
-      });
-    }, PRESENCE_THROTTLE_MS);
-  }
-
-  forgetRemotePresence() {
-    this.remote = {};
-    this.livePresenceIds.clear();
-    this.queueRender();
-  }
-
-  queueRender() {
-    if (this.renderQueued) return;
-    this.renderQueued = true;
-    window.requestAnimationFrame(() => {
-      this.renderQueued = false;
-      this.renderCursors();
-      this.renderPeople();
-    });
-  }
-
-  renderCursors() {
-    const seen = new Set();
-    const length = this.quill.getLength();
-    for (const [id, value] of Object.entries(this.remote)) {
-      const cursor = cursorFromPresence(id, value);
-      if (!cursor) continue;
-      seen.add(cursor.id);
-      const known = this.cursorsById.get(cursor.id);
-      if (!known || known.name !== cursor.name || known.color !== cursor.color) {
-        if (known) this.cursors.removeCursor(cursor.id);
-        this.cursors.createCursor(cursor.id, cursor.name, cursor.color);
-      }
-      const index = Math.min(cursor.range.index, length - 1);
-      const range = { index, length: Math.min(cursor.range.length, length - 1 - index) };
-      if (!known || known.range.index !== range.index || known.range.length !== range.length) {
-        this.cursors.moveCursor(cursor.id, range);
-        this.flashFlag(cursor.id);
-      }
-      this.cursorsById.set(cursor.id, { ...cursor, range });
-    }
-    for (const id of [...this.cursorsById.keys()]) {
-      if (!seen.has(id)) {
-        this.cursors.removeCursor(id);
-        this.cursorsById.delete(id);
-        clearTimeout(this.flagTimers.get(id));
-        this.flagTimers.delete(id);
-      }
-    }
-  }
-
-  /** Show a moving cursor's name for a moment, as people expect from shared editors. */
-  flashFlag(id) {
-    this.cursors.toggleFlag(id, true);
-    clearTimeout(this.flagTimers.get(id));
-    this.flagTimers.set(
-      id,
-      setTimeout(() => {
-        this.flagTimers.delete(id);
-        if (this.cursorsById.has(id)) this.cursors.toggleFlag(id, false);
-      }, FLAG_VISIBLE_MS),
-    );
-  }
-
-  renderPeople() {
-    const self = { userId: this.config.userId, name: this.config.userName, color: this.config.userColor };
-    const people = collaboratorsFrom(this.remote, self);
+  renderPeople(people) {
     const list = this.peopleNode;
     list.innerHTML = '';
     for (const person of people) {
@@ -769,27 +577,34 @@ class CollabEditor {
     list.setAttribute('aria-label', count === 1 ? 'Only you are here' : `${count} people here`);
   }
 
-  // --- Status -----------------------------------------------------------------------------
-
   renderStatus() {
     // The socket reports its first status while it is still being constructed.
-    if (!this.statusNode || !this.socket || !this.connection) return;
-    const unsent = unsentCount(this.doc);
+    if (!this.statusNode || !this.socket || !this.connection || !this.binding) return;
+    const unsent = this.binding.unsent();
     let phase = this.phase;
     if (!this.ended) {
       const socketStatus = this.socket.status();
+      const loaded = this.binding.loaded;
       if (!navigator.onLine || socketStatus === 'paused') phase = 'offline';
-      else if (this.connection.state === 'connected') phase = this.loaded ? 'connected' : 'connecting';
+      else if (this.connection.state === 'connected') phase = loaded ? 'connected' : 'connecting';
       else if (socketStatus === 'waiting') phase = 'reconnecting';
-      else phase = this.loaded ? 'reconnecting' : 'connecting';
+      else phase = loaded ? 'reconnecting' : 'connecting';
       this.phase = phase;
     }
     const retry = phase === 'reconnecting' ? this.socket.retryInMs() : null;
-    const { text, tone } = describeStatus({ phase, unsent, retryInMs: retry, online: navigator.onLine || this.ended });
+    const { text, tone } = describeStatus({
+      phase,
+      unsent,
+      characters: unsent ? this.binding.unsentCharacters() : 0,
+      refused: this.binding.refused,
+      retryInMs: retry,
+      online: navigator.onLine || this.ended,
+    });
     if (this.statusNode.textContent !== text) this.statusNode.textContent = text;
     this.statusNode.dataset.tone = tone;
     this.statusNode.dataset.phase = phase;
     this.statusNode.dataset.unsent = String(unsent);
+    this.statusNode.dataset.refused = String(this.binding.refused);
   }
 
   renderRole() {
@@ -813,16 +628,42 @@ class CollabEditor {
     });
     window.addEventListener('beforeunload', (event) => {
       if (this.reloading) return;
-      if (unsentCount(this.doc) > 0 && this.phase !== 'signed-out' && this.phase !== 'deleted') {
+      if (this.binding.unsent() > 0 && this.phase !== 'signed-out' && this.phase !== 'deleted') {
         event.preventDefault();
         event.returnValue = '';
       }
+    });
+    // Closing the tab right after typing: store what is unsent now, not after the usual delay.
+    window.addEventListener('pagehide', () => this.binding.persist());
+    // The printed page shows the title as it is now (it can be renamed while open).
+    window.addEventListener('beforeprint', () => {
+      const title = document.getElementById('doc-title');
+      const printed = document.getElementById('print-title');
+      if (title && printed) printed.textContent = title.value;
     });
     const retry = this.statusNode;
     retry.addEventListener('click', () => {
       if (this.phase === 'reconnecting') this.socket.resume();
     });
   }
+}
+
+/**
+ * Esc leaves the text (Tab indents inside it, as in other editors): focus moves to the keyboard
+ * hint right after the editor, so Tab goes on to the rest of the page and Shift+Tab comes back.
+ */
+function leaveText(quill) {
+  quill.blur();
+  document.getElementById('editor-keys').focus();
+  return false;
+}
+
+/** The editable text: a named multi-line text box, with how to leave it by keyboard. */
+function labelText(quill) {
+  quill.root.setAttribute('role', 'textbox');
+  quill.root.setAttribute('aria-multiline', 'true');
+  quill.root.setAttribute('aria-label', 'Document text');
+  quill.root.setAttribute('aria-describedby', 'editor-keys');
 }
 
 function labelToolbar(quill) {

@@ -64,6 +64,9 @@ class HistoryPage {
       modules: { toolbar: false },
     });
     this.quill.root.setAttribute('aria-label', 'The document at the chosen version');
+    // A read-only multi-line text box (aria-readonly needs the role to mean anything).
+    this.quill.root.setAttribute('role', 'textbox');
+    this.quill.root.setAttribute('aria-multiline', 'true');
     this.quill.root.setAttribute('aria-readonly', 'true');
 
     this.more.addEventListener('click', () => this.loadOlder());

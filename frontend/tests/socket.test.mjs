@@ -166,3 +166,34 @@ test('the handshake carries the extra fields the page gives (its build id)', () 
   assert.deepEqual(JSON.parse(sockets[0].sent[0]), { a: 'hs', id: null, protocol: 1, protocolMinor: 2, build: 'b1' });
   assert.equal(sockets[0].sent[1], '{"a":"s","c":"documents","d":"x"}');
 });
+
+test('a held frame and every frame after it wait, in order, for the hold to settle', async () => {
+  let release;
+  const hold = (frame) => (frame.startsWith('{"a":"op"') ? new Promise((resolve) => (release = resolve)) : null);
+  const { sockets, socket } = setup({ hold });
+  sockets[0].open();
+  socket.send('{"a":"p","n":1}');
+  socket.send('{"a":"op","seq":1}');
+  socket.send('{"a":"p","n":2}');
+  assert.deepEqual(sockets[0].sent, ['{"a":"p","n":1}']);
+  release();
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.deepEqual(sockets[0].sent, ['{"a":"p","n":1}', '{"a":"op","seq":1}', '{"a":"p","n":2}']);
+  socket.send('{"a":"p","n":3}');
+  assert.equal(sockets[0].sent.length, 4, 'nothing held any more: sent at once');
+});
+
+test('frames held for a socket that closed are never sent on the next one', async () => {
+  let release;
+  const hold = () => new Promise((resolve) => (release = resolve));
+  const { clock, sockets, socket } = setup({ hold });
+  sockets[0].open();
+  socket.send('{"a":"op","seq":1}');
+  sockets[0].serverClose(1006);
+  clock.advance(60_000);
+  sockets[1].open();
+  release();
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.deepEqual(sockets[0].sent, []);
+  assert.deepEqual(sockets[1].sent, []);
+});

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { describeStatus, unsentCount } from '../src/lib/status.mjs';
+import { describeStatus, unsentCharacters, unsentCount } from '../src/lib/status.mjs';
 
 test('connected and idle reads as saved', () => {
   assert.deepEqual(describeStatus({ phase: 'connected' }), { text: 'All changes saved', tone: 'ok' });
@@ -34,4 +34,21 @@ test('unsent counts the in-flight op and the pending ones', () => {
   assert.equal(unsentCount(null), 0);
   assert.equal(unsentCount({ inflightOp: null, pendingOps: [] }), 0);
   assert.equal(unsentCount({ inflightOp: {}, pendingOps: [{}, {}] }), 3);
+});
+
+test('unsent work is counted in characters, not in ops', () => {
+  // Offline, sharedb composes a whole paragraph into one pending op: that is not "1 change".
+  assert.equal(describeStatus({ phase: 'offline', unsent: 1, characters: 1234 }).text, 'Offline · 1,234 unsent characters');
+  assert.equal(describeStatus({ phase: 'offline', unsent: 1, characters: 1 }).text, 'Offline · 1 unsent character');
+  const doc = {
+    inflightOp: { op: [{ retain: 5 }, { insert: 'Hello there' }] },
+    pendingOps: [{ op: [{ retain: 16 }, { insert: '!' }] }, { op: [{ delete: 2 }] }, { op: [{ retain: 3, attributes: { bold: true } }] }],
+  };
+  assert.equal(unsentCharacters(doc), 11 + 1 + 2 + 3);
+  assert.equal(unsentCharacters({ inflightOp: null, pendingOps: [] }), 0);
+});
+
+test('a refused change is never reported as saved', () => {
+  assert.deepEqual(describeStatus({ phase: 'connected', refused: true }), { text: 'Some changes were not saved', tone: 'bad' });
+  assert.equal(describeStatus({ phase: 'connected', unsent: 1, refused: true }).text, 'Saving…');
 });

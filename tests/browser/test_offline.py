@@ -62,8 +62,9 @@ def test_offline_edits_land_exactly_once(make_user: Any, open_tab: Any, artifact
     alice.page.keyboard.type("two.")
     alice.page.keyboard.type("three.")
     bob.page.keyboard.type("BOB-")
-    wait_until(lambda: "unsent change" in alice.status(), message="the unsent count", tab=alice)
-    assert alice.status().startswith("Offline · ")
+    # Counted as a person counts: ten characters, not "1 unsent change" (sharedb composes them).
+    wait_until(lambda: "unsent character" in alice.status(), message="the unsent count", tab=alice)
+    assert alice.status() == "Offline · 10 unsent characters"
     assert alice.text() == PREFIX + "one.two.three.\n"  # Kept in the editor...
     assert "two" not in bob.text()  # ...and not sent anywhere.
     # Cursors of others are not shown while we cannot know where they are.

@@ -33,6 +33,11 @@ export class ReconnectingSocket {
     // Extra fields for the handshake sharedb sends (the page's build id); the server ignores
     // fields it does not know.
     this.handshake = options.handshake || null;
+    // hold(frame) may return a promise: that frame and every later one wait for it (the page
+    // records an op's src and seq in IndexedDB before the op leaves, so a reload resends it
+    // under the same ids and the server acknowledges it instead of applying it twice).
+    this.hold = options.hold || null;
+    this.held = null;
 
     this.onopen = null;
     this.onclose = null;
@@ -53,7 +58,21 @@ export class ReconnectingSocket {
   send(data) {
     if (!this.ws || this.ws.readyState !== OPEN) return;
     if (this.handshake && data.startsWith('{"a":"hs"')) data = JSON.stringify({ ...JSON.parse(data), ...this.handshake });
-    this.ws.send(data);
+    const ws = this.ws;
+    const wait = this.hold ? this.hold(data) : null;
+    if (!wait && !this.held) {
+      ws.send(data);
+      return;
+    }
+    // In order, and only on the socket they were meant for (sharedb resends after a reconnect).
+    const queued = (this.held || Promise.resolve())
+      .then(() => wait)
+      .catch(() => {})
+      .then(() => {
+        if (this.ws === ws && ws.readyState === OPEN) ws.send(data);
+        if (this.held === queued) this.held = null;
+      });
+    this.held = queued;
   }
 
   /** Close for good (sharedb calls this from Connection.close). */
@@ -163,6 +182,7 @@ export class ReconnectingSocket {
   _detach() {
     const ws = this.ws;
     this.ws = null;
+    this.held = null;
     if (ws) ws.onopen = ws.onmessage = ws.onerror = ws.onclose = null;
     if (this.stableTimer !== null) {
       this.timers.clearTimeout(this.stableTimer);

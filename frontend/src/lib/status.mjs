@@ -1,17 +1,25 @@
 // The words on the connection status pill, from the connection's state.
+import { composeUnsent } from './lost-edits.mjs';
 
-function changes(count) {
-  return count === 1 ? '1 unsent change' : `${count} unsent changes`;
+function plural(count, word) {
+  return `${count.toLocaleString('en-US')} unsent ${word}${count === 1 ? '' : 's'}`;
+}
+
+/** What is waiting, as a person counts it: characters typed, deleted or formatted. */
+function changes(count, characters) {
+  return characters > 0 ? plural(characters, 'character') : plural(count, 'change');
 }
 
 /**
+ * unsent: local ops not acknowledged; characters: how many characters they touch; refused: a
+ * change the server refused is not saved (until the user dismisses it).
  * phase: 'connecting' | 'connected' | 'reconnecting' | 'offline' | 'signed-out' | 'no-access'
  *        | 'deleted' | 'full' | 'error'
  * Returns { text, tone } where tone is 'ok' | 'busy' | 'warn' | 'bad' (for styling).
  */
-export function describeStatus({ phase, unsent = 0, retryInMs = null, online = true } = {}) {
+export function describeStatus({ phase, unsent = 0, characters = 0, refused = false, retryInMs = null, online = true } = {}) {
   const pending = Math.max(0, unsent | 0);
-  const tail = pending ? ` · ${changes(pending)}` : '';
+  const tail = pending ? ` · ${changes(pending, Math.max(0, characters | 0))}` : '';
   if (phase === 'signed-out') return { text: `Signed out${tail}`, tone: 'bad' };
   if (phase === 'no-access') return { text: 'No access', tone: 'bad' };
   if (phase === 'deleted') return { text: 'In the trash', tone: 'bad' };
@@ -26,7 +34,9 @@ export function describeStatus({ phase, unsent = 0, retryInMs = null, online = t
   }
   if (phase === 'connecting') return { text: `Connecting…${tail}`, tone: 'busy' };
   if (phase === 'connected') {
-    return pending ? { text: 'Saving…', tone: 'busy' } : { text: 'All changes saved', tone: 'ok' };
+    if (pending) return { text: 'Saving…', tone: 'busy' };
+    // Never "saved" while a refused change is still on screen for copying.
+    return refused ? { text: 'Some changes were not saved', tone: 'bad' } : { text: 'All changes saved', tone: 'ok' };
   }
   return { text: 'Connecting…', tone: 'busy' };
 }
@@ -35,4 +45,19 @@ export function describeStatus({ phase, unsent = 0, retryInMs = null, online = t
 export function unsentCount(doc) {
   if (!doc) return 0;
   return (doc.inflightOp ? 1 : 0) + (doc.pendingOps ? doc.pendingOps.length : 0);
+}
+
+/** How many characters a Doc's unacknowledged ops insert, delete or reformat, composed. */
+export function unsentCharacters(doc) {
+  if (!doc) return 0;
+  const [change] = composeUnsent([doc.inflightOp, ...(doc.pendingOps || [])]);
+  if (!change) return 0;
+  let count = 0;
+  for (const op of change.op) {
+    if (typeof op.insert === 'string') count += op.insert.length;
+    else if (op.insert !== undefined) count += 1;
+    else if (op.delete) count += op.delete;
+    else if (op.attributes) count += op.retain;
+  }
+  return count;
 }
