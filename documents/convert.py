@@ -7,14 +7,19 @@ shows markup from a document. Import parsing is linear in the input (a hand-writ
 and markdown-it's CommonMark parser), so a hostile file costs no more than a long one.
 """
 
+import base64
+import binascii
 import html
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from markdown_it import MarkdownIt
 
+from .images import CheckedImage, ImageRefused, check_image
 from .ot import CONTENT_SCHEMA
+from .ot.errors import InvalidDelta
 
 Ops = list[dict[str, Any]]
 
@@ -36,7 +41,7 @@ def lines_of(ops: Ops) -> list[tuple[list[tuple[str, dict[str, Any]]], dict[str,
         insert = op.get("insert")
         attributes = op.get("attributes") or {}
         if not isinstance(insert, str):
-            runs.append(("\ufffc", {"embed": insert}))  # an embed; exported as a placeholder
+            runs.append(("\ufffc", {"embed": insert}))  # an embed: one character wide, as in Quill
             continue
         parts = insert.split("\n")
         for index, part in enumerate(parts):
@@ -87,11 +92,36 @@ class Footnotes:
         return '<section class="comments">\n<h2>Comments</h2>\n<ol>' + "".join(items) + "</ol>\n</section>"
 
 
-def _inline_html(runs: list[tuple[str, dict[str, Any]]], notes: Footnotes | None = None) -> str:
+ImageSource = Callable[[str], str | None]
+"""Turns an image embed's URL into what an export links to (a data: URI, an absolute URL), or None."""
+
+
+def image_url(embed: Any) -> str | None:
+    """The URL of an image embed the schema allows, or None (other embeds are left out)."""
+    if isinstance(embed, dict) and CONTENT_SCHEMA.embeds.get("image") is not None:
+        value = embed.get("image")
+        if len(embed) == 1 and isinstance(value, str):
+            try:
+                CONTENT_SCHEMA.check_embed("image", value, where="export")
+            except InvalidDelta:
+                return None
+            return value
+    return None
+
+
+def _inline_html(
+    runs: list[tuple[str, dict[str, Any]]],
+    notes: Footnotes | None = None,
+    images: ImageSource | None = None,
+) -> str:
     out = []
     for index, (text, attributes) in enumerate(runs):
         if "embed" in attributes:
-            continue  # the schema has no embeds; a stored one (from before it) is left out
+            url = image_url(attributes["embed"])
+            source = images(url) if images is not None and url else None
+            if source:
+                out.append(f'<img src="{html.escape(source, quote=True)}" alt="">')
+            continue
         piece = html.escape(text)
         for name, tag in INLINE_TAGS:
             if attributes.get(name):
@@ -107,12 +137,27 @@ def _inline_html(runs: list[tuple[str, dict[str, Any]]], notes: Footnotes | None
     return "".join(out)
 
 
-def to_html(ops: Ops, *, title: str | None = None, notes: Footnotes | None = None) -> str:
-    """A standalone, script-free HTML document; with `notes`, comments become footnotes."""
+def to_html(
+    ops: Ops,
+    *,
+    title: str | None = None,
+    notes: Footnotes | None = None,
+    images: ImageSource | None = None,
+    style: str = "",
+) -> str:
+    """A standalone, script-free HTML document; with `notes`, comments become footnotes.
+
+    `images` gives each image's source (without it, images are left out); `style` is a
+    stylesheet for the page (the PDF export's print styles).
+    """
     body: list[str] = []
     open_list: str | None = None
+    code: list[str] = []
     for runs, line in lines_of(ops):
-        inner = _inline_html(runs, notes)
+        inner = _inline_html(runs, notes, images)
+        if code and not line.get("code-block"):
+            body.append("<pre><code>" + "\n".join(code) + "</code></pre>")
+            code = []
         list_kind = line.get("list")
         tag = (
             {"ordered": "ol", "bullet": "ul", "checked": "ul", "unchecked": "ul"}.get(list_kind)
@@ -137,9 +182,12 @@ def to_html(ops: Ops, *, title: str | None = None, notes: Footnotes | None = Non
         elif line.get("blockquote"):
             body.append(f"<blockquote>{inner}</blockquote>")
         elif line.get("code-block"):
-            body.append(f"<pre><code>{inner}</code></pre>")
+            # Consecutive code lines are one block, as the editor shows them.
+            code.append("".join(html.escape(text) for text, attributes in runs if "embed" not in attributes))
         else:
             body.append(f"<p>{inner or '<br>'}</p>")
+    if code:
+        body.append("<pre><code>" + "\n".join(code) + "</code></pre>")
     if open_list:
         body.append(f"</{open_list}>")
     if notes is not None and notes.numbers:
@@ -148,11 +196,18 @@ def to_html(ops: Ops, *, title: str | None = None, notes: Footnotes | None = Non
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src https: http: data:; style-src 'unsafe-inline'\">\n"
-        f"<title>{heading}</title>\n</head>\n<body>\n" + "\n".join(body) + "\n</body>\n</html>\n"
+        f"<title>{heading}</title>\n"
+        + (f"<style>{style}</style>\n" if style else "")
+        + "</head>\n<body>\n"
+        + "\n".join(body)
+        + "\n</body>\n</html>\n"
     )
 
 
-_MD_ESCAPE = re.compile(r"([\\`*_\[\]#+!|>~-])")
+# Characters that are markup anywhere in a line. `-`, `+`, `#`, `>`, `=` and `1.` are markup only
+# where a line starts, so only there are they escaped (`well-known` stays as written).
+_MD_ESCAPE = re.compile(r"([\\`*_\[\]!|~])")
+_MD_LINE_START = re.compile(r"^(\s*)(?:([-+#>=])|(\d{1,9})([.)]))")
 _LINK_TARGET_UNSAFE = re.compile(r"[\s()<>\\\"'`]")
 _BACKTICKS = re.compile(r"`+")
 
@@ -160,6 +215,24 @@ _BACKTICKS = re.compile(r"`+")
 def _md_text(text: str) -> str:
     """Text that every Markdown renderer shows as itself: no emphasis, links, HTML or entities."""
     return _MD_ESCAPE.sub(r"\\\1", text).replace("&", "&amp;").replace("<", "&lt;")
+
+
+def _md_line_start(line: str) -> str:
+    """Escape what would make a line a list, heading, quote or rule."""
+    return _MD_LINE_START.sub(
+        lambda m: m.group(1) + (f"\\{m.group(2)}" if m.group(2) else f"{m.group(3)}\\{m.group(4)}"),
+        line,
+        count=1,
+    )
+
+
+def _md_emphasis(piece: str, marker: str) -> str:
+    """`marker` around the piece's words; surrounding spaces stay outside, where they are allowed."""
+    core = piece.strip(" \t")
+    if not core:
+        return piece  # bold spaces are just spaces
+    start = piece.index(core)
+    return f"{piece[:start]}{marker}{core}{marker}{piece[start + len(core) :]}"
 
 
 def _md_code_span(text: str) -> str:
@@ -186,8 +259,8 @@ def _md_code_fence(lines: list[str]) -> str:
     return "`" * max(3, longest + 1)
 
 
-def _inline_markdown(runs: list[tuple[str, dict[str, Any]]]) -> str:
-    out = []
+def _inline_markdown(runs: list[tuple[str, dict[str, Any]]], images: ImageSource | None = None) -> str:
+    out: list[str] = []
     merged: list[tuple[str, dict[str, Any]]] = []
     for text, attributes in runs:
         # Neighbours with the same formats are one span: two code spans side by side would
@@ -198,14 +271,23 @@ def _inline_markdown(runs: list[tuple[str, dict[str, Any]]]) -> str:
             merged.append((text, attributes))
     for text, attributes in merged:
         if "embed" in attributes:
-            continue  # the schema has no embeds; a stored one (from before it) is left out
-        piece = _md_code_span(text) if attributes.get("code") else _md_text(text)
+            url = image_url(attributes["embed"])
+            source = images(url) if images is not None and url else None
+            if source:
+                out.append(f"![image]({_md_link_target(source)})")
+            continue
+        if attributes.get("code"):
+            piece = _md_code_span(text)
+        else:
+            piece = _md_text(text)
+            if not out:
+                piece = _md_line_start(piece)
         if attributes.get("bold"):
-            piece = f"**{piece}**"
+            piece = _md_emphasis(piece, "**")
         if attributes.get("italic"):
-            piece = f"*{piece}*"
+            piece = _md_emphasis(piece, "*")
         if attributes.get("strike"):
-            piece = f"~~{piece}~~"
+            piece = _md_emphasis(piece, "~~")
         link = safe_link(attributes.get("link"))
         if link:
             piece = f"[{piece}]({_md_link_target(link)})"
@@ -213,7 +295,7 @@ def _inline_markdown(runs: list[tuple[str, dict[str, Any]]]) -> str:
     return "".join(out)
 
 
-def to_markdown(ops: Ops) -> str:
+def to_markdown(ops: Ops, *, images: ImageSource | None = None) -> str:
     """CommonMark: blocks separated by blank lines, except within a list or a code block."""
     out: list[str] = []
     previous: str | None = None
@@ -244,7 +326,7 @@ def to_markdown(ops: Ops) -> str:
         if kind == "code":
             code.append("".join(text for text, attributes in runs if "embed" not in attributes))
             continue
-        inner = _inline_markdown(runs)
+        inner = _inline_markdown(runs, images)
         if kind == "ordered":
             number += 1
             out.append(f"{number}{')' if flip else '.'} {inner}")
@@ -266,6 +348,11 @@ def to_markdown(ops: Ops) -> str:
 # --- Import -------------------------------------------------------------------------------------
 
 MAX_INLINE_DEPTH = 64
+MAX_IMPORT_IMAGES = 200
+"""Images one imported file may bring; more are left out, with a warning."""
+IMPORT_IMAGE_PREFIX = "import:"
+"""An imported image's placeholder embed, until the service stores it and knows its URL."""
+_DATA_IMAGE = re.compile(r"data:image/[a-z0-9.+-]+;base64,", re.IGNORECASE)
 """Open inline tags tracked at once; deeper ones are ignored (keeps every tag O(1))."""
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 _TAG_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]*")
@@ -350,10 +437,27 @@ class _DeltaBuilder:
         "del": "strike",
         "code": "code",
     }
+    INLINE |= {"strike": "strike", "kbd": "code", "samp": "code", "tt": "code", "ins": "underline"}
     SKIP = {"head", "template", "object", "svg", "math"}
+    # Inline formats a `style` attribute can carry (word processors and Google Docs write spans).
+    STYLES = (
+        ("bold", re.compile(r"font-weight\s*:\s*(bold|bolder|[6-9]00)\b")),
+        ("italic", re.compile(r"font-style\s*:\s*(italic|oblique)")),
+        ("underline", re.compile(r"text-decoration[a-z-]*\s*:[^;]*underline")),
+        ("strike", re.compile(r"text-decoration[a-z-]*\s*:[^;]*line-through")),
+        ("code", re.compile(r"font-family\s*:[^;]*(mono|courier|consolas|menlo)")),
+    )
+    NOT_BOLD = re.compile(r"font-weight\s*:\s*(normal|lighter|[1-5]00)\b")
 
     def __init__(self) -> None:
         self.ops: Ops = []
+        # Raw bytes of images embedded in the file (data: URIs), by their placeholder.
+        self.images: dict[str, bytes] = {}
+        self.remote_images = 0
+        self.tables = 0
+        self.cells = 0
+        # What each open <span> pushed, so its end tag pops exactly that.
+        self.spans: list[list[str]] = []
         self.inline: list[tuple[str, Any]] = []
         # Opening tags past MAX_INLINE_DEPTH, by format, so their end tags are ignored too.
         self.ignored: dict[str, int] = {}
@@ -443,6 +547,22 @@ class _DeltaBuilder:
                 self.block = {"code-block": True}
         elif tag == "br":
             self._end_line(self.block)
+        elif tag == "table":
+            self.tables += 1
+        elif tag == "tr":
+            if self.pending_text:
+                self._end_line(self.block)
+            self.line_open = True
+            self.cells = 0
+        elif tag in ("td", "th"):
+            # A table becomes one line per row, its cells separated by a bar (the editor has no tables).
+            if self.cells:
+                self._text(" | ")
+            self.cells += 1
+        elif tag == "img":
+            self._image(attrs)
+        elif tag == "span" or (tag in self.INLINE and "style" in attrs):
+            self.spans.append(self._push_styles(tag, attrs.get("style", "").lower()))
         elif tag in self.INLINE:
             self._push_inline(self.INLINE[tag], True)
         elif tag == "a":
@@ -465,10 +585,52 @@ class _DeltaBuilder:
             if tag == "pre":
                 self.pre = max(0, self.pre - 1)
             self.block = {}
+        elif tag == "tr":
+            if self.pending_text or self.line_open:
+                self._end_line(self.block)
+            self.cells = 0
+        elif tag == "span" or (tag in self.INLINE and self.spans and self.spans[-1][:1] == [f"<{tag}>"]):
+            for name in reversed(self.spans.pop() if self.spans else []):
+                if not name.startswith("<"):
+                    self._pop_inline(name)
         elif tag in self.INLINE:
             self._pop_inline(self.INLINE[tag])
         elif tag == "a":
             self._pop_inline("link")
+
+    def _push_styles(self, tag: str, style: str) -> list[str]:
+        """Push the formats of an element with a style; return what to pop at its end tag."""
+        pushed = [f"<{tag}>"]  # marks whose span this is
+        names = [self.INLINE[tag]] if tag in self.INLINE else []
+        if tag in ("b", "strong") and self.NOT_BOLD.search(style):
+            names = []  # Google Docs wraps a whole paste in <b style="font-weight:normal">
+        names += [name for name, pattern in self.STYLES if pattern.search(style) and name not in names]
+        for name in names:
+            self._push_inline(name, True)
+            pushed.append(name)
+        return pushed
+
+    def _image(self, attrs: dict[str, str]) -> None:
+        """An image embedded in the file becomes a placeholder embed; a remote one, a link."""
+        source = attrs.get("src", "")
+        match = _DATA_IMAGE.match(source)
+        if match and len(self.images) < MAX_IMPORT_IMAGES:
+            try:
+                data = base64.b64decode(source[match.end() :], validate=False)
+            except (ValueError, binascii.Error):
+                data = b""
+            placeholder = f"{IMPORT_IMAGE_PREFIX}{len(self.images)}"
+            self.images[placeholder] = data
+            self.ops.append({"insert": {"image": placeholder}, "attributes": self._attrs()})
+            self.pending_text = True
+            return
+        # Never fetched: the server does not load addresses a file names (they may be internal).
+        self.remote_images += 1
+        link = safe_link(source)
+        label = attrs.get("alt") or "image"
+        self.inline.append(("link", link))
+        self._text(f"[{label}]")
+        self.inline.pop()
 
     def handle_data(self, data: str) -> None:
         if self.skip:
@@ -486,8 +648,11 @@ class _DeltaBuilder:
         self._text(text)
 
 
-def _clean_ops(ops: Ops) -> Ops:
-    """Merge neighbours with equal attributes (in linear time) and cut the result to the schema."""
+def _clean_ops(ops: Ops, *, placeholders: frozenset[str] = frozenset()) -> Ops:
+    """Merge neighbours with equal attributes (in linear time) and cut the result to the schema.
+
+    Image embeds named in `placeholders` are kept for the service to replace with stored images.
+    """
     merged: Ops = []
     pieces: list[str] = []
     for op in ops:
@@ -496,29 +661,43 @@ def _clean_ops(ops: Ops) -> Ops:
         attributes = {
             name: value for name, value in (op.get("attributes") or {}).items() if value is not None
         }
-        if merged and merged[-1].get("attributes") == (attributes or None):
+        if not isinstance(op["insert"], str):
+            if merged:
+                merged[-1]["insert"] = "".join(pieces)
+            pieces = []
+            merged.append({"insert": op["insert"], **({"attributes": attributes} if attributes else {})})
+            continue
+        if (
+            merged
+            and isinstance(merged[-1]["insert"], str)
+            and merged[-1].get("attributes") == (attributes or None)
+        ):
             pieces.append(op["insert"])
             continue
-        if merged:
+        if merged and isinstance(merged[-1]["insert"], str):
             merged[-1]["insert"] = "".join(pieces)
         pieces = [op["insert"]]
         merged.append({"insert": "", "attributes": attributes} if attributes else {"insert": ""})
-    if merged:
+    if merged and isinstance(merged[-1]["insert"], str):
         merged[-1]["insert"] = "".join(pieces)
-    return CONTENT_SCHEMA.sanitize(merged)
+    return CONTENT_SCHEMA.sanitize(merged, keep=lambda name, value: name == "image" and value in placeholders)
 
 
-def from_html(source: str) -> Ops:
+def _parse_html(source: str) -> _DeltaBuilder:
     builder = _DeltaBuilder()
     builder.feed(source)
     if builder.pending_text:
         builder._end_line(builder.block)
-    return _clean_ops(builder.ops)
+    return builder
 
 
-# CommonMark with strikethrough (which the Markdown export writes); raw HTML in a Markdown file
-# is shown as text, as the export escapes it.
-_MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("strikethrough")
+def from_html(source: str) -> Ops:
+    return _clean_ops(_parse_html(source).ops)
+
+
+# CommonMark with strikethrough (which the Markdown export writes) and tables; raw HTML in a
+# Markdown file is shown as text, as the export escapes it.
+_MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable(["strikethrough", "table"])
 
 
 def from_markdown(source: str) -> Ops:
@@ -530,6 +709,16 @@ def from_text(source: str) -> Ops:
     return _clean_ops([{"insert": text}])
 
 
+def first_heading(ops: Ops) -> str | None:
+    """The text of the document's first heading: an imported file's title, as people expect."""
+    for runs, line in lines_of(ops):
+        if line.get("header"):
+            text = " ".join("".join(t for t, a in runs if "embed" not in a).split())
+            if text:
+                return text[:200]
+    return None
+
+
 EXPORTERS = {
     "html": ("text/html; charset=utf-8", "html"),
     "md": ("text/markdown; charset=utf-8", "md"),
@@ -537,30 +726,91 @@ EXPORTERS = {
 }
 
 
-def export(ops: Ops, fmt: str, *, title: str, notes: Footnotes | None = None) -> str:
+def export(
+    ops: Ops, fmt: str, *, title: str, notes: Footnotes | None = None, images: ImageSource | None = None
+) -> str:
     if fmt == "html":
-        return to_html(ops, title=title, notes=notes)
+        return to_html(ops, title=title, notes=notes, images=images)
     if fmt == "md":
-        return to_markdown(ops)
+        return to_markdown(ops, images=images)
     if fmt == "txt":
         return to_text(ops)
     raise ValueError(f"unknown export format {fmt!r}")
 
 
-# The largest file of each kind, in characters: parsing is linear, and these bound it to a few
-# seconds on adversarial input (bench/import_bench.py; docs/reliability.md).
+# The largest file of each kind, in characters (bytes for .docx): parsing is linear, and these
+# bound it to a few seconds on adversarial input (bench/import_bench.py; docs/reliability.md).
 MAX_IMPORT_CHARACTERS = {"md": 128 * 1024, "html": 1024 * 1024, "txt": 2 * 1024 * 1024}
 IMPORTERS = {".html": ("html", from_html), ".htm": ("html", from_html), ".md": ("md", from_markdown)}
 IMPORTERS |= {".markdown": ("md", from_markdown), ".txt": ("txt", from_text)}
+IMPORT_EXTENSIONS = (*IMPORTERS, ".docx")
+
+
+def _extension(name: str) -> str:
+    return "." + name.lower().rsplit(".", 1)[-1] if "." in name else ""
 
 
 def import_file(name: str, source: str) -> Ops:
-    """Parse an uploaded file by its extension; ValueError says what is wrong with it."""
-    extension = "." + name.lower().rsplit(".", 1)[-1] if "." in name else ""
+    """Parse an uploaded text file by its extension; ValueError says what is wrong with it."""
+    extension = _extension(name)
     if extension not in IMPORTERS:
-        raise ValueError("Import a .md, .html or .txt file.")
+        raise ValueError("Import a .docx, .md, .html or .txt file.")
     kind, parse = IMPORTERS[extension]
     limit = MAX_IMPORT_CHARACTERS[kind]
     if len(source) > limit:
         raise ValueError(f"A .{kind} file can be at most {limit // 1024} kB.")
     return parse(source)
+
+
+@dataclass
+class Imported:
+    """A parsed upload: its content, the images it brought (by placeholder), and what was not kept."""
+
+    ops: Ops
+    images: dict[str, CheckedImage] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    title: str | None = None
+
+
+def import_upload(name: str, data: bytes, max_image_bytes: int = 10 << 20) -> Imported:
+    """Parse an uploaded file of any importable kind, images included; ValueError if it cannot be."""
+    extension = _extension(name)
+    if extension == ".docx":
+        from . import word
+
+        source, kind = word.docx_to_html(data), "html"
+    else:
+        if extension not in IMPORTERS:
+            raise ValueError("Import a .docx, .md, .html or .txt file.")
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise ValueError("The file must be UTF-8 text.") from None
+        kind, _parse = IMPORTERS[extension]
+        if len(text) > MAX_IMPORT_CHARACTERS[kind]:
+            raise ValueError(f"A .{kind} file can be at most {MAX_IMPORT_CHARACTERS[kind] // 1024} kB.")
+        if kind == "txt":
+            ops = from_text(text)
+            return Imported(ops=ops)
+        source = _MARKDOWN.render(text) if kind == "md" else text
+    builder = _parse_html(source)
+    result = Imported(ops=[])
+    refused = 0
+    for placeholder, raw in builder.images.items():
+        try:
+            result.images[placeholder] = check_image(raw, max_bytes=max_image_bytes)
+        except ImageRefused:
+            refused += 1
+    result.ops = _clean_ops(builder.ops, placeholders=frozenset(result.images))
+    result.title = first_heading(result.ops)
+    if builder.tables:
+        result.warnings.append("Tables were imported as text, one row per line with | between cells.")
+    if builder.remote_images:
+        result.warnings.append(
+            f"{builder.remote_images} image(s) from other sites were kept as links; download and insert them."
+        )
+    if refused:
+        result.warnings.append(f"{refused} image(s) could not be read and were left out.")
+    if len(builder.images) >= MAX_IMPORT_IMAGES:
+        result.warnings.append(f"Only the first {MAX_IMPORT_IMAGES} images were imported.")
+    return result

@@ -38,6 +38,8 @@ urlpatterns = [
     path("api/documents/<str:document_id>/versions/<int:version>/", api.version, name="api-version"),
     path("api/documents/<str:document_id>/restore/", api.restore, name="api-restore"),
     path("api/documents/<str:document_id>/export/<str:fmt>/", api.export, name="api-export"),
+    path("api/documents/<str:document_id>/images/", api.images, name="api-images"),
+    path("api/documents/<str:document_id>/images/<str:image_id>/", api.image, name="api-image"),
     path("api/documents/<str:document_id>/invites/<str:token>/", api.invite_detail, name="api-invite"),
     path("api/documents/<str:document_id>/invitations/", api.invitations, name="api-invitations"),
     path(

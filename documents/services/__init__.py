@@ -12,7 +12,8 @@ connections what changed through `broadcast` once the change is committed.
 - `mail`: outgoing email, sent by a Celery task with retries;
 - `invitations`: invitations by email (single use, expiring);
 - `snapshots`: materialized snapshots and the retention policy;
-- `visitors`: who is in a document now.
+- `visitors`: who is in a document now;
+- `images`: uploaded images, and the check that an image embed is the edited document's own.
 """
 
 from .accounts import (
@@ -33,6 +34,7 @@ from .comments import (
     resolve_all_suggestions,
     set_thread_resolved,
 )
+from .images import image_path, upload_image
 from .invitations import accept_invitation, holds_address, invite_by_email, revoke_invitation
 from .mail import INVITATION_SESSION_KEY, invited_email, queue_email
 from .documents import (
@@ -76,6 +78,8 @@ from .submit import (
 from .visitors import end_visits, record_visits, refresh_visits
 
 __all__ = [
+    "image_path",
+    "upload_image",
     "unsubscribe",
     "unread_count",
     "send_notification_email",
