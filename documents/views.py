@@ -3,6 +3,7 @@
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -118,6 +119,7 @@ def document_editor(request: HttpRequest, document_id: Any) -> HttpResponse:
             for m in selectors.members_of(document=document)
         },
         "wsPath": "/ws/",
+        "maxImageBytes": settings.COLLAB_MAX_IMAGE_BYTES,
         "loginUrl": reverse("account_login"),
         "listUrl": reverse("document-list"),
     }

@@ -9,6 +9,7 @@ import richText from 'rich-text';
 import contentSchema from '../../documents/schema.json';
 import { api } from './lib/api.mjs';
 import { Heartbeat } from './lib/heartbeat.mjs';
+import { IMAGE_TYPES, ImageUploads } from './lib/images.mjs';
 import { composeUnsent, lostSummary, lostText } from './lib/lost-edits.mjs';
 import { collaboratorsFrom, cursorFromPresence } from './lib/presence.mjs';
 import { deltaLength, deltaProblem, formatNames } from './lib/schema.mjs';
@@ -188,9 +189,13 @@ class CollabEditor {
             ['link'],
             [{ list: 'ordered' }, { list: 'bullet' }],
             ['blockquote', 'code-block'],
+            ['image'],
             ['clean'],
           ],
+          handlers: { image: () => this.images.pick() },
         },
+        // Pasted and dropped files: every image type, so a refused one gets a sentence, not silence.
+        uploader: { mimetypes: [...IMAGE_TYPES, 'image/svg+xml', 'image/bmp', 'image/tiff'], handler: (range, files) => this.images.insert(range, files) },
         history: { userOnly: true, delay: 500, maxStack: 200 },
         cursors: { hideDelayMs: 500, hideSpeedMs: 300, transformOnTextChange: false },
       },
@@ -223,6 +228,19 @@ class CollabEditor {
     this.bindPresence();
     this.bindWindow();
     this.suggestMode = false;
+    this.images = new ImageUploads({
+      quill: this.quill,
+      documentId: config.documentId,
+      maxBytes: config.maxImageBytes,
+      Delta,
+      canUpload: () => this.canEdit,
+      say: (message, tone) => this.notice.show(message, { tone }),
+      upload: (file) => {
+        const form = new FormData();
+        form.append('file', file, file.name || 'image');
+        return api(`/api/documents/${encodeURIComponent(config.documentId)}/images/`, { method: 'POST', body: form });
+      },
+    });
     this.review = new ReviewPanel(document.getElementById('review-panel'), document.getElementById('review-actions'), this);
     this.renderPeople();
     this.renderRole();
@@ -810,6 +828,7 @@ function labelToolbar(quill) {
   const names = {
     'ql-bold': 'Bold', 'ql-italic': 'Italic', 'ql-underline': 'Underline', 'ql-strike': 'Strikethrough',
     'ql-link': 'Link', 'ql-blockquote': 'Quote', 'ql-code-block': 'Code block', 'ql-clean': 'Clear formatting',
+    'ql-image': 'Insert image',
   };
   const toolbar = quill.getModule('toolbar').container;
   toolbar.setAttribute('role', 'toolbar');

@@ -1,9 +1,9 @@
 // The content schema (documents/schema.json) on the editor's side: the formats Quill registers,
 // and the same checks the server makes, so a change outside it is contained, never applied.
 
-/** Every format name the schema allows: Quill's `formats` allowlist. */
+/** Every format and embed name the schema allows: Quill's `formats` allowlist. */
 export function formatNames(schema) {
-  return [...Object.keys(schema.inline), ...Object.keys(schema.line)];
+  return [...Object.keys(schema.inline), ...Object.keys(schema.line), ...Object.keys(schema.embeds || {})];
 }
 
 const SCHEME = /^([A-Za-z][A-Za-z0-9+.-]*):/;
