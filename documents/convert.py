@@ -456,6 +456,9 @@ class _DeltaBuilder:
         self.remote_images = 0
         self.tables = 0
         self.cells = 0
+        # Inside a table row, only text in its cells counts (not the whitespace between them).
+        self.row_open = False
+        self.cell_open = False
         # What each open <span> pushed, so its end tag pops exactly that.
         self.spans: list[list[str]] = []
         self.inline: list[tuple[str, Any]] = []
@@ -552,13 +555,14 @@ class _DeltaBuilder:
         elif tag == "tr":
             if self.pending_text:
                 self._end_line(self.block)
-            self.line_open = True
+            self.line_open = self.row_open = True
             self.cells = 0
         elif tag in ("td", "th"):
             # A table becomes one line per row, its cells separated by a bar (the editor has no tables).
             if self.cells:
                 self._text(" | ")
             self.cells += 1
+            self.cell_open = True
         elif tag == "img":
             self._image(attrs)
         elif tag == "span" or (tag in self.INLINE and "style" in attrs):
@@ -589,6 +593,11 @@ class _DeltaBuilder:
             if self.pending_text or self.line_open:
                 self._end_line(self.block)
             self.cells = 0
+            self.row_open = self.cell_open = False
+        elif tag in ("td", "th"):
+            self.cell_open = False
+            if self.ops and isinstance(self.ops[-1]["insert"], str):
+                self.ops[-1]["insert"] = self.ops[-1]["insert"].rstrip(" ")
         elif tag == "span" or (tag in self.INLINE and self.spans and self.spans[-1][:1] == [f"<{tag}>"]):
             for name in reversed(self.spans.pop() if self.spans else []):
                 if not name.startswith("<"):
@@ -633,7 +642,7 @@ class _DeltaBuilder:
         self.inline.pop()
 
     def handle_data(self, data: str) -> None:
-        if self.skip:
+        if self.skip or (self.row_open and not self.cell_open):
             return
         if self.pre:
             lines = data.split("\n")
