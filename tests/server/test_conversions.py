@@ -252,3 +252,33 @@ def test_pdf_export_is_a_paged_document_with_the_text_and_the_image(
         annotation.get_object()["/A"]["/URI"] == "https://example.com/a"
         for annotation in reader.pages[0]["/Annots"]
     )
+
+
+def _zip(parts: dict[str, bytes]) -> bytes:
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"MZ\x90\x00 not a zip at all", "not a Word document"),
+        (_zip({"hello.txt": b"hi"}), "not a Word document"),
+        (_zip({"word/document.xml": b"\0" * (201 * 1024 * 1024)}), "unpacks to too much data"),
+        (_zip({"word/document.xml": b"<not xml", "[Content_Types].xml": b"<x/>"}), "could not be read"),
+    ],
+    ids=["not-a-zip", "zip-without-document", "zip-bomb", "broken-xml"],
+)
+def test_a_hostile_word_file_gets_a_clear_error(users: Any, data: bytes, message: str) -> None:
+    response = client_for(users["olga"]).post(
+        "/api/documents/import/",
+        {"file": SimpleUploadedFile("report.docx", data, "application/octet-stream")},
+    )
+    assert response.status_code == 400, response.content
+    assert message in response.json()["error"]["message"]
+    assert not Document.objects.exists()
