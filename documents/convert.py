@@ -352,6 +352,7 @@ MAX_IMPORT_IMAGES = 200
 """Images one imported file may bring; more are left out, with a warning."""
 IMPORT_IMAGE_PREFIX = "import:"
 """An imported image's placeholder embed, until the service stores it and knows its URL."""
+_CHECKBOX = re.compile(r"\s*(☑|☐|\[[xX ]\])\s+")
 _DATA_IMAGE = re.compile(r"data:image/[a-z0-9.+-]+;base64,", re.IGNORECASE)
 """Open inline tags tracked at once; deeper ones are ignored (keeps every tag O(1))."""
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
@@ -459,6 +460,8 @@ class _DeltaBuilder:
         # Inside a table row, only text in its cells counts (not the whitespace between them).
         self.row_open = False
         self.cell_open = False
+        # Where the current line's ops start (a checklist's box is looked for there).
+        self.line_start = 0
         # What each open <span> pushed, so its end tag pops exactly that.
         self.spans: list[list[str]] = []
         self.inline: list[tuple[str, Any]] = []
@@ -501,11 +504,28 @@ class _DeltaBuilder:
 
     def _end_line(self, attributes: dict[str, Any] | None = None) -> None:
         op: dict[str, Any] = {"insert": "\n"}
+        if attributes and attributes.get("list") in ("bullet", "checked", "unchecked"):
+            attributes = self._checklist(attributes)
         if attributes:
             op["attributes"] = attributes
         self.ops.append(op)
         self.pending_text = False
         self.line_open = False
+        self.line_start = len(self.ops)
+
+    def _checklist(self, attributes: dict[str, Any]) -> dict[str, Any]:
+        """A list item that starts with a box (☑, ☐, [x], [ ]) is a checklist item, without the box.
+
+        That is how the exports write checklists, in HTML, Markdown and Word alike.
+        """
+        first = self.ops[self.line_start] if self.line_start < len(self.ops) else None
+        if first is None or not isinstance(first["insert"], str):
+            return attributes
+        match = _CHECKBOX.match(first["insert"])
+        if match is None:
+            return attributes
+        first["insert"] = first["insert"][match.end() :]
+        return {**attributes, "list": "checked" if match.group(1) in ("☑", "[x]", "[X]") else "unchecked"}
 
     def _push_inline(self, name: str, value: Any) -> None:
         if len(self.inline) >= MAX_INLINE_DEPTH:
