@@ -148,3 +148,42 @@ def test_download_word_and_pdf_then_import_the_word_file(
 def word_round_trip(content: list[dict[str, Any]], path: str) -> list[dict[str, Any]]:
     data = word.to_docx(content, title="t", images=lambda p: png((1, 2, 3)) if p == path else None)
     return convert.import_upload("plan.docx", data).ops
+
+
+MARKDOWN = """# Launch notes
+
+Run `make run`, ~~not~~ a **bold** well-known step.
+
+| Step | Owner |
+|------|-------|
+| Build | Ann |
+
+![chart](https://example.com/chart.png)
+"""
+
+
+def test_a_markdown_import_says_what_it_changed_then_opens(
+    pair: dict[str, Any], open_tab: Any, artifacts_dir: Path
+) -> None:
+    alice = open_tab(pair["alice"])
+    alice.goto("/")
+    alice.page.set_input_files(
+        "#import-file", files=[{"name": "notes.md", "mimeType": "text/markdown", "buffer": MARKDOWN.encode()}]
+    )
+    status = alice.page.locator("#import-status")
+    status.get_by_role("link", name="Open it").wait_for(timeout=15_000)
+    assert "Imported “Launch notes”." in status.inner_text()
+    assert "Tables were imported as text" in status.inner_text()
+    assert "from other sites were kept as links" in status.inner_text()
+    alice.screenshot(artifacts_dir / "import-markdown-warnings.png")
+    status.get_by_role("link", name="Open it").click()
+    alice.page.wait_for_selector("body[data-editor-ready='true']", timeout=15_000)
+    assert alice.page.locator("#doc-title").input_value() == "Launch notes"
+    editor = alice.page.locator(".ql-editor")
+    assert editor.locator("code").inner_text() == "make run"
+    assert editor.locator("s").inner_text() == "not"
+    assert editor.locator("strong").inner_text() == "bold"
+    assert "Step | Owner" in editor.inner_text() and "Build | Ann" in editor.inner_text()
+    assert editor.locator("a", has_text="[chart]").get_attribute("href") == "https://example.com/chart.png"
+    alice.screenshot(artifacts_dir / "import-markdown.png")
+    assert alice.errors == []
