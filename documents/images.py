@@ -20,6 +20,7 @@ MAX_SIDE = 8000
 """Longest side in pixels: larger than any screen or camera people paste from."""
 MAX_PIXELS = 40_000_000
 """Pixels in all frames together: about 160 MB decoded, the most one check may cost."""
+_KEPT_INFO = ("icc_profile", "transparency")
 
 
 def image_path(*, document_id: object, image_id: str) -> str:
@@ -85,7 +86,9 @@ def _reencode(image: Image.Image, kind: str) -> tuple[bytes, int, int]:
         frames = []
         for index in range(image.n_frames):
             image.seek(index)
-            frames.append(image.convert("RGBA"))
+            frame = image.convert("RGBA")
+            frame.info = {}  # comments and application extensions go
+            frames.append(frame)
         frames[0].save(
             out,
             "GIF",
@@ -97,6 +100,8 @@ def _reencode(image: Image.Image, kind: str) -> tuple[bytes, int, int]:
         )
         return out.getvalue(), frames[0].width, frames[0].height
     upright = ImageOps.exif_transpose(image)  # the orientation lives in EXIF, which goes
+    # Only what the pixels need: the colour profile and a palette's transparent index.
+    upright.info = {key: value for key, value in upright.info.items() if key in _KEPT_INFO}
     if kind == "JPEG":
         upright.convert("RGB").save(out, "JPEG", quality=90, optimize=True)
     elif kind == "WEBP":

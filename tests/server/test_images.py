@@ -177,3 +177,36 @@ def test_exports_carry_the_images(users: Any, document: Any) -> None:
     assert '<img src="data:image/jpeg;base64,' in html and path not in html
     markdown = client.get(f"/api/documents/{document.pk}/export/md/").content.decode()
     assert f"![image](http://testserver{path})" in markdown
+
+
+def test_animations_keep_their_frames_and_png_text_chunks_go(users: Any, document: Any) -> None:
+    from PIL import PngImagePlugin
+
+    frames = [PILImage.new("RGB", (20, 10), colour) for colour in ((255, 0, 0), (0, 255, 0), (0, 0, 255))]
+    gif = io.BytesIO()
+    frames[0].save(
+        gif, "GIF", save_all=True, append_images=frames[1:], duration=80, loop=0, comment=b"hidden"
+    )
+    stored = services.upload_image(user=users["ed"], document_id=document.pk, data=gif.getvalue())
+    with stored.file.open("rb") as handle:
+        data = handle.read()
+    assert stored.content_type == "image/gif" and PILImage.open(io.BytesIO(data)).n_frames == 3
+    assert b"hidden" not in data
+
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Author", "Secret Person")
+    png = io.BytesIO()
+    PILImage.new("RGBA", (8, 8), (1, 2, 3, 4)).save(png, "PNG", pnginfo=info)
+    stored = services.upload_image(user=users["ed"], document_id=document.pk, data=png.getvalue())
+    with stored.file.open("rb") as handle:
+        data = handle.read()
+    assert b"Secret Person" not in data
+    assert PILImage.open(io.BytesIO(data)).getpixel((0, 0)) == (1, 2, 3, 4)
+
+
+def test_an_image_check_past_the_time_limit_is_stopped(users: Any, document: Any, settings: Any) -> None:
+    settings.COLLAB_IMPORT_TIME_LIMIT = 0.001
+    response = upload(client_for(users["ed"]), document, jpeg_with_gps())
+    assert response.status_code == 422
+    assert response.json()["error"]["message"] == "The image took too long to read."
+    assert not Image.objects.exists()
