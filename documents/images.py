@@ -4,7 +4,7 @@ The type comes from the content (Pillow's decoders, never the file name or the b
 header); SVG is refused (it is a script-capable document, not an image); dimensions are read
 from the header and bounded before a single pixel is decoded, so a decompression bomb costs
 nothing; the pixels are then written out again without metadata (EXIF, GPS, text chunks,
-colour profiles other than sRGB's absence), with the EXIF orientation applied first.
+comments; only the colour profile stays), with the EXIF orientation applied first.
 No Django here: the check runs in the bounded child process of `documents.imports`.
 """
 
@@ -16,10 +16,10 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 # Formats people paste (screenshots, photos, animations), and the type each is served as.
 CONTENT_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "WEBP": "image/webp"}
 EXTENSIONS = {"PNG": "png", "JPEG": "jpg", "GIF": "gif", "WEBP": "webp"}
-MAX_SIDE = 8000
-"""Longest side in pixels: larger than any screen or camera people paste from."""
-MAX_PIXELS = 40_000_000
-"""Pixels in all frames together: about 160 MB decoded, the most one check may cost."""
+MAX_SIDE = 10_000
+"""Longest side in pixels: a 48-megapixel phone photo (8064 px) fits."""
+MAX_PIXELS = 50_000_000
+"""Pixels in all frames together: about 200 MB decoded, the most one check may cost."""
 _KEPT_INFO = ("icc_profile", "transparency")
 
 

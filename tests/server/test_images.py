@@ -105,7 +105,7 @@ def get_user(name: str) -> Any:
         ),
         ("notes.png", b"just some text, not an image", "not a PNG, JPEG, GIF or WebP"),
         ("bomb.png", png_bomb(50_000, 50_000), "too large"),
-        ("wide.png", png_bomb(9000, 10), "too large"),
+        ("wide.png", png_bomb(12_000, 10), "too large"),
         ("empty.png", b"", "empty"),
     ],
     ids=["svg", "not-an-image", "bomb", "too-wide", "empty"],
