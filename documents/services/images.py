@@ -92,11 +92,15 @@ def store_imported_images(
 
 
 def replace_placeholders(ops: list[dict[str, Any]], values: dict[str, str]) -> list[dict[str, Any]]:
-    """An import's content with each image placeholder replaced by its stored image (others dropped)."""
+    """An import's content with each image placeholder replaced by its stored image.
+
+    The importer emits no other image embeds (an image it did not bring became a link), so a
+    placeholder without a stored image is dropped.
+    """
     result = []
     for op in ops:
         insert = op.get("insert")
-        if isinstance(insert, dict) and set(insert) == {"image"} and insert["image"] not in values.values():
+        if isinstance(insert, dict) and "image" in insert:
             if insert["image"] not in values:
                 continue
             op = {**op, "insert": {"image": values[insert["image"]]}}
