@@ -25,7 +25,7 @@ Quill.register(new Parchment.Attributor('author', 'data-author', { scope: Parchm
 
 const FORMATS = [
   'header', 'bold', 'italic', 'underline', 'strike', 'link', 'list', 'blockquote', 'code-block',
-  'diff', 'author', 'background',
+  'image', 'diff', 'author', 'background',
 ];
 
 
