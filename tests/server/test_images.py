@@ -210,3 +210,17 @@ def test_an_image_check_past_the_time_limit_is_stopped(users: Any, document: Any
     assert response.status_code == 422
     assert response.json()["error"]["message"] == "The image took too long to read."
     assert not Image.objects.exists()
+
+
+def test_purging_a_document_removes_its_image_files(users: Any, document: Any) -> None:
+    from django.core.files.storage import default_storage
+
+    image = services.upload_image(user=users["ed"], document_id=document.pk, data=jpeg_with_gps())
+    name = image.file.name
+    assert default_storage.exists(name)
+    operator = get_user("operator")
+    operator.is_staff = True
+    operator.save()
+    services.purge_document(operator=operator, document_id=document.pk)
+    assert not default_storage.exists(name)
+    assert not Image.objects.exists()
