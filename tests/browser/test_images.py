@@ -92,11 +92,27 @@ def test_pick_paste_and_drop_reach_the_other_editor(
     content = db(lambda: selectors.snapshot_at(document=Document.objects.get(pk=doc_id)).content)
     assert sorted(op["insert"]["image"] for op in content if isinstance(op["insert"], dict)) == paths
 
+    # Pasted HTML keeps text and this document's images; another site's image is left out here,
+    # so the server never has to refuse (and the editor never reload for) such an op.
+    alice.page.evaluate(
+        """([own]) => {
+          const transfer = new DataTransfer();
+          transfer.setData('text/html', `<p>pasted <img src="https://example.com/x.png"> <img src="${own}"></p>`);
+          transfer.setData('text/plain', 'pasted');
+          window.collab.quill.root.dispatchEvent(new ClipboardEvent('paste', { clipboardData: transfer, bubbles: true, cancelable: true }));
+        }""",
+        [paths[0]],
+    )
+    wait_until(
+        lambda: "pasted" in bob.text() and len(loaded_images(bob)) == 4, message="the pasted HTML", tab=bob
+    )
+    assert "example.com" not in str(bob.contents())
+
     # A refused file says why, and nothing is inserted.
     svg = base64.b64encode(b'<svg xmlns="http://www.w3.org/2000/svg"/>').decode()
     alice.page.evaluate(SEND_FILE, ["drop", "logo.svg", "image/svg+xml", svg])
     alice.page.locator("#editor-notice", has_text="SVG images are not accepted").wait_for(timeout=5000)
-    assert len(loaded_images(alice)) == 3
+    assert len(loaded_images(alice)) == 4
     alice.screenshot(artifacts_dir / "images-alice.png")
     bob.screenshot(artifacts_dir / "images-bob.png")
     assert alice.errors == [] and bob.errors == []
