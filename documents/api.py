@@ -415,6 +415,8 @@ def export_response(
             )
         except imports.ImportTooSlow:
             raise ServerUnavailable("The PDF took too long to make; try the Word or HTML download.") from None
+        except ValueError:  # out of memory in the child
+            raise ServerUnavailable("The PDF is too large to make; try the Word or HTML download.") from None
     elif fmt == "md":
         body = convert.to_markdown(content, images=images.absolute)
     else:

@@ -10,6 +10,7 @@ quickly.
 
 import logging
 import multiprocessing
+import resource
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any, TypeVar
@@ -29,11 +30,19 @@ class ImportTooSlow(Exception):
     """The work took longer than the time limit (or its process died)."""
 
 
+CHILD_MEMORY_BYTES = 2 * 1024**3
+"""Address space a child may use: a file built to need more fails alone, with a sentence."""
+TOO_MUCH_MEMORY = "The file needs too much memory to read; split it into smaller files."
+
+
 def _run_in_child(connection: Connection, work: Callable[..., Any], args: tuple[Any, ...]) -> None:
     try:
+        resource.setrlimit(resource.RLIMIT_AS, (CHILD_MEMORY_BYTES, CHILD_MEMORY_BYTES))
         connection.send(("ok", work(*args)))
     except ValueError as exc:  # ImageRefused is one: a sentence for the person
         connection.send(("invalid", str(exc)))
+    except MemoryError:
+        connection.send(("invalid", TOO_MUCH_MEMORY))
     finally:
         connection.close()
 

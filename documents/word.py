@@ -23,7 +23,7 @@ from docx.text.paragraph import Paragraph
 
 MAX_DOCX_BYTES = 20 * 1024 * 1024
 """The largest .docx upload: photos make Word files large."""
-MAX_UNPACKED_BYTES = 200 * 1024 * 1024
+MAX_UNPACKED_BYTES = 100 * 1024 * 1024
 """What its parts may unpack to: more is a zip bomb, refused before anything is unpacked."""
 CODE_STYLE = "Code"
 CODE_BLOCK_STYLE = "Code Block"

@@ -26,6 +26,16 @@ def test_what_the_parser_refuses_is_refused_the_same_way() -> None:
         imports.parse_upload("big.md", "a" * (convert.MAX_IMPORT_CHARACTERS["md"] + 1), time_limit=30)
 
 
+def _allocate(size: int) -> int:
+    return len(bytearray(size))
+
+
+def test_work_that_needs_too_much_memory_fails_alone_with_a_sentence() -> None:
+    with pytest.raises(ValueError, match="too much memory"):
+        imports.run_bounded(_allocate, imports.CHILD_MEMORY_BYTES, time_limit=30, label="allocation")
+    assert imports.run_bounded(_allocate, 1024, time_limit=30, label="allocation") == 1024
+
+
 def test_parsing_past_the_limit_is_stopped() -> None:
     with pytest.raises(imports.ImportTooSlow):
         imports.parse_upload("slow.html", HOSTILE_HTML, time_limit=0.01)
