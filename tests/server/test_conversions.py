@@ -286,3 +286,10 @@ def test_a_hostile_word_file_gets_a_clear_error(users: Any, data: bytes, message
     assert response.status_code == 400, response.content
     assert message in response.json()["error"]["message"]
     assert not Document.objects.exists()
+
+
+def test_a_pdf_past_its_time_limit_is_a_clear_503(users: Any, rich_document: Document, settings: Any) -> None:
+    settings.COLLAB_EXPORT_TIME_LIMIT = 0.001
+    response = client_for(users["olga"]).get(f"/api/documents/{rich_document.pk}/export/pdf/")
+    assert response.status_code == 503
+    assert response.json()["error"]["message"].startswith("The PDF took too long to make")
