@@ -70,6 +70,8 @@ test('a refused upload says why and inserts nothing; without the role nothing is
   const viewer = uploads({ canUpload: () => false });
   await viewer.images.insert({ index: 0 }, [{ name: 'a.png', type: 'image/png', size: 10 }]);
   assert.deepEqual(viewer.sent, []);
+  viewer.images.pick({ createElement: () => assert.fail('no file picker for a viewer') });
+  assert.match(viewer.said.at(-1)[1], /cannot add images/);
 });
 
 test('pasted HTML keeps only this document\'s images, and destroy() removes the matcher', () => {

@@ -75,6 +75,10 @@ export class ImageUploads {
 
   /** Open the file picker (the toolbar's image button). */
   pick(documentRef = globalThis.document) {
+    if (!this.canUpload()) {
+      this.say('You cannot add images to this document.', 'warn');
+      return;
+    }
     const input = documentRef.createElement('input');
     input.type = 'file';
     input.accept = IMAGE_TYPES.join(',');
