@@ -5,6 +5,13 @@ exports write only its formats. Exported HTML is generated here, element by elem
 text and attribute escaped; exported Markdown escapes text, link targets and code, so no renderer
 shows markup from a document. Import parsing is linear in the input (a hand-written HTML scanner
 and markdown-it's CommonMark parser), so a hostile file costs no more than a long one.
+
+Images: exports ask an `ImageSource` for each image embed (a data URI for HTML and PDF, an
+absolute URL for Markdown); imports turn images inside the file into placeholder embeds
+(`import:<n>`) with their checked bytes, which the service stores for the new document, and
+never fetch an image from elsewhere (it becomes a link). What an import changes (tables become
+lines, remote images links) is said in `Imported.warnings`. Word files go through
+`documents/word.py` to HTML first.
 """
 
 import base64
