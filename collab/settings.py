@@ -429,6 +429,8 @@ _DEFAULT_STORAGE: dict[str, Any] = (
 )
 # An image upload's largest size, before re-encoding.
 COLLAB_MAX_IMAGE_BYTES = env_int("COLLAB_MAX_IMAGE_BYTES", 10 * 1024 * 1024)
+# Images one document may hold (uploads and imports together), so one editor cannot fill the storage.
+COLLAB_MAX_IMAGES_PER_DOCUMENT = env_int("COLLAB_MAX_IMAGES_PER_DOCUMENT", 1000)
 # Seconds a PDF export may render (in its own process, like an import) before it is stopped.
 COLLAB_EXPORT_TIME_LIMIT = env_int("COLLAB_EXPORT_TIME_LIMIT", 60)
 STORAGES = {

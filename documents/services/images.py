@@ -63,6 +63,10 @@ def delete_files(names: Iterable[str]) -> None:
 def upload_image(*, user: Any, document_id: Any, data: bytes) -> Image:
     """Check, re-encode and store an image for a document the user may add content to."""
     document, _role = access_document(user=user, document_id=document_id, min_role=UPLOAD_ROLE)
+    if Image.objects.filter(document=document).count() >= settings.COLLAB_MAX_IMAGES_PER_DOCUMENT:
+        raise ImageNotAccepted(
+            f"This document already holds {settings.COLLAB_MAX_IMAGES_PER_DOCUMENT} images, the most it can."
+        )
     try:
         checked = imports.check_upload(
             data, max_bytes=settings.COLLAB_MAX_IMAGE_BYTES, time_limit=settings.COLLAB_IMPORT_TIME_LIMIT
@@ -81,7 +85,7 @@ def store_imported_images(
     values: dict[str, str] = {}
     files: list[str] = []
     try:
-        for placeholder, checked in images.items():
+        for placeholder, checked in list(images.items())[: settings.COLLAB_MAX_IMAGES_PER_DOCUMENT]:
             image = _store(document=document, user=user, checked=checked)
             files.append(image.file.name)
             values[placeholder] = image_path(document_id=document.pk, image_id=image.pk)

@@ -224,3 +224,13 @@ def test_purging_a_document_removes_its_image_files(users: Any, document: Any) -
     services.purge_document(operator=operator, document_id=document.pk)
     assert not default_storage.exists(name)
     assert not Image.objects.exists()
+
+
+def test_a_document_holds_a_bounded_number_of_images(users: Any, document: Any, settings: Any) -> None:
+    settings.COLLAB_MAX_IMAGES_PER_DOCUMENT = 2
+    client = client_for(users["ed"])
+    assert [upload(client, document, jpeg_with_gps()).status_code for _ in range(2)] == [201, 201]
+    refused = upload(client, document, jpeg_with_gps())
+    assert refused.status_code == 422
+    assert refused.json()["error"]["message"] == "This document already holds 2 images, the most it can."
+    assert Image.objects.filter(document=document).count() == 2
