@@ -33,6 +33,11 @@ Ops = list[dict[str, Any]]
 INLINE_TAGS = [("bold", "strong"), ("italic", "em"), ("underline", "u"), ("strike", "s"), ("code", "code")]
 HEADER_LEVELS = tuple(CONTENT_SCHEMA.line["header"]["values"])
 LIST_KINDS = tuple(CONTENT_SCHEMA.line["list"]["values"])
+MAX_INDENT = max(CONTENT_SCHEMA.line["indent"]["values"])
+DIVIDER = {"divider": True}
+# Inline styles written for the palette formats; values are checked against the schema first,
+# so only a palette's #rrggbb ever reaches a style attribute.
+STYLE_PROPERTIES = [("color", "color"), ("background", "background-color")]
 
 
 def safe_link(url: Any) -> str | None:
@@ -65,8 +70,52 @@ def lines_of(ops: Ops) -> list[tuple[list[tuple[str, dict[str, Any]]], dict[str,
 # --- Export -------------------------------------------------------------------------------------
 
 
+def _is_divider(attributes: dict[str, Any]) -> bool:
+    return attributes.get("embed") == DIVIDER
+
+
 def to_text(ops: Ops) -> str:
-    return "\n".join("".join(text for text, _ in runs) for runs, _ in lines_of(ops)) + "\n"
+    lines = ("".join("---" if _is_divider(a) else text for text, a in runs) for runs, _ in lines_of(ops))
+    return "\n".join(lines) + "\n"
+
+
+def _style(pairs: list[tuple[str, str]]) -> str:
+    return ' style="' + ";".join(f"{name}:{value}" for name, value in pairs) + '"' if pairs else ""
+
+
+def _line_style(line: dict[str, Any], *, indent: bool = True) -> str:
+    """A block's alignment (and, outside lists, indent) as a style attribute."""
+    pairs = []
+    if CONTENT_SCHEMA.value_allowed("align", line.get("align")):
+        pairs.append(("text-align", line["align"]))
+    if indent and CONTENT_SCHEMA.value_allowed("indent", line.get("indent")):
+        pairs.append(("margin-left", f"{3 * line['indent']}em"))
+    return _style(pairs)
+
+
+class _Lists:
+    """Open HTML lists, nested by indent: each item's <li> stays open until its next sibling."""
+
+    def __init__(self) -> None:
+        self.open: list[str] = []
+
+    def item(self, tag: str, depth: int) -> str:
+        out = []
+        while len(self.open) > depth + 1:
+            out.append(f"</li></{self.open.pop()}>")
+        if len(self.open) == depth + 1 and self.open[-1] != tag:
+            out.append(f"</li></{self.open.pop()}>")
+        if len(self.open) == depth + 1:
+            out.append("</li>")
+        while len(self.open) < depth + 1:
+            out.append(f"<{tag}>")
+            self.open.append(tag)
+        return "".join(out)
+
+    def close(self) -> str:
+        out = "".join(f"</li></{tag}>" for tag in reversed(self.open))
+        self.open.clear()
+        return out
 
 
 class Footnotes:
@@ -124,15 +173,25 @@ def _inline_html(
     out = []
     for index, (text, attributes) in enumerate(runs):
         if "embed" in attributes:
+            if _is_divider(attributes):
+                out.append("<hr>")
+                continue
             url = image_url(attributes["embed"])
             source = images(url) if images is not None and url else None
             if source:
                 out.append(f'<img src="{html.escape(source, quote=True)}" alt="">')
-            continue
+            continue  # an embed outside the schema (stored before it) is left out
         piece = html.escape(text)
         for name, tag in INLINE_TAGS:
             if attributes.get(name):
                 piece = f"<{tag}>{piece}</{tag}>"
+        colours = [
+            (prop, attributes[name])
+            for name, prop in STYLE_PROPERTIES
+            if CONTENT_SCHEMA.value_allowed(name, attributes.get(name))
+        ]
+        if colours:
+            piece = f"<span{_style(colours)}>{piece}</span>"
         link = safe_link(attributes.get("link"))
         if link:
             piece = f'<a href="{html.escape(link, quote=True)}" rel="noopener noreferrer">{piece}</a>'
@@ -158,7 +217,7 @@ def to_html(
     stylesheet for the page (the PDF export's print styles).
     """
     body: list[str] = []
-    open_list: str | None = None
+    lists = _Lists()
     code: list[str] = []
     for runs, line in lines_of(ops):
         inner = _inline_html(runs, notes, images)
@@ -171,32 +230,33 @@ def to_html(
             if isinstance(list_kind, str)
             else None
         )
-        if tag != open_list:
-            if open_list:
-                body.append(f"</{open_list}>")
-            if tag:
-                body.append(f"<{tag}>")
-            open_list = tag
-        if tag and list_kind in ("checked", "unchecked"):
-            body.append(
-                f'<li data-list="{list_kind}">{"&#9745;" if list_kind == "checked" else "&#9744;"} {inner}</li>'
-            )
-        elif tag:
-            body.append(f"<li>{inner}</li>")
+        if not tag and lists.open:
+            body.append(lists.close())
+        block_style = _line_style(line, indent=not tag)
+        if tag:
+            depth = line["indent"] if CONTENT_SCHEMA.value_allowed("indent", line.get("indent")) else 0
+            opened = lists.item(tag, depth)
+            if list_kind in ("checked", "unchecked"):
+                mark = "&#9745;" if list_kind == "checked" else "&#9744;"
+                body.append(f'{opened}<li data-list="{list_kind}"{block_style}>{mark} {inner}')
+            else:
+                body.append(f"{opened}<li{block_style}>{inner}")
+        elif len(runs) == 1 and _is_divider(runs[0][1]):
+            body.append("<hr>")
         elif line.get("header") in HEADER_LEVELS:
             level = line["header"]
-            body.append(f"<h{level}>{inner}</h{level}>")
+            body.append(f"<h{level}{block_style}>{inner}</h{level}>")
         elif line.get("blockquote"):
-            body.append(f"<blockquote>{inner}</blockquote>")
+            body.append(f"<blockquote{block_style}>{inner}</blockquote>")
         elif line.get("code-block"):
             # Consecutive code lines are one block, as the editor shows them.
             code.append("".join(html.escape(text) for text, attributes in runs if "embed" not in attributes))
         else:
-            body.append(f"<p>{inner or '<br>'}</p>")
+            body.append(f"<p{block_style}>{inner or '<br>'}</p>")
     if code:
         body.append("<pre><code>" + "\n".join(code) + "</code></pre>")
-    if open_list:
-        body.append(f"</{open_list}>")
+    if lists.open:
+        body.append(lists.close())
     if notes is not None and notes.numbers:
         body.append(notes.section())
     heading = html.escape(title or "Document")
@@ -303,10 +363,15 @@ def _inline_markdown(runs: list[tuple[str, dict[str, Any]]], images: ImageSource
 
 
 def to_markdown(ops: Ops, *, images: ImageSource | None = None) -> str:
-    """CommonMark: blocks separated by blank lines, except within a list or a code block."""
+    """CommonMark: blocks separated by blank lines, except within a list or a code block.
+
+    Nested list items are indented to their parent's content; colours, highlights, alignment and
+    paragraph indents have no Markdown and are left out.
+    """
     out: list[str] = []
     previous: str | None = None
-    number = 0
+    numbers: list[int] = []
+    widths: list[int] = []
     code: list[str] = []
     list_kinds = ("bullet", "ordered", "checked", "unchecked")
     flip = False
@@ -318,7 +383,16 @@ def to_markdown(ops: Ops, *, images: ImageSource | None = None) -> str:
 
     for runs, line in lines_of(ops):
         kind = "code" if line.get("code-block") else str(line.get("list") or "p")
-        if kind != previous:
+        if kind == "p" and len(runs) == 1 and _is_divider(runs[0][1]):
+            kind = "hr"
+        depth = (
+            line["indent"]
+            if kind in list_kinds and CONTENT_SCHEMA.value_allowed("indent", line.get("indent"))
+            else 0
+        )
+        if depth and previous in list_kinds:
+            kind_seen = previous  # a nested item continues the list it is in
+        elif kind != previous:
             if previous == "code":
                 end_code()
             if out:
@@ -326,21 +400,33 @@ def to_markdown(ops: Ops, *, images: ImageSource | None = None) -> str:
             if kind in list_kinds:
                 # A list right after another one takes the other marker, or Markdown joins them.
                 flip = not flip if previous in list_kinds else False
-            number = 0
-        elif kind == "p":
-            out.append("")
-        previous = kind
+            numbers, widths = [], []
+            kind_seen = kind
+        else:
+            if kind in ("p", "hr"):
+                out.append("")
+            kind_seen = kind
+        previous = kind_seen
         if kind == "code":
             code.append("".join(text for text, attributes in runs if "embed" not in attributes))
             continue
+        if kind == "hr":
+            out.append("---")
+            continue
         inner = _inline_markdown(runs, images)
-        if kind == "ordered":
-            number += 1
-            out.append(f"{number}{')' if flip else '.'} {inner}")
-        elif kind == "bullet":
-            out.append(f"{'*' if flip else '-'} {inner}")
-        elif kind in ("checked", "unchecked"):
-            out.append(f"{'*' if flip else '-'} [{'x' if kind == 'checked' else ' '}] {inner}")
+        if kind in list_kinds:
+            del numbers[depth + 1 :]
+            numbers.extend([0] * (depth + 1 - len(numbers)))
+            numbers[depth] += 1
+            widths = (widths + [2] * depth)[:depth]
+            bullet = "*" if flip and not depth else "-"
+            if kind == "ordered":
+                marker = f"{numbers[depth]}{')' if flip and not depth else '.'}"
+            else:
+                marker = bullet
+            check = f"[{'x' if kind == 'checked' else ' '}] " if kind in ("checked", "unchecked") else ""
+            out.append(" " * sum(widths) + f"{marker} {check}{inner}")
+            widths.append(len(marker) + 1)
         elif line.get("header") in HEADER_LEVELS:
             out.append("#" * line["header"] + " " + inner)
         elif line.get("blockquote"):
@@ -359,7 +445,6 @@ MAX_IMPORT_IMAGES = 200
 """Images one imported file may bring; more are left out, with a warning."""
 IMPORT_IMAGE_PREFIX = "import:"
 """An imported image's placeholder embed, until the service stores it and knows its URL."""
-_CHECKBOX = re.compile(r"\s*(☑|☐|\[[xX ]\])\s+")
 _DATA_IMAGE = re.compile(r"data:image/[a-z0-9.+-]+;base64,", re.IGNORECASE)
 """Open inline tags tracked at once; deeper ones are ignored (keeps every tag O(1))."""
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
@@ -430,6 +515,65 @@ def _html_events(source: str) -> Iterator[tuple[str, str, dict[str, str]]]:
             yield "start", tag, attributes
 
 
+_STYLE_DECLARATION = re.compile(r"([a-z-]+)\s*:\s*([^;]+)")
+_HEX_COLOR = re.compile(r"#([0-9a-f]{3}|[0-9a-f]{6})")
+_RGB_COLOR = re.compile(r"rgba?\(\s*(\d{1,3})\s*,\s*(\d{1,3})\s*,\s*(\d{1,3})\s*(?:,\s*1(?:\.0+)?\s*)?\)")
+_EM_LENGTH = re.compile(r"(\d{1,3}(?:\.\d{1,3})?)em")
+_QUILL_CLASS = re.compile(r"ql-(align|indent)-([a-z0-9]+)")
+# A Markdown task item as markdown-it (without the task-list plugin) leaves it, or our HTML's mark.
+_TASK_MARK = re.compile(r"\[([ xX])\]\s|([\u2610\u2611])\s?")
+
+
+def _styles(attrs: dict[str, str]) -> dict[str, str]:
+    return {name: value.strip() for name, value in _STYLE_DECLARATION.findall(attrs.get("style", "").lower())}
+
+
+def _palette_color(name: str, value: str | None) -> str | None:
+    """A CSS colour as the schema's palette value for format `name`, or None if it is not one."""
+    value = (value or "").strip().lower()
+    if match := _HEX_COLOR.fullmatch(value):
+        digits = match.group(1)
+        value = "#" + ("".join(d * 2 for d in digits) if len(digits) == 3 else digits)
+    elif match := _RGB_COLOR.fullmatch(value):
+        parts = [int(part) for part in match.groups()]
+        if max(parts) > 255:
+            return None
+        value = "#" + "".join(f"{part:02x}" for part in parts)
+    return value if CONTENT_SCHEMA.value_allowed(name, value) else None
+
+
+def _inline_colors(tag: str, attrs: dict[str, str]) -> dict[str, str]:
+    styles = _styles(attrs)
+    found = {
+        "color": _palette_color(
+            "color", styles.get("color") or (attrs.get("color") if tag == "font" else None)
+        ),
+        "background": _palette_color(
+            "background", styles.get("background-color") or styles.get("background")
+        ),
+    }
+    if tag == "mark" and not found["background"]:
+        found["background"] = CONTENT_SCHEMA.inline["background"]["values"][0]
+    return {name: value for name, value in found.items() if value}
+
+
+def _block_formats(attrs: dict[str, str]) -> dict[str, Any]:
+    """Alignment and indent of a block, from a style, an `align` attribute or Quill's classes."""
+    formats: dict[str, Any] = {}
+    align = _styles(attrs).get("text-align") or attrs.get("align", "").lower()
+    for name, value in _QUILL_CLASS.findall(attrs.get("class", "")):
+        if name == "align":
+            align = value
+        elif value.isdigit():
+            formats["indent"] = min(int(value), MAX_INDENT)
+    margin = _EM_LENGTH.fullmatch(_styles(attrs).get("margin-left", ""))
+    if margin and "indent" not in formats and round(float(margin.group(1)) / 3) > 0:
+        formats["indent"] = min(round(float(margin.group(1)) / 3), MAX_INDENT)  # as the export writes it
+    if CONTENT_SCHEMA.value_allowed("align", align):
+        formats["align"] = align
+    return formats
+
+
 class _DeltaBuilder:
     """Turn HTML events into delta ops, keeping only the schema's formats."""
 
@@ -445,7 +589,10 @@ class _DeltaBuilder:
         "del": "strike",
         "code": "code",
     }
-    INLINE |= {"strike": "strike", "kbd": "code", "samp": "code", "tt": "code", "ins": "underline"}
+    INLINE |= {"kbd": "code", "samp": "code", "tt": "code", "ins": "underline"}
+    # Inline tags that carry colours (a format map each); they, and inline tags with a style,
+    # push what they carry as one span, popped whole by their end tag.
+    COLOURED = {"span", "font", "mark"}
     SKIP = {"head", "template", "object", "svg", "math"}
     # Inline formats a `style` attribute can carry (word processors and Google Docs write spans).
     STYLES = (
@@ -467,8 +614,6 @@ class _DeltaBuilder:
         # Inside a table row, only text in its cells counts (not the whitespace between them).
         self.row_open = False
         self.cell_open = False
-        # Where the current line's ops start (a checklist's box is looked for there).
-        self.line_start = 0
         # What each open <span> pushed, so its end tag pops exactly that.
         self.spans: list[list[str]] = []
         self.inline: list[tuple[str, Any]] = []
@@ -481,6 +626,8 @@ class _DeltaBuilder:
         self.pending_text = False
         # A block element was opened and its line not yet ended (so <p></p> still makes a line).
         self.line_open = False
+        # A list item whose text has not started: "[ ] " there makes it a checklist item.
+        self.task_mark = False
 
     def feed(self, source: str) -> None:
         for kind, value, attributes in _html_events(source):
@@ -496,7 +643,10 @@ class _DeltaBuilder:
         for name, value in self.inline:
             if not name or (name == "code" and self.pre):
                 continue
-            attributes[name] = value
+            if isinstance(value, dict):
+                attributes.update(value)
+            else:
+                attributes[name] = value
         return attributes
 
     def _text(self, text: str) -> None:
@@ -510,29 +660,20 @@ class _DeltaBuilder:
         self.pending_text = True
 
     def _end_line(self, attributes: dict[str, Any] | None = None) -> None:
+        # Spaces before a line break are layout (markup's own line breaks), not text.
+        while self.ops and isinstance(last := self.ops[-1].get("insert"), str) and last != "\n":
+            if not last.endswith(" ") or self.pre:
+                break
+            if last.rstrip(" "):
+                self.ops[-1] = {**self.ops[-1], "insert": last.rstrip(" ")}
+                break
+            self.ops.pop()
         op: dict[str, Any] = {"insert": "\n"}
-        if attributes and attributes.get("list") in ("bullet", "checked", "unchecked"):
-            attributes = self._checklist(attributes)
         if attributes:
             op["attributes"] = attributes
         self.ops.append(op)
         self.pending_text = False
         self.line_open = False
-        self.line_start = len(self.ops)
-
-    def _checklist(self, attributes: dict[str, Any]) -> dict[str, Any]:
-        """A list item that starts with a box (☑, ☐, [x], [ ]) is a checklist item, without the box.
-
-        That is how the exports write checklists, in HTML, Markdown and Word alike.
-        """
-        first = self.ops[self.line_start] if self.line_start < len(self.ops) else None
-        if first is None or not isinstance(first["insert"], str):
-            return attributes
-        match = _CHECKBOX.match(first["insert"])
-        if match is None:
-            return attributes
-        first["insert"] = first["insert"][match.end() :]
-        return {**attributes, "list": "checked" if match.group(1) in ("☑", "[x]", "[X]") else "unchecked"}
 
     def _push_inline(self, name: str, value: Any) -> None:
         if len(self.inline) >= MAX_INLINE_DEPTH:
@@ -570,11 +711,24 @@ class _DeltaBuilder:
                 self.block = {
                     "list": kind if kind in LIST_KINDS else self.lists[-1] if self.lists else "bullet"
                 }
+                if len(self.lists) > 1:
+                    self.block["indent"] = min(len(self.lists) - 1, MAX_INDENT)
+                self.task_mark = True
             elif tag == "blockquote":
                 self.block = {"blockquote": True}
             elif tag == "pre":
                 self.pre += 1
                 self.block = {"code-block": True}
+            if tag != "pre":
+                self.block = {**_block_formats(attrs), **self.block}
+        elif tag == "hr":
+            if self.pending_text:
+                self._end_line(self.block)
+            self.ops.append({"insert": dict(DIVIDER)})
+            self._end_line()
+        elif tag == "input" and attrs.get("type", "").lower() == "checkbox" and self.block.get("list"):
+            self.block["list"] = "checked" if "checked" in attrs else "unchecked"
+            self.task_mark = False
         elif tag == "br":
             self._end_line(self.block)
         elif tag == "table":
@@ -592,8 +746,8 @@ class _DeltaBuilder:
             self.cell_open = True
         elif tag == "img":
             self._image(attrs)
-        elif tag == "span" or (tag in self.INLINE and "style" in attrs):
-            self.spans.append(self._push_styles(tag, attrs.get("style", "").lower()))
+        elif tag in self.COLOURED or (tag in self.INLINE and "style" in attrs):
+            self.spans.append(self._push_styles(tag, attrs))
         elif tag in self.INLINE:
             self._push_inline(self.INLINE[tag], True)
         elif tag == "a":
@@ -625,7 +779,9 @@ class _DeltaBuilder:
             self.cell_open = False
             if self.ops and isinstance(self.ops[-1]["insert"], str):
                 self.ops[-1]["insert"] = self.ops[-1]["insert"].rstrip(" ")
-        elif tag == "span" or (tag in self.INLINE and self.spans and self.spans[-1][:1] == [f"<{tag}>"]):
+        elif tag in self.COLOURED or (
+            tag in self.INLINE and self.spans and self.spans[-1][:1] == [f"<{tag}>"]
+        ):
             for name in reversed(self.spans.pop() if self.spans else []):
                 if not name.startswith("<"):
                     self._pop_inline(name)
@@ -634,9 +790,14 @@ class _DeltaBuilder:
         elif tag == "a":
             self._pop_inline("link")
 
-    def _push_styles(self, tag: str, style: str) -> list[str]:
-        """Push the formats of an element with a style; return what to pop at its end tag."""
+    def _push_styles(self, tag: str, attrs: dict[str, str]) -> list[str]:
+        """Push the formats of an element with a style or colours; return what to pop at its end tag."""
+        style = attrs.get("style", "").lower()
         pushed = [f"<{tag}>"]  # marks whose span this is
+        colours = _inline_colors(tag, attrs)
+        if colours:
+            self._push_inline("colours", colours)
+            pushed.append("colours")
         names = [self.INLINE[tag]] if tag in self.INLINE else []
         if tag in ("b", "strong") and self.NOT_BOLD.search(style):
             names = []  # Google Docs wraps a whole paste in <b style="font-weight:normal">
@@ -681,6 +842,16 @@ class _DeltaBuilder:
         text = re.sub(r"\s+", " ", data)
         if not self.pending_text:
             text = text.lstrip()
+            if self.task_mark and text and (mark := _TASK_MARK.match(text)):
+                # "[ ] task", "[x] task" or our export's ballot box: a checklist item.
+                self.block["list"] = (
+                    "checked"
+                    if (mark.group(1) or "").lower() == "x" or mark.group(2) == "\u2611"
+                    else "unchecked"
+                )
+                text = text[mark.end() :]
+        if text:
+            self.task_mark = False
         self._text(text)
 
 
@@ -691,31 +862,29 @@ def _clean_ops(ops: Ops, *, placeholders: frozenset[str] = frozenset()) -> Ops:
     """
     merged: Ops = []
     pieces: list[str] = []
+
+    def flush() -> None:
+        if pieces:
+            merged[-1]["insert"] = "".join(pieces)
+            pieces.clear()
+
     for op in ops:
         if not op["insert"]:
+            continue
+        if not isinstance(op["insert"], str):  # an embed stands alone
+            flush()
+            merged.append(op)
             continue
         attributes = {
             name: value for name, value in (op.get("attributes") or {}).items() if value is not None
         }
-        if not isinstance(op["insert"], str):
-            if merged:
-                merged[-1]["insert"] = "".join(pieces)
-            pieces = []
-            merged.append({"insert": op["insert"], **({"attributes": attributes} if attributes else {})})
-            continue
-        if (
-            merged
-            and isinstance(merged[-1]["insert"], str)
-            and merged[-1].get("attributes") == (attributes or None)
-        ):
+        if pieces and merged[-1].get("attributes") == (attributes or None):
             pieces.append(op["insert"])
             continue
-        if merged and isinstance(merged[-1]["insert"], str):
-            merged[-1]["insert"] = "".join(pieces)
-        pieces = [op["insert"]]
+        flush()
+        pieces.append(op["insert"])
         merged.append({"insert": "", "attributes": attributes} if attributes else {"insert": ""})
-    if merged and isinstance(merged[-1]["insert"], str):
-        merged[-1]["insert"] = "".join(pieces)
+    flush()
     return CONTENT_SCHEMA.sanitize(merged, keep=lambda name, value: name == "image" and value in placeholders)
 
 

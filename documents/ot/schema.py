@@ -3,14 +3,15 @@
 The schema is data (``documents/schema.json``), read here, by the editor (which registers exactly
 these formats) and by import and export, so the server never stores what the editor cannot
 render. ``inline`` formats apply to text, ``line`` formats to the newline that ends a line,
-``embeds`` lists the atomic embeds: ``image``, whose value is the path of an image stored for
-the document (the submit path also checks that it is *this* document's, see
-``documents/services/images.py``). In an op, ``null`` removes a format, any
+``embeds`` lists the atomic embeds: ``divider`` (the horizontal rule) and ``image``, whose value
+is the path of an image stored for the document (the submit path also checks that it is *this*
+document's, see ``documents/services/images.py``). In an op, ``null`` removes a format, any
 format: that is how a document stored before the schema is repaired. Every rule has a ``type``:
 
 * ``true``: the value is ``true``;
 * ``enum``: one of ``values`` (compared with their JSON type: ``true`` is not ``1``); a code
-  block is ``true`` as the toolbar sets it or ``"plain"`` as Quill reads it back;
+  block is ``true`` as the toolbar sets it or ``"plain"`` as Quill reads it back; colours are
+  lower-case ``#rrggbb`` from a fixed palette, so no value can carry other CSS;
 * ``url``: a string of at most ``max_length`` characters, without whitespace or control
   characters, whose scheme (if it has one) is in ``schemes``;
 * ``pattern``: a string matching ``pattern`` whole (a comment thread id, a suggestion's

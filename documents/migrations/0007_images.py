@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("documents", "0005_vouch_for_existing_emails"),
+        ("documents", "0006_trash_and_search"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
