@@ -92,6 +92,8 @@ MIDDLEWARE = [
     "documents.logcontext.RequestIdMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "documents.guests.GuestMiddleware",
+    "documents.accounts.SessionDeviceMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "collab.security.ContentSecurityPolicyMiddleware",
 ]
@@ -112,6 +114,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "documents.accounts.account_links",
                 "documents.build.context",
+                "documents.guests.guest_context",
             ],
         },
     },
@@ -297,6 +300,16 @@ if COLLAB_SIGNUP not in {"open", "invite", "domains", "closed"}:
 if COLLAB_SIGNUP == "domains" and not COLLAB_SIGNUP_DOMAINS:
     raise ImproperlyConfigured("COLLAB_SIGNUP=domains needs COLLAB_SIGNUP_DOMAINS (comma-separated).")
 
+# "Anyone with the link": owners may turn on a secret link that lets people in without an account
+# (as guests with a generated name). 0 switches it off for the whole site: no link opens, and
+# everyone who came through one loses access at once.
+COLLAB_GUEST_LINKS = env_bool("COLLAB_GUEST_LINKS", True)
+# Guests one document may have (0: no cap), and their ops per second per connection (the burst on
+# top): below a member's, since anyone holding the link is one.
+COLLAB_MAX_GUESTS_PER_DOCUMENT = env_int("COLLAB_MAX_GUESTS_PER_DOCUMENT", 200)
+COLLAB_GUEST_OP_RATE = env_int("COLLAB_GUEST_OP_RATE", 20)
+COLLAB_GUEST_OP_BURST = env_int("COLLAB_GUEST_OP_BURST", 60)
+
 # Days an emailed invitation stays valid (it is also used up by its first acceptance).
 COLLAB_INVITATION_DAYS = env_int("COLLAB_INVITATION_DAYS", 7)
 
@@ -330,6 +343,8 @@ ACCOUNT_RATE_LIMITS = {
     "change_password": "5/m/user",
     "manage_email": "10/m/user",
     "confirm_email": "1/3m/key",
+    # Guest accounts made through guest links, per client address.
+    "guest_join": "10/m/ip,60/h/ip",
 }
 # Single sign-on through one OpenID Connect issuer (Google, Microsoft, Okta, Keycloak, ...): its
 # URL, the client registered there, the button's label, and the email domains whose people may

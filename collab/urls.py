@@ -17,6 +17,7 @@ urlpatterns = [
         accounts.sign_out_everywhere,
         name="account_sign_out_everywhere",
     ),
+    path("accounts/profile/sign-out/", accounts.sign_out_session, name="account_sign_out_session"),
     path("accounts/", include("allauth.urls")),
     path("", include("documents.urls")),
 ]

@@ -6,6 +6,7 @@ through `services.accounts`, so a new password ends every open editor of the acc
 """
 
 import logging
+import time
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
@@ -15,13 +16,15 @@ from django import forms
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.contrib import messages
+from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 from kombu.exceptions import KombuError
 
-from . import services
+from . import selectors, services
 from .errors import CollabError
 
 logger = logging.getLogger(__name__)
@@ -128,25 +131,93 @@ def password_reset(request: HttpRequest) -> HttpResponse:
     return allauth_password_reset(request)
 
 
+# Browsers and systems named on the profile's session list, first match wins (Edge says Chrome too).
+BROWSERS = (("Edg/", "Edge"), ("Firefox/", "Firefox"), ("Chrome/", "Chrome"), ("Safari/", "Safari"))
+SYSTEMS = (
+    ("Android", "Android"),
+    ("iPhone", "iOS"),
+    ("iPad", "iPadOS"),
+    ("Windows", "Windows"),
+    ("Mac OS X", "macOS"),
+    ("CrOS", "ChromeOS"),
+    ("Linux", "Linux"),
+)
+# A session's "last seen" is written at most this often, so browsing does not save it on every page.
+SEEN_EVERY_SECONDS = 60
+
+
+def device_label(user_agent: str) -> str:
+    """ "Firefox on Linux" from a User-Agent header: enough to tell one's own browsers apart."""
+    browser = next((name for token, name in BROWSERS if token in user_agent), "A browser")
+    system = next((name for token, name in SYSTEMS if token in user_agent), None)
+    return f"{browser} on {system}" if system else browser
+
+
+class SessionDeviceMiddleware:
+    """Keep in each signed-in session which browser it is and when it was last used."""
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        session = getattr(request, "session", None)
+        if session is not None and getattr(request, "user", None) and request.user.is_authenticated:
+            now = int(time.time())
+            if now - int(session.get(selectors.SESSION_SEEN_KEY) or 0) >= SEEN_EVERY_SECONDS:
+                session[selectors.SESSION_SEEN_KEY] = now
+                session[selectors.SESSION_DEVICE_KEY] = device_label(
+                    request.headers.get("User-Agent", "")[:512]
+                )
+        return response
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def profile(request: HttpRequest) -> HttpResponse:
-    """The account's own page: its name, and links to email, password and signing out everywhere."""
+    """The account's own page: name and colour, sign-in methods, and its sessions."""
     error = None
     if request.method == "POST":
         try:
-            services.set_display_name(user=request.user, name=request.POST.get("name", ""))
+            with transaction.atomic():
+                services.set_display_name(user=request.user, name=request.POST.get("name", ""))
+                services.set_color(user=request.user, color=request.POST.get("color", ""))
         except CollabError as exc:
             error = exc.message
         else:
-            messages.success(request, "Your name is saved; open documents show it after a reload.")
+            messages.success(
+                request, "Your name and colour are saved; open documents show them after a reload."
+            )
             return redirect("account_profile")
     return render(
         request,
         "account/profile.html",
-        {"error": error, "sessions": len(services.sessions_of(user_id=request.user.pk))},
+        {
+            "error": error,
+            "color": selectors.identity_of(user=request.user)["color"],
+            "sessions": selectors.sessions_list(
+                user_id=request.user.pk, current_key=request.session.session_key
+            ),
+        },
         status=400 if error else 200,
     )
+
+
+@login_required
+@require_http_methods(["POST"])
+def sign_out_session(request: HttpRequest) -> HttpResponse:
+    """End one of the account's sessions (another browser); its open editors close at once."""
+    session_id = request.POST.get("session", "")
+    try:
+        services.sign_out_session(user_id=request.user.pk, session_id=session_id)
+    except CollabError as exc:
+        messages.error(request, exc.message)
+        return redirect("account_profile")
+    if session_id == selectors.session_public_id(request.session.session_key or ""):
+        logout(request)
+        return redirect("account_login")
+    messages.success(request, "That browser is signed out.")
+    return redirect("account_profile")
 
 
 @login_required
@@ -154,4 +225,5 @@ def profile(request: HttpRequest) -> HttpResponse:
 def sign_out_everywhere(request: HttpRequest) -> HttpResponse:
     """End every session of the account, this one included; every open editor closes at once."""
     services.sign_out_everywhere(user_id=request.user.pk)
+    logout(request)  # this browser's session row is gone: start a fresh, signed-out one
     return redirect("account_login")

@@ -33,7 +33,7 @@ from .errors import (
     ServerUnavailable,
     ValidationFailed,
 )
-from .models import Document, EmailInvitation, Invite, Membership, Role
+from .models import Document, EmailInvitation, GuestLink, Invite, Membership, Role
 from .ot import suggestions
 
 logger = logging.getLogger(__name__)
@@ -207,6 +207,19 @@ def _list_members(request: HttpRequest, document_id: str) -> HttpResponse:
     return JsonResponse({"members": [_member_json(m, with_email=role == Role.OWNER) for m in members]})
 
 
+def _invitable_people(request: HttpRequest, document_id: str) -> HttpResponse:
+    """For the owner's `@` picker: people they share other documents with, not members here."""
+    document, _role = _visible_document(request, document_id, min_role=Role.OWNER)
+    return JsonResponse(
+        {
+            "people": [
+                {"username": user.get_username(), "name": _display_name(user)}
+                for user in selectors.invitable_people(document=document)
+            ]
+        }
+    )
+
+
 def _add_member(request: HttpRequest, document_id: str) -> HttpResponse:
     """The same answer whether or not the person has an account, so accounts cannot be probed."""
     _visible_document(request, document_id)
@@ -294,6 +307,36 @@ def _revoke_invitation(request: HttpRequest, document_id: str, invitation_id: in
     return HttpResponse(status=204)
 
 
+# --- The guest link ----------------------------------------------------------------------------
+
+
+def _guest_link_json(request: HttpRequest, document: Any) -> dict[str, Any]:
+    link = GuestLink.objects.filter(document=document).first()
+    return {
+        "available": settings.COLLAB_GUEST_LINKS,
+        "role": link.role if link else None,
+        "url": request.build_absolute_uri(reverse("guest-link", kwargs={"token": link.token}))
+        if link
+        else None,
+        "joined": document.memberships.filter(via_link=True).count(),
+    }
+
+
+def _get_guest_link(request: HttpRequest, document_id: str) -> HttpResponse:
+    document, _role = _visible_document(request, document_id, min_role=Role.OWNER)
+    return JsonResponse(_guest_link_json(request, document))
+
+
+def _set_guest_link(request: HttpRequest, document_id: str) -> HttpResponse:
+    """{"role": "viewer" | "commenter" | "suggester" | "editor"} turns it on; {"role": null} off."""
+    document, _role = _visible_document(request, document_id, min_role=Role.OWNER)
+    body = _json_body(request)
+    if "role" not in body:
+        raise ValidationFailed("Give the role for people with the link, or null to turn it off.")
+    services.set_guest_link(actor=request.user, document_id=document_id, role=body["role"])
+    return JsonResponse(_guest_link_json(request, document))
+
+
 # --- History, restore, export and import -------------------------------------------------------
 
 
@@ -324,8 +367,12 @@ def _version(request: HttpRequest, document_id: str, version: int) -> HttpRespon
         if (op.get("attributes") or {}).get("author")
     }
     authors = {
-        str(user.pk): {"username": user.get_username(), "name": _display_name(user)}
-        for user in get_user_model().objects.filter(pk__in=author_ids)
+        str(user.pk): {
+            "username": user.get_username(),
+            "name": _display_name(user),
+            "color": getattr(getattr(user, "profile", None), "color", ""),
+        }
+        for user in get_user_model().objects.filter(pk__in=author_ids).select_related("profile")
     }
     return JsonResponse(
         {
@@ -453,8 +500,12 @@ def _import(request: HttpRequest) -> HttpResponse:
         raise ValidationFailed("The file took too long to read; split it into smaller files.") from None
     # The title people expect: the one they typed, else the file's first heading, else its name.
     title = request.POST.get("title") or imported.title or (upload.name or "Imported").rsplit(".", 1)[0]
-    document = services.create_document(
-        owner=request.user, title=title, content=imported.ops, images=imported.images
+    document = services.import_document(
+        owner=request.user,
+        title=title,
+        content=imported.ops,
+        images=imported.images,
+        threads=imported.threads,
     )
     return JsonResponse(
         {**_document_json(document, Role.OWNER.value), "warnings": imported.warnings}, status=201
@@ -526,8 +577,10 @@ images = _endpoint(POST=_upload_image)
 image = _endpoint(GET=_get_image)
 document_detail = _endpoint(GET=_get_document, PATCH=_rename_document, DELETE=_delete_document)
 members = _endpoint(GET=_list_members, POST=_add_member)
+people = _endpoint(GET=_invitable_people)
 member_detail = _endpoint(PATCH=_change_member, DELETE=_remove_member)
 invites = _endpoint(GET=_list_invites, POST=_create_invite)
 invite_detail = _endpoint(DELETE=_revoke_invite)
 invitations = _endpoint(GET=_list_invitations, POST=_create_invitation)
 invitation_detail = _endpoint(DELETE=_revoke_invitation)
+guest_link = _endpoint(GET=_get_guest_link, PUT=_set_guest_link)

@@ -57,6 +57,14 @@ def _resolve_suggestions(request: HttpRequest, document_id: str) -> JsonResponse
     return JsonResponse({"version": None if result is None else result.version + 1})
 
 
+def _record_review(request: HttpRequest, document_id: str) -> JsonResponse:
+    """{"version": v}: the page's accept or reject op at v is labelled for history."""
+    version = _json_body(request).get("version")
+    return JsonResponse(
+        {"review": services.record_review(user=request.user, document_id=document_id, version=version)}
+    )
+
+
 def _notifications(request: HttpRequest) -> JsonResponse:
     return JsonResponse(selectors.notifications_of(user=request.user))
 
@@ -70,6 +78,7 @@ threads = _endpoint(GET=_list, POST=_open)
 notifications = _endpoint(GET=_notifications)
 notifications_read = _endpoint(POST=_read)
 suggestions = _endpoint(POST=_resolve_suggestions)
+reviews = _endpoint(POST=_record_review)
 thread_detail = _endpoint(PATCH=_resolve)
 replies = _endpoint(POST=_reply)
 comment_detail = _endpoint(PATCH=_edit, DELETE=_delete)

@@ -18,6 +18,7 @@ import base64
 import binascii
 import html
 import re
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +39,8 @@ DIVIDER = {"divider": True}
 # Inline styles written for the palette formats; values are checked against the schema first,
 # so only a palette's #rrggbb ever reaches a style attribute.
 STYLE_PROPERTIES = [("color", "color"), ("background", "background-color")]
+# Comments one imported thread keeps (the rest of a hostile file's list is dropped).
+MAX_IMPORTED_COMMENTS = 200
 
 
 def safe_link(url: Any) -> str | None:
@@ -129,11 +132,17 @@ class Footnotes:
         self.threads = threads
         self.numbers: dict[str, int] = {}
 
-    def mark(self, thread_id: Any) -> str:
+    def number(self, thread_id: Any) -> int | None:
+        """The thread's footnote number (the first asked gets 1), or None if it has no note."""
         if not isinstance(thread_id, str) or thread_id not in self.threads:
+            return None
+        return self.numbers.setdefault(thread_id, len(self.numbers) + 1)
+
+    def mark(self, thread_id: Any) -> str:
+        number = self.number(thread_id)
+        if number is None:
             return ""
-        number = self.numbers.setdefault(thread_id, len(self.numbers) + 1)
-        return f'<sup><a href="#comment-{number}">[{number}]</a></sup>'
+        return f'<sup class="comment-mark"><a href="#comment-{number}">[{number}]</a></sup>'
 
     def section(self) -> str:
         if not self.numbers:
@@ -195,8 +204,12 @@ def _inline_html(
         link = safe_link(attributes.get("link"))
         if link:
             piece = f'<a href="{html.escape(link, quote=True)}" rel="noopener noreferrer">{piece}</a>'
-        out.append(piece)
         thread = attributes.get("comment")
+        number = notes.number(thread) if notes is not None else None
+        if number is not None:
+            # The passage itself is marked, so an import can anchor the thread on it again.
+            piece = f'<span data-comment="{number}">{piece}</span>'
+        out.append(piece)
         following = runs[index + 1][1].get("comment") if index + 1 < len(runs) else None
         if notes is not None and thread and thread != following:
             out.append(notes.mark(thread))
@@ -605,6 +618,16 @@ class _DeltaBuilder:
     NOT_BOLD = re.compile(r"font-weight\s*:\s*(normal|lighter|[1-5]00)\b")
 
     def __init__(self) -> None:
+        # Comments as the HTML export writes them: passages in <span data-comment="N"> (read
+        # with the span's other formats by `_push_styles`), the
+        # marks after them in <sup class="comment-mark"> (skipped), and a <section
+        # class="comments"> of <li id="comment-N"> notes, one <p> per comment.
+        self.comment_ids: dict[str, str] = {}  # footnote number -> the new thread's id
+        self.marks = 0  # open <sup class="comment-mark">
+        self.notes_depth = 0  # open <section class="comments">
+        self.note: str | None = None  # the number of the <li> being read there
+        self.note_text: list[str] | None = None  # the <p> being read there
+        self.notes: dict[str, list[str]] = {}
         self.ops: Ops = []
         # Raw bytes of images embedded in the file (data: URIs), by their placeholder.
         self.images: dict[str, bytes] = {}
@@ -690,7 +713,33 @@ class _DeltaBuilder:
                 del self.inline[index]
                 return
 
+    def _comment_tag(self, tag: str, attrs: dict[str, str], *, start: bool) -> bool:
+        """Handle the tags that carry comments; True when the tag is done with."""
+        classes = (attrs.get("class") or "").split()
+        if tag == "section" and (self.notes_depth or "comments" in classes):
+            self.notes_depth += 1 if start else -1
+            return True
+        if self.notes_depth:
+            if tag == "li":
+                number = (attrs.get("id") or "").removeprefix("comment-")
+                self.note = number if start and number.isdigit() and len(number) <= 6 else None
+            elif tag == "p" and self.note is not None:
+                if start:
+                    self.note_text = []
+                elif self.note_text is not None:
+                    body = re.sub(r"\s+", " ", "".join(self.note_text)).strip()
+                    if body and len(self.notes.setdefault(self.note, [])) < MAX_IMPORTED_COMMENTS:
+                        self.notes[self.note].append(body)
+                    self.note_text = None
+            return True
+        if tag == "sup" and (self.marks or "comment-mark" in classes):
+            self.marks += 1 if start else -1
+            return True
+        return False
+
     def handle_starttag(self, tag: str, attrs: dict[str, str]) -> None:
+        if self._comment_tag(tag, attrs, start=True):
+            return
         if tag in self.SKIP:
             self.skip += 1
             return
@@ -755,6 +804,8 @@ class _DeltaBuilder:
             self._push_inline("link", safe_link(attrs.get("href")))
 
     def handle_endtag(self, tag: str) -> None:
+        if self._comment_tag(tag, {}, start=False):
+            return
         if tag in self.SKIP:
             self.skip = max(0, self.skip - 1)
             return
@@ -794,6 +845,10 @@ class _DeltaBuilder:
         """Push the formats of an element with a style or colours; return what to pop at its end tag."""
         style = attrs.get("style", "").lower()
         pushed = [f"<{tag}>"]  # marks whose span this is
+        number = (attrs.get("data-comment") or "") if tag == "span" else ""
+        if number.isdigit() and len(number) <= 6:
+            self._push_inline("comment", self.comment_ids.setdefault(number, uuid.uuid4().hex))
+            pushed.append("comment")
         colours = _inline_colors(tag, attrs)
         if colours:
             self._push_inline("colours", colours)
@@ -830,7 +885,11 @@ class _DeltaBuilder:
         self.inline.pop()
 
     def handle_data(self, data: str) -> None:
-        if self.skip or (self.row_open and not self.cell_open):
+        if self.notes_depth:
+            if self.note_text is not None:
+                self.note_text.append(data)
+            return
+        if self.skip or self.marks or (self.row_open and not self.cell_open):
             return
         if self.pre:
             lines = data.split("\n")
@@ -888,6 +947,19 @@ def _clean_ops(ops: Ops, *, placeholders: frozenset[str] = frozenset()) -> Ops:
     return CONTENT_SCHEMA.sanitize(merged, keep=lambda name, value: name == "image" and value in placeholders)
 
 
+@dataclass
+class Imported:
+    """A parsed upload: its content, the images it brought (by placeholder), what was not kept,
+    its title (its first heading), and the comment threads it carried (id -> comment bodies),
+    each anchored in `ops` by its id in the `comment` format."""
+
+    ops: Ops
+    images: dict[str, CheckedImage] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    title: str | None = None
+    threads: dict[str, list[str]] = field(default_factory=dict)
+
+
 def _parse_html(source: str) -> _DeltaBuilder:
     builder = _DeltaBuilder()
     builder.feed(source)
@@ -896,8 +968,39 @@ def _parse_html(source: str) -> _DeltaBuilder:
     return builder
 
 
+def _threads(builder: _DeltaBuilder) -> dict[str, list[str]]:
+    """The comment threads a parsed file carried, by the id anchoring each passage in its ops.
+
+    An anchor without a note (or a note without an anchor) is dropped: no empty threads."""
+    threads = {
+        builder.comment_ids[number]: bodies
+        for number, bodies in builder.notes.items()
+        if number in builder.comment_ids and bodies
+    }
+    for op in builder.ops:
+        if (op.get("attributes") or {}).get("comment") not in threads:
+            (op.get("attributes") or {}).pop("comment", None)
+    return threads
+
+
+def parse_html(source: str) -> Imported:
+    """An HTML file's content with the comment threads an HTML export carried (no images)."""
+    builder = _parse_html(source)
+    threads = _threads(builder)
+    return Imported(ops=_clean_ops(builder.ops), threads=threads)
+
+
 def from_html(source: str) -> Ops:
-    return _clean_ops(_parse_html(source).ops)
+    """The content of an HTML file, comment anchors left out."""
+    return without_comments(parse_html(source).ops)
+
+
+def without_comments(ops: Ops) -> Ops:
+    stripped = []
+    for op in ops:
+        attributes = {k: v for k, v in (op.get("attributes") or {}).items() if k != "comment"}
+        stripped.append({"insert": op["insert"], **({"attributes": attributes} if attributes else {})})
+    return _clean_ops(stripped)
 
 
 # CommonMark with strikethrough (which the Markdown export writes) and tables; raw HTML in a
@@ -967,16 +1070,6 @@ def import_file(name: str, source: str) -> Ops:
     return parse(source)
 
 
-@dataclass
-class Imported:
-    """A parsed upload: its content, the images it brought (by placeholder), and what was not kept."""
-
-    ops: Ops
-    images: dict[str, CheckedImage] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
-    title: str | None = None
-
-
 def import_upload(name: str, data: bytes, max_image_bytes: int = 10 << 20) -> Imported:
     """Parse an uploaded file of any importable kind, images included; ValueError if it cannot be."""
     extension = _extension(name)
@@ -999,7 +1092,7 @@ def import_upload(name: str, data: bytes, max_image_bytes: int = 10 << 20) -> Im
             return Imported(ops=ops)
         source = _MARKDOWN.render(text) if kind == "md" else text
     builder = _parse_html(source)
-    result = Imported(ops=[])
+    result = Imported(ops=[], threads=_threads(builder))
     refused = 0
     for placeholder, raw in builder.images.items():
         try:

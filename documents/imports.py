@@ -79,7 +79,8 @@ def run_bounded(work: Callable[..., T], *args: Any, time_limit: float, label: st
 def parse_upload(
     name: str, data: bytes | str, *, time_limit: float, max_image_bytes: int = 10 << 20
 ) -> Imported:
-    """`convert.import_upload` in a child process; ValueError as there, ImportTooSlow past the limit."""
+    """`convert.import_upload` (content, images, warnings, title, comment threads) in a child
+    process; ValueError as there, ImportTooSlow past the limit."""
     raw = data.encode("utf-8") if isinstance(data, str) else data
     return run_bounded(
         import_upload, name, raw, max_image_bytes, time_limit=time_limit, label=f"import of {name!r}"

@@ -107,6 +107,9 @@ class Membership(models.Model):
     document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=10, choices=Role.choices)
+    # Granted by the document's guest link (see GuestLink): it follows the link's role and ends
+    # with the link; an owner's explicit grant clears it.
+    via_link = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -146,6 +149,8 @@ class Operation(models.Model):
     )
     # Set when this op restored the document to an earlier version, for the history timeline.
     restored_from = models.PositiveBigIntegerField(null=True, blank=True)
+    # Set when this op accepted or rejected suggestions (`suggestions.review_of`): who accepted what.
+    review = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -203,6 +208,68 @@ class Invite(models.Model):
 
     def __str__(self) -> str:
         return f"{self.role} invite to {self.document}"
+
+
+class GuestLink(models.Model):
+    """ "Anyone with the link": whoever opens the secret link gets `role`, with or without an account.
+
+    At most one per document; turning it off deletes the row (and every membership it granted),
+    turning it on again makes a new token, so an old link never comes back to life.
+    """
+
+    document = models.OneToOneField(Document, on_delete=models.CASCADE, related_name="guest_link")
+    token = models.CharField(max_length=64, unique=True)
+    role = models.CharField(max_length=10, choices=Role.choices)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(role__in=[r.value for r in GRANTABLE_ROLES]), name="guest_link_valid_role"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role} guest link to {self.document}"
+
+
+class Guest(models.Model):
+    """An account made for someone who came through a guest link without one.
+
+    The user row gives them the one identity everything else knows (sessions, sockets, presence,
+    the op log, who is here) under a generated name; this row says it is a guest's, confined to
+    `document`, with no password and no email.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="guest"
+    )
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="guests")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"guest {self.user_id} of {self.document_id}"
+
+
+class Profile(models.Model):
+    """What a person sets about themselves beyond Django's user: the colour of their cursor and avatar."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="profile"
+    )
+    # "#rrggbb"; empty: a colour picked from the user's id (frontend/src/lib/colors.mjs).
+    color = models.CharField(max_length=7, blank=True, default="")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(color="") | Q(color__regex=r"^#[0-9a-f]{6}$"), name="profile_valid_color"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"profile of {self.user_id}"
 
 
 class EmailInvitation(models.Model):
@@ -359,6 +426,20 @@ class AuditAction(models.TextChoices):
     INVITATION_WITHDRAWN = "invitation_withdrawn", "Withdrew an invitation by email"
     INVITATION_ACCEPTED = "invitation_accepted", "Joined through an invitation by email"
     SIGNED_OUT_EVERYWHERE = "signed_out_everywhere", "Signed out everywhere"
+    SIGNED_OUT_SESSION = "signed_out_session", "Signed out a session"
+    GUEST_LINK_CHANGED = "guest_link_changed", "Changed the guest link"
+    GUEST_LINK_OFF = "guest_link_off", "Turned the guest link off"
+    GUEST_JOINED = "guest_joined", "Joined through the guest link"
+    # What allauth's own pages change on one's account (signals.py reports each to the services).
+    EMAIL_ADDED = "email_added", "Added an email address"
+    EMAIL_REMOVED = "email_removed", "Removed an email address"
+    EMAIL_CONFIRMED = "email_confirmed", "Confirmed an email address"
+    PRIMARY_EMAIL_CHANGED = "primary_email_changed", "Changed the primary email address"
+    SECOND_FACTOR_ADDED = "second_factor_added", "Added a second factor"
+    SECOND_FACTOR_REMOVED = "second_factor_removed", "Removed a second factor"
+    RECOVERY_CODES_RESET = "recovery_codes_reset", "Made new recovery codes"
+    SSO_CONNECTED = "sso_connected", "Connected a single sign-on account"
+    SSO_DISCONNECTED = "sso_disconnected", "Disconnected a single sign-on account"
 
 
 class AuditEvent(models.Model):

@@ -4,11 +4,11 @@ import hashlib
 import threading
 import uuid
 from collections import OrderedDict
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
-from django.db.models import QuerySet, TextField
+from django.db.models import Q, QuerySet, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
 
@@ -19,6 +19,8 @@ from .models import (
     CommentThread,
     Document,
     EmailInvitation,
+    Guest,
+    GuestLink,
     Invite,
     Membership,
     Image,
@@ -66,7 +68,7 @@ def access_document(*, user: Any, document_id: Any, min_role: str = Role.VIEWER)
     if not getattr(user, "is_authenticated", False):
         raise DocumentNotFound()
     memberships = Membership.objects.select_related("document").filter(
-        document_id=doc_uuid, user=user, document__deleted_at__isnull=True
+        granting(), document_id=doc_uuid, user=user, document__deleted_at__isnull=True
     )
     membership = memberships.first()
     if membership is None:
@@ -77,6 +79,53 @@ def access_document(*, user: Any, document_id: Any, min_role: str = Role.VIEWER)
             raise PermissionDenied("An operator has closed this document to editing for now.")
         raise PermissionDenied(f"This needs the {min_role} role; you are a {role}.")
     return membership.document, role
+
+
+def granting() -> Q:
+    """The memberships that grant access now: with guest links switched off site-wide
+    (COLLAB_GUEST_LINKS), those that came through one grant nothing."""
+    return Q() if settings.COLLAB_GUEST_LINKS else Q(via_link=False)
+
+
+def live_guest_link(*, token: Any) -> GuestLink | None:
+    """The guest link behind a token, if the site allows them and its document is not deleted."""
+    if not settings.COLLAB_GUEST_LINKS or not isinstance(token, str) or not token or len(token) > 64:
+        return None
+    return (
+        GuestLink.objects.select_related("document", "document__owner")
+        .filter(token=token, document__deleted_at__isnull=True)
+        .first()
+    )
+
+
+def guest_document_id(*, user: Any) -> uuid.UUID | None:
+    """The one document a guest account may use, or None for everyone else."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return Guest.objects.filter(user_id=user.pk).values_list("document_id", flat=True).first()
+
+
+def identity_of(*, user: Any) -> dict[str, Any]:
+    """Who someone is to their collaborators: one shape for the page, the socket and presence.
+
+    `color` is their chosen "#rrggbb" or "" (the page picks one from the id); `guest` says they
+    came through a guest link without an account.
+    """
+    from django.contrib.auth import get_user_model
+
+    row = (
+        get_user_model()
+        .objects.filter(pk=user.pk)
+        .values_list("profile__color", "guest__document_id")
+        .first()
+    )
+    color, guest_of = row if row is not None else ("", None)
+    return {
+        "id": user.pk,
+        "name": user.get_full_name() or user.get_username(),
+        "color": color or "",
+        "guest": guest_of is not None,
+    }
 
 
 def effective_role(role: str, *, closed: bool) -> str:
@@ -148,7 +197,7 @@ def pending_invitations(*, document: Document) -> QuerySet[EmailInvitation]:
 def documents_for_user(*, user: Any, search: str = "") -> QuerySet[Membership]:
     """Memberships of documents the user can open, newest first."""
     qs = (
-        Membership.objects.filter(user=user, document__deleted_at__isnull=True)
+        Membership.objects.filter(granting(), user=user, document__deleted_at__isnull=True)
         .select_related("document", "document__owner")
         .order_by("-document__updated_at")
     )
@@ -184,8 +233,30 @@ def trash_expires_at(document: Document) -> datetime | None:
     return document.deleted_at + timedelta(days=days)
 
 
+def invitable_people(*, document: Document, limit: int = 200) -> list[Any]:
+    """People the owner could call into a document: those they already share another document
+    of theirs with (named members, no guests), who are not in this one. Nobody else is listed,
+    so the `@` picker reveals no account the owner did not already know."""
+    from django.contrib.auth import get_user_model
+
+    here = document.memberships.values_list("user_id", flat=True)
+    return list(
+        get_user_model()
+        .objects.filter(
+            is_active=True,
+            memberships__via_link=False,
+            memberships__document__owner_id=document.owner_id,
+            memberships__document__deleted_at__isnull=True,
+        )
+        .exclude(pk__in=here)
+        .distinct()
+        .order_by("username")[:limit]
+    )
+
+
 def members_of(*, document: Document) -> QuerySet[Membership]:
-    return document.memberships.select_related("user").order_by("created_at")
+    """The people given access by name; those who came through the guest link are counted apart."""
+    return document.memberships.filter(via_link=False).select_related("user").order_by("created_at")
 
 
 def operations_between(*, document_id: Any, start: int, end: int) -> list[OpRecord]:
@@ -328,17 +399,29 @@ def history_sessions(
             "author__username",
             "author__first_name",
             "author__last_name",
+            "author__profile__color",
             "created_at",
             "restored_from",
+            "review",
         )
     )
     sessions: list[dict[str, Any]] = []
     current: dict[str, Any] | None = None
     scanned = 0
     next_cursor: int | None = None
-    for version, kind, data, author_id, username, first, last, created_at, restored_from in rows.iterator(
-        chunk_size=500
-    ):
+    for (
+        version,
+        kind,
+        data,
+        author_id,
+        username,
+        first,
+        last,
+        color,
+        created_at,
+        restored_from,
+        review,
+    ) in rows.iterator(chunk_size=500):
         if scanned >= max_scan or (len(sessions) >= limit and current is None):
             next_cursor = version + 1
             break
@@ -361,6 +444,8 @@ def history_sessions(
             and current["kinds"] == {OperationKind.EDIT}
             and restored_from is None
             and current["restored_from"] is None
+            and review is None
+            and current["review"] is None
         )
         if not same:
             if current is not None:
@@ -374,8 +459,11 @@ def history_sessions(
                     "id": author_id,
                     "username": username,
                     "name": f"{first} {last}".strip() or username,
+                    "color": color or "",
                 },
                 "restored_from": restored_from,
+                # An accept or reject is a session of its own too: who accepted what.
+                "review": review,
                 "start": created_at,
                 "end": created_at,
                 "from_version": version,
@@ -399,7 +487,30 @@ def history_sessions(
         session["kind"] = next(iter(kinds)) if len(kinds) == 1 else OperationKind.EDIT
         if session["restored_from"] is not None:
             session["kind"] = "restore"
+        if session["review"] is not None:
+            session["kind"] = "review"
+    _name_reviewed_authors(sessions)
     return sessions, next_cursor
+
+
+def _name_reviewed_authors(sessions: list[dict[str, Any]]) -> None:
+    """Turn each review's {author id: count} into [{"id", "name", "count"}], one query for all."""
+    from django.contrib.auth import get_user_model
+
+    ids = {
+        int(i) for s in sessions if s["review"] for part in s["review"].values() for i in part if i.isdigit()
+    }
+    names = {user.pk: _display_name(user) for user in get_user_model().objects.filter(pk__in=ids)}
+    for session in sessions:
+        if session["review"]:
+            session["review"] = {
+                outcome: [
+                    {"id": int(i), "name": names.get(int(i), "A former member"), "count": n}
+                    for i, n in sorted(part.items())
+                    if i.isdigit()
+                ]
+                for outcome, part in session["review"].items()
+            }
 
 
 def version_at_time(*, document: Document, timestamp: datetime | None) -> int:
@@ -459,6 +570,7 @@ def heads_and_roles(
     }
     roles: dict[str, dict[Any, str]] = {document_id: {} for document_id in heads}
     rows = Membership.objects.filter(
+        granting(),
         document_id__in=document_ids,
         user_id__in=user_ids,
         user__is_active=True,
@@ -658,3 +770,38 @@ def image_of(*, document: Document, image_id: Any) -> Image:
 def images_by_path(*, document: Document) -> dict[str, Image]:
     """The document's stored images by their embed value (for exports)."""
     return {image_path(document_id=document.pk, image_id=image.pk): image for image in document.images.all()}
+
+
+# What the sign-in middleware keeps in each session for the profile's list (documents.accounts).
+SESSION_DEVICE_KEY = "collab_device"
+SESSION_SEEN_KEY = "collab_seen"
+
+
+def session_public_id(session_key: str) -> str:
+    """A session's name on the profile page and in events: never the key itself, which signs in."""
+    return hashlib.sha256(f"collab-session:{session_key}".encode()).hexdigest()[:24]
+
+
+def sessions_list(*, user_id: Any, current_key: str | None) -> list[dict[str, Any]]:
+    """The account's live sessions for its profile: device, last seen, which one is this one.
+
+    This one first, then the most recently seen."""
+    from django.contrib.auth import SESSION_KEY
+    from django.contrib.sessions.models import Session
+
+    rows = []
+    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
+        data = session.get_decoded()
+        if data.get(SESSION_KEY) != str(user_id):
+            continue
+        seen = data.get(SESSION_SEEN_KEY)
+        rows.append(
+            {
+                "id": session_public_id(session.session_key),
+                "device": data.get(SESSION_DEVICE_KEY) or "An unknown browser",
+                "last_seen": datetime.fromtimestamp(seen, tz=UTC) if isinstance(seen, int | float) else None,
+                "current": session.session_key == current_key,
+            }
+        )
+    epoch = datetime.min.replace(tzinfo=UTC)
+    return sorted(rows, key=lambda row: (not row["current"], -(row["last_seen"] or epoch).timestamp()))

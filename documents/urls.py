@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import api, audit_views, comments_api, monitoring, views, workspace_api
+from . import api, audit_views, comments_api, guests, monitoring, views, workspace_api
 
 urlpatterns = [
     path("", views.document_list, name="document-list"),
@@ -14,6 +14,7 @@ urlpatterns = [
     path("d/<uuid:document_id>/audit/", audit_views.document_audit, name="document-audit"),
     path("invite/<str:token>/", views.invite_accept, name="invite-accept"),
     path("invitations/<str:token>/", views.invitation_accept, name="invitation-accept"),
+    path("link/<str:token>/", guests.open_guest_link, name="guest-link"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", monitoring.readyz, name="readyz"),
     path("metrics", monitoring.metrics_view, name="metrics"),
@@ -24,6 +25,7 @@ urlpatterns = [
     path("api/documents/import/", api.import_document, name="api-import"),
     path("api/documents/<str:document_id>/", api.document_detail, name="api-document"),
     path("api/documents/<str:document_id>/members/", api.members, name="api-members"),
+    path("api/documents/<str:document_id>/people/", api.people, name="api-people"),
     path(
         "api/documents/<str:document_id>/members/<str:username>/",
         api.member_detail,
@@ -32,6 +34,7 @@ urlpatterns = [
     path("api/documents/<str:document_id>/invites/", api.invites, name="api-invites"),
     path("api/documents/<str:document_id>/threads/", comments_api.threads, name="api-threads"),
     path("api/documents/<str:document_id>/suggestions/", comments_api.suggestions, name="api-suggestions"),
+    path("api/documents/<str:document_id>/reviews/", comments_api.reviews, name="api-reviews"),
     path("api/threads/<str:thread_id>/", comments_api.thread_detail, name="api-thread"),
     path("api/threads/<str:thread_id>/replies/", comments_api.replies, name="api-replies"),
     path("api/comments/<int:comment_id>/", comments_api.comment_detail, name="api-comment"),
@@ -47,6 +50,7 @@ urlpatterns = [
     path("api/documents/<str:document_id>/images/<str:image_id>/", api.image, name="api-image"),
     path("api/documents/<str:document_id>/invites/<str:token>/", api.invite_detail, name="api-invite"),
     path("api/documents/<str:document_id>/invitations/", api.invitations, name="api-invitations"),
+    path("api/documents/<str:document_id>/guest-link/", api.guest_link, name="api-guest-link"),
     path(
         "api/documents/<str:document_id>/invitations/<int:invitation_id>/",
         api.invitation_detail,

@@ -143,11 +143,12 @@ def document_editor(request: HttpRequest, document_id: Any) -> HttpResponse:
         "role": role,
         "userId": user.pk,
         "userName": user.get_full_name() or user.get_username(),
+        "userColor": selectors.identity_of(user=user)["color"],
         "username": user.get_username(),
         # Who made each suggestion: members see each other's names (see the invite page).
         "memberNames": {
             m.user_id: m.user.get_full_name() or m.user.get_username()
-            for m in selectors.members_of(document=document)
+            for m in document.memberships.select_related("user")
         },
         "wsPath": "/ws/",
         "maxImageBytes": settings.COLLAB_MAX_IMAGE_BYTES,

@@ -245,6 +245,8 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
             or "/tests/bench/" in path
         ):
             item.add_marker(pytest.mark.cluster)
+        if "browser" in getattr(item, "fixturenames", ()) or "/tests/browser/" in path:
+            item.add_marker(pytest.mark.browser)
 
 
 @pytest.fixture

@@ -91,13 +91,14 @@ def publish_notification_on_commit(*, user_id: Any, unread: int) -> None:
     transaction.on_commit(lambda: _publish(user_channel(user_id), event))
 
 
-def publish_session_end(*, user_id: Any) -> None:
-    _publish(user_channel(user_id), {"k": "end"})
+def publish_session_end(*, user_id: Any, session: str | None = None) -> None:
+    _publish(user_channel(user_id), {"k": "end"} if session is None else {"k": "end", "s": session})
 
 
-def publish_session_end_on_commit(*, user_id: Any) -> None:
-    """Close every socket of the user (deactivated, deleted, password changed) once committed."""
-    transaction.on_commit(lambda: publish_session_end(user_id=user_id), robust=True)
+def publish_session_end_on_commit(*, user_id: Any, session: str | None = None) -> None:
+    """Close every socket of the user (deactivated, deleted, password changed) once committed;
+    with `session` (its public id, `selectors.session_public_id`), only that session's."""
+    transaction.on_commit(lambda: publish_session_end(user_id=user_id, session=session), robust=True)
 
 
 async def _publish_async(channel: str, event: dict[str, Any]) -> None:

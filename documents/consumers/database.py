@@ -85,3 +85,8 @@ def end_visits(channel_name: str, document_ids: list[str] | None = None) -> None
 def current_versions(document_ids: list[str]) -> dict[str, int]:
     rows = Document.objects.filter(pk__in=document_ids).values_list("pk", "version")
     return {str(pk): version for pk, version in rows}
+
+
+@in_thread
+def identity(user: Any) -> dict[str, Any]:
+    return selectors.identity_of(user=user)

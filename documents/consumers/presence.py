@@ -90,7 +90,10 @@ class PresenceMixin:
             return  # Over the rate: drop it; the next update carries the newer position.
         version, value = await self._to_head(presence)
         if value is not None:
-            value = {**value, "name": self.display_name, "user": self.user.pk}
+            who = self.identity
+            value = {**value, "name": who["name"], "user": who["id"]}  # (parse_presence kept only the range)
+            if who["color"]:  # chosen on the profile; without one the page picks by the id
+                value["color"] = who["color"]
         outgoing = protocol.presence_message(presence, src=self.src, version=version, value=value)
         key = (presence.document_id, presence.presence_id)
         if value is None:

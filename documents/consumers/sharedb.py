@@ -34,6 +34,7 @@ from ..errors import (
     VersionNewer,
 )
 from ..pipeline import get_pipeline
+from ..selectors import session_public_id
 from ..services import SubmitRequest
 from . import database as db
 from .presence import PresenceMixin
@@ -85,6 +86,7 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
         self.user = self.scope.get("user")
         self.user_id = getattr(self.user, "pk", None)
         self.session_key = getattr(self.scope.get("session"), "session_key", None)
+        self.session_id = session_public_id(self.session_key) if self.session_key else None
         # Set in the connection's own task, so every line it (and what it starts) logs has them.
         logcontext.connection_id.set(self.channel_name)
         logcontext.user_id.set(self.user_id)
@@ -116,7 +118,8 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
             self._close(protocol.CLOSE_SESSION_ENDED)
             return
         self.src = protocol.issue_src(self.user.pk)
-        self.display_name = self.user.get_full_name() or self.user.get_username()
+        # Name, colour and guest-ness as collaborators see them (selectors.identity_of).
+        self.identity = await db.identity(self.user)
         logger.info("connected")
         self.hub = get_hub()
         self.subscriptions: dict[str, Subscription] = {}
@@ -128,7 +131,12 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
         self.remote_presence: dict[tuple[str, str, str], tuple[dict[str, Any], float]] = {}
         # Cursors recently cleared, sent again when the client asks (see `_resend_clears`).
         self.cleared_presence: dict[tuple[str, str], tuple[dict[str, Any], float]] = {}
-        self.op_bucket = TokenBucket(settings.COLLAB_OP_RATE, settings.COLLAB_OP_BURST)
+        # Anyone holding a guest link is a guest: their ops get a lower rate than a member's.
+        self.op_bucket = (
+            TokenBucket(settings.COLLAB_GUEST_OP_RATE, settings.COLLAB_GUEST_OP_BURST)
+            if self.identity["guest"]
+            else TokenBucket(settings.COLLAB_OP_RATE, settings.COLLAB_OP_BURST)
+        )
         self.read_bucket = TokenBucket(settings.COLLAB_READ_RATE, settings.COLLAB_READ_BURST)
         # Catch-up is paid for by the op: a request for the whole history of a long document waits
         # its turn instead of taking the process's time from everyone else.
@@ -534,7 +542,8 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
     def hub_message(self, channel: str, message: dict[str, Any]) -> None:
         kind = message.get("k")
         if kind == "end":
-            self._spawn(self._end_session())
+            if message.get("s") in (None, self.session_id):  # one session ended, or all of them
+                self._spawn(self._end_session())
         elif kind == "access":
             if message.get("d") in self.watched:
                 self._spawn(self._recheck_access(message["d"]))

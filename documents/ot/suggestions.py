@@ -6,9 +6,11 @@ exactly as the text does (the rich-text transform carries them):
 
 * ``comment``: the id of the thread anchored on that text;
 * ``suggest-insert``: text a suggester proposed, not yet accepted;
-* ``suggest-delete``: text a suggester proposed to remove, still shown (struck through).
+* ``suggest-delete``: text a suggester proposed to remove, still shown (struck through);
+* ``suggest-format``: formats a suggester proposed for the text, not applied yet.
 
-A suggestion's value is ``"<author id>:<epoch ms>"``. The checks read only the op, never the
+A suggestion's value is ``"<author id>:<epoch ms>"``; a format suggestion adds the formats,
+``"<author id>:<epoch ms>:bold=1,italic=0"`` (1: set it, 0: remove it). The checks read only the op, never the
 document: an op made only of retains and inserts keeps that shape under transformation, so
 checking it before the transform is checking what is committed.
 """
@@ -22,9 +24,12 @@ from . import rich_text
 __all__ = [
     "COMMENT",
     "SUGGEST_DELETE",
+    "SUGGEST_FORMAT",
     "SUGGEST_INSERT",
+    "format_proposal",
     "accepted_only",
     "resolve_suggestions",
+    "review_of",
     "role_refusal",
     "suggestion_author",
 ]
@@ -32,11 +37,23 @@ __all__ = [
 COMMENT = "comment"
 SUGGEST_INSERT = "suggest-insert"
 SUGGEST_DELETE = "suggest-delete"
+SUGGEST_FORMAT = "suggest-format"
 
 
 def suggestion_author(value: Any) -> Optional[str]:
     """The author id of a suggestion value, as a string."""
     return value.split(":", 1)[0] if isinstance(value, str) and ":" in value else None
+
+
+def format_proposal(value: Any) -> Dict[str, Optional[bool]]:
+    """The formats a ``suggest-format`` value proposes: {"bold": True, "italic": None (remove)}."""
+    if not isinstance(value, str) or value.count(":") != 2:
+        return {}
+    proposal: Dict[str, Optional[bool]] = {}
+    for part in value.split(":", 2)[2].split(","):
+        name, _, on = part.partition("=")
+        proposal[name] = True if on == "1" else None
+    return proposal
 
 
 def role_refusal(ops: List[Dict[str, Any]], *, author_id: Any, may_suggest: bool) -> Optional[str]:
@@ -47,7 +64,7 @@ def role_refusal(ops: List[Dict[str, Any]], *, author_id: Any, may_suggest: bool
     deletion; they never delete, reformat or accept anything.
     """
     own = str(author_id)
-    retain_formats = {COMMENT, SUGGEST_DELETE} if may_suggest else {COMMENT}
+    retain_formats = {COMMENT, SUGGEST_DELETE, SUGGEST_FORMAT} if may_suggest else {COMMENT}
     for op in ops:
         attributes = op.get("attributes") or {}
         if "delete" in op:
@@ -64,6 +81,7 @@ def role_refusal(ops: List[Dict[str, Any]], *, author_id: Any, may_suggest: bool
             if (
                 suggestion_author(attributes.get(SUGGEST_INSERT)) != own
                 or suggestion_author(attributes.get(SUGGEST_DELETE, own + ":")) != own
+                or suggestion_author(attributes.get(SUGGEST_FORMAT, own + ":")) != own
             ):
                 return "A suggester's insertions must be marked as their own suggestions."
             continue
@@ -74,7 +92,7 @@ def role_refusal(ops: List[Dict[str, Any]], *, author_id: Any, may_suggest: bool
                     if may_suggest
                     else ("Commenters can comment but not change the text.")
                 )
-            if name == SUGGEST_DELETE and suggestion_author(value) != own:
+            if name in (SUGGEST_DELETE, SUGGEST_FORMAT) and suggestion_author(value) != own:
                 return "Only editors can accept or reject suggestions."
     return None
 
@@ -93,6 +111,7 @@ def resolve_suggestions(
     ops: List[Dict[str, Any]] = []
     offset = 0
     run_start, run_key = 0, None
+    format_start, format_key = 0, None
     for op in content:
         insert = op.get("insert")
         length = _utf16_length(insert) if isinstance(insert, str) else 1
@@ -104,21 +123,87 @@ def resolve_suggestions(
         )
         if key != run_key:
             run_start, run_key = offset, key
+        # A format suggestion is a run of its own, over whatever other marks the text has.
+        if attributes.get(SUGGEST_FORMAT) != format_key:
+            format_start, format_key = offset, attributes.get(SUGGEST_FORMAT)
         chosen = selected is None or run_start in selected
-        if chosen and SUGGEST_INSERT in attributes and SUGGEST_DELETE in attributes:
-            ops.append({"delete": length})  # A suggestion its author struck again: gone either way.
-        elif chosen and SUGGEST_INSERT in attributes:
-            ops.append(
-                {"retain": length, "attributes": {SUGGEST_INSERT: None}} if accept else {"delete": length}
-            )
-        elif chosen and SUGGEST_DELETE in attributes:
-            ops.append(
-                {"delete": length} if accept else {"retain": length, "attributes": {SUGGEST_DELETE: None}}
-            )
-        else:
-            ops.append({"retain": length})
+        ops.append(_resolve_piece(attributes, length, accept=accept, chosen=chosen))
+        if "retain" in ops[-1] and format_key and (selected is None or format_start in selected):
+            formats = format_proposal(format_key) if accept else {}
+            ops[-1] = {
+                "retain": length,
+                "attributes": {**ops[-1].get("attributes", {}), **formats, SUGGEST_FORMAT: None},
+            }
         offset += length
     return _chop(_merge(ops))
+
+
+def _resolve_piece(attributes: Dict[str, Any], length: int, *, accept: bool, chosen: bool) -> Dict[str, Any]:
+    """The op for one piece's insertion or deletion mark (a plain retain when there is none)."""
+    if chosen and SUGGEST_INSERT in attributes and SUGGEST_DELETE in attributes:
+        return {"delete": length}  # A suggestion its author struck again: gone either way.
+    if chosen and SUGGEST_INSERT in attributes:
+        return {"retain": length, "attributes": {SUGGEST_INSERT: None}} if accept else {"delete": length}
+    if chosen and SUGGEST_DELETE in attributes:
+        return {"delete": length} if accept else {"retain": length, "attributes": {SUGGEST_DELETE: None}}
+    return {"retain": length}
+
+
+def review_of(content: List[Dict[str, Any]], op: List[Dict[str, Any]]) -> Optional[Dict[str, Dict[str, int]]]:
+    """Which suggestions an op (applied to ``content``) accepted and rejected, by their authors.
+
+    ``{"accepted": {author id: suggestions}, "rejected": {...}}``, or None when it resolved none.
+    Clearing ``suggest-insert`` or deleting ``suggest-delete`` text accepts; deleting
+    ``suggest-insert`` text or clearing ``suggest-delete`` rejects. Text its own author struck
+    again is withdrawn, not reviewed. A suggestion is a run of adjacent text with one mark,
+    resolved one way: it counts once, however many formats split it.
+    """
+    pieces: List[tuple[int, Dict[str, Any]]] = [
+        (
+            _utf16_length(piece["insert"]) if isinstance(piece.get("insert"), str) else 1,
+            piece.get("attributes") or {},
+        )
+        for piece in content
+    ]
+    review: Dict[str, Dict[str, int]] = {"accepted": {}, "rejected": {}}
+    last: Optional[tuple[str, bool, str, int]] = None  # the run counted: outcome, insertion?, mark, its end
+    position = 0  # in the document before the op
+    index, offset = 0, 0  # the piece under the cursor, and how far into it
+    for component in op:
+        if "insert" in component:
+            continue
+        length = int(component.get("retain") or component.get("delete") or 0)
+        cleared = component.get("attributes") or {}
+        deleting = "delete" in component
+        while length > 0 and index < len(pieces):
+            size, attributes = pieces[index]
+            step = min(length, size - offset)
+            inserted, struck = attributes.get(SUGGEST_INSERT), attributes.get(SUGGEST_DELETE)
+            outcome, value, insertion = None, None, False
+            if deleting and struck and not inserted:
+                outcome, value = "accepted", struck
+            elif deleting and inserted and not struck:
+                outcome, value, insertion = "rejected", inserted, True
+            elif not deleting and inserted and SUGGEST_INSERT in cleared and cleared[SUGGEST_INSERT] is None:
+                outcome, value, insertion = "accepted", inserted, True
+            elif not deleting and struck and SUGGEST_DELETE in cleared and cleared[SUGGEST_DELETE] is None:
+                outcome, value = "rejected", struck
+            elif not deleting and attributes.get(SUGGEST_FORMAT) and cleared.get(SUGGEST_FORMAT, "") is None:
+                # Accepting applies the formats with the clearing; rejecting only clears.
+                applied = set(cleared) - {SUGGEST_FORMAT, SUGGEST_INSERT, SUGGEST_DELETE}
+                outcome, value = ("accepted" if applied else "rejected"), attributes[SUGGEST_FORMAT]
+            author = suggestion_author(value)
+            if outcome is not None and isinstance(value, str) and author is not None:
+                key = (outcome, insertion, value)
+                if last is None or last[:3] != key or last[3] != position:
+                    review[outcome][author] = review[outcome].get(author, 0) + 1
+                last = (*key, position + step)
+            position += step
+            length -= step
+            offset += step
+            if offset >= size:
+                index, offset = index + 1, 0
+    return review if review["accepted"] or review["rejected"] else None
 
 
 def accepted_only(content: List[Dict[str, Any]]) -> List[Dict[str, Any]]:

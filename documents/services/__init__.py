@@ -13,29 +13,36 @@ connections what changed through `broadcast` once the change is committed.
 - `accounts`: users, their active state, names, passwords and sessions;
 - `mail`: outgoing email, sent by a Celery task with retries;
 - `invitations`: invitations by email (single use, expiring);
+- `guests`: the guest link ("anyone with the link") and the guests it lets in;
 - `snapshots`: materialized snapshots and the retention policy;
 - `visitors`: who is in a document now;
 - `images`: uploaded images, and the check that an image embed is the edited document's own.
 """
 
 from .accounts import (
+    account_changed,
     create_user,
     delete_user,
     save_user,
     sessions_of,
     set_active,
+    set_color,
     set_display_name,
     set_password,
     sign_out_everywhere,
+    sign_out_session,
 )
 from .comments import (
     create_thread,
     delete_comment,
     edit_comment,
+    import_document,
+    record_review,
     reply_to_thread,
     resolve_all_suggestions,
     set_thread_resolved,
 )
+from .guests import create_guest, join_by_link, set_guest_link
 from .images import image_path, upload_image
 from .invitations import accept_invitation, holds_address, invite_by_email, revoke_invitation
 from .mail import INVITATION_SESSION_KEY, invited_email, queue_email
@@ -83,6 +90,10 @@ from .submit import (
 from .visitors import end_visits, record_visits, refresh_visits
 
 __all__ = [
+    "account_changed",
+    "create_guest",
+    "join_by_link",
+    "set_guest_link",
     "image_path",
     "upload_image",
     "unsubscribe",
@@ -93,6 +104,8 @@ __all__ = [
     "set_thread_resolved",
     "reply_to_thread",
     "edit_comment",
+    "import_document",
+    "record_review",
     "delete_comment",
     "create_thread",
     "ADDED_NOTICE",
@@ -140,11 +153,13 @@ __all__ = [
     "server_submit",
     "sessions_of",
     "set_active",
+    "set_color",
     "set_display_name",
     "set_member_role",
     "set_password",
     "set_role_as_operator",
     "sign_out_everywhere",
+    "sign_out_session",
     "submit_batch",
     "submit_operation",
     "take_snapshot",

@@ -5,6 +5,7 @@ committed, on every server process, so an open editor never outlives the account
 """
 
 import logging
+import re
 from typing import Any
 
 from allauth.account.models import EmailAddress
@@ -14,8 +15,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from .. import broadcast
-from ..errors import ValidationFailed
-from ..models import AuditAction, Document
+from ..errors import DocumentNotFound, ValidationFailed
+from ..models import AuditAction, Document, Profile
 from . import audit
 from .documents import purge_document
 
@@ -99,6 +100,17 @@ def set_display_name(*, user: Any, name: Any) -> Any:
     return user
 
 
+COLOR = re.compile(r"#[0-9a-f]{6}")
+
+
+def set_color(*, user: Any, color: Any) -> Any:
+    """The colour of the account's cursor and avatar for everyone ("#rrggbb"; empty: picked from its id)."""
+    if not isinstance(color, str) or (color.strip() and not COLOR.fullmatch(color.strip().lower())):
+        raise ValidationFailed("A colour is written #rrggbb, for example #2456d6.")
+    Profile.objects.update_or_create(user=user, defaults={"color": color.strip().lower()})
+    return user
+
+
 def sessions_of(*, user_id: Any) -> list[Any]:
     """The live sessions signed in as this account (one per browser)."""
     return [
@@ -119,6 +131,29 @@ def sign_out_everywhere(*, user_id: Any) -> int:
             actor=user, action=AuditAction.SIGNED_OUT_EVERYWHERE, subject=user, sessions=len(sessions)
         )
     return len(sessions)
+
+
+def sign_out_session(*, user_id: Any, session_id: Any) -> None:
+    """End one session of the account (named by its public id); its open sockets close at once."""
+    from ..selectors import session_public_id
+
+    with transaction.atomic():
+        session = next(
+            (s for s in sessions_of(user_id=user_id) if session_public_id(s.session_key) == session_id), None
+        )
+        if session is None:
+            raise DocumentNotFound("That session has ended already.")
+        session.delete()
+        broadcast.publish_session_end_on_commit(user_id=user_id, session=session_id)
+        user = get_user_model().objects.filter(pk=user_id).first()
+        audit.record(actor=user, action=AuditAction.SIGNED_OUT_SESSION, subject=user)
+
+
+def account_changed(*, user: Any, action: AuditAction, **details: Any) -> None:
+    """allauth changed the account on its own pages (email addresses, second factors, SSO links):
+    record it. These rows grant no document access, so no open socket needs telling."""
+    if getattr(user, "pk", None) is not None:
+        audit.record(actor=user, action=action, subject=user, **details)
 
 
 def delete_user(*, operator: Any, user_id: Any) -> None:

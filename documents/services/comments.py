@@ -1,5 +1,6 @@
 """Comment threads and their replies (open, reply, edit, delete, resolve, reopen), and
-accepting or rejecting every suggestion of a document at once. A new comment notifies the
+accepting or rejecting every suggestion of a document at once, and the threads an imported
+file brings. A new comment notifies the
 people it mentions and the thread's earlier participants (`notifications`).
 
 Anyone who may comment (commenter and above) opens threads and replies; authors edit and delete
@@ -17,7 +18,8 @@ from django.utils import timezone
 
 from .. import broadcast
 from ..errors import DocumentNotFound, PermissionDenied, ValidationFailed
-from ..models import Comment, CommentThread, OperationKind, Role
+from ..images import CheckedImage
+from ..models import Comment, CommentThread, Operation, OperationKind, Role
 from ..ot import suggestions
 from ..selectors import access_document, snapshot_at, thread_data
 from .notifications import notify_about
@@ -61,6 +63,42 @@ def create_thread(*, user: Any, document_id: Any, body: Any, quote: Any = "") ->
     thread = CommentThread.objects.create(document=document, author=user, quote=_clean_quote(quote))
     notify_about(comment=Comment.objects.create(thread=thread, author=user, body=_clean_body(body)))
     return _changed(thread)
+
+
+@transaction.atomic
+def import_document(
+    *,
+    owner: Any,
+    title: Any,
+    content: Any,
+    threads: dict[str, list[str]],
+    images: dict[str, CheckedImage] | None = None,
+) -> Any:
+    """Create a document from an imported file, with the images and comment threads it carried.
+
+    `images` are as for `create_document` (stored, their placeholders in `content` replaced).
+    Each thread keeps the id its passage is anchored by in `content`. A file cannot vouch for
+    who wrote what, so every comment is the importer's, its text as the file gave it
+    ("Ann: Is this right?"); nobody is notified.
+    """
+    from .documents import create_document
+
+    document = create_document(owner=owner, title=title, content=content, images=images)
+    for thread_id, bodies in threads.items():
+        quote = "".join(
+            op["insert"]
+            for op in content
+            if isinstance(op.get("insert"), str) and (op.get("attributes") or {}).get("comment") == thread_id
+        )
+        thread = CommentThread.objects.create(
+            id=uuid.UUID(thread_id), document=document, author=owner, quote=_clean_quote(quote)
+        )
+        Comment.objects.bulk_create(
+            Comment(thread=thread, author=owner, body=body[: settings.COLLAB_MAX_COMMENT_LENGTH])
+            for body in bodies
+            if body.strip()
+        )
+    return document
 
 
 @transaction.atomic
@@ -128,6 +166,28 @@ def resolve_all_suggestions(*, user: Any, document_id: Any, accept: bool) -> Sub
     ops = suggestions.resolve_suggestions(state.content or [], accept=accept)
     if not ops:
         return None
-    return server_submit(
+    result = server_submit(
         user=user, document_id=document.pk, kind=OperationKind.EDIT, data=ops, base_version=state.version
     )
+    record_review(user=user, document_id=document.pk, version=result.version)
+    return result
+
+
+def record_review(*, user: Any, document_id: Any, version: Any) -> dict[str, Any] | None:
+    """Label the user's op at `version` with the suggestions it accepted and rejected, for history.
+
+    The page asks after its accept or reject op is acknowledged; the label is worked out here from
+    the document as it was, so asking can only describe what the op really did.
+    """
+    document, _role = access_document(user=user, document_id=document_id, min_role=Role.EDITOR)
+    if not isinstance(version, int) or isinstance(version, bool) or version < 0:
+        raise ValidationFailed("Give the version of your op.")
+    op = Operation.objects.filter(
+        document=document, version=version, author=user, kind=OperationKind.EDIT
+    ).first()
+    if op is None:
+        raise DocumentNotFound("You made no edit at that version.")
+    before = snapshot_at(document=document, version=version).content or []
+    review = suggestions.review_of(before, op.data or [])
+    Operation.objects.filter(pk=op.pk).update(review=review)
+    return review

@@ -39,7 +39,7 @@ def _find_user(identifier: Any) -> Any:
     user_model = get_user_model()
     return (
         user_model.objects.filter(
-            Q(username__iexact=identifier) | Q(email__iexact=identifier), is_active=True
+            Q(username__iexact=identifier) | Q(email__iexact=identifier), is_active=True, guest__isnull=True
         )
         .order_by("pk")
         .first()
@@ -67,9 +67,10 @@ def _grant(*, actor: Any, document: Document, user: Any, role: str) -> Membershi
     if membership.role == Role.OWNER:
         raise PermissionDenied("The owner's role cannot be changed.")
     changed = created or membership.role != role
-    if not created and changed:
-        membership.role = role
-        membership.save(update_fields=["role"])
+    if not created and (changed or membership.via_link):
+        # Named now: the access no longer ends with the guest link.
+        membership.role, membership.via_link = role, False
+        membership.save(update_fields=["role", "via_link"])
     if changed:
         broadcast.publish_access_changed_on_commit(document_id=document.pk, user_id=user.pk)
         action = AuditAction.MEMBER_ADDED if created else AuditAction.ROLE_CHANGED
@@ -210,10 +211,13 @@ def join(*, document: Document, user: Any, role: str, action: AuditAction, **det
     membership, created = Membership.objects.get_or_create(
         document=document, user=user, defaults={"role": role}
     )
-    if not created and not role_allows(membership.role, role):
-        membership.role = role
-        membership.save(update_fields=["role"])
-        broadcast.publish_access_changed_on_commit(document_id=document.pk, user_id=user.pk)
+    if not created and (membership.via_link or not role_allows(membership.role, role)):
+        # An invitation outlasts the guest link someone may have come through first.
+        if not role_allows(membership.role, role):
+            membership.role = role
+            broadcast.publish_access_changed_on_commit(document_id=document.pk, user_id=user.pk)
+        membership.via_link = False
+        membership.save(update_fields=["role", "via_link"])
     audit.record(actor=user, action=action, document=document, role=membership.role, **details)
     return membership
 

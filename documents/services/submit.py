@@ -173,6 +173,7 @@ def _context(
             f"SELECT 'r', CAST(m.user_id AS TEXT), m.role, {big}, {big}, {text}, {big}"
             f" FROM {db.quote_name(membership)} m JOIN {db.quote_name(users)} u ON u.id = m.user_id"
             f" WHERE m.document_id = %s AND u.is_active AND m.user_id IN ({', '.join(['%s'] * len(user_ids))})"
+            + ("" if settings.COLLAB_GUEST_LINKS else " AND NOT m.via_link")  # as selectors.granting()
         )
         params += [document_key, *user_ids]
     pairs = sorted({(r.src, r.seq) for r in requests})

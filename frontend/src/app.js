@@ -2,6 +2,7 @@
 // file as a new document, and closing drop-down menus.
 import { setupBell } from './bell.js';
 import { api } from './lib/api.mjs';
+import { colorForUser } from './lib/colors.mjs';
 import { $, el } from './lib/dom.mjs';
 
 const ROLE_LABELS = {
@@ -163,10 +164,14 @@ class ShareDialog {
     this.inviteForm = $('#share-invite-form', dialog);
     this.invitations = $('#share-invitations', dialog);
     this.invitationForm = $('#share-invitation-form', dialog);
+    this.guestLink = $('#share-guest-link', dialog);
 
     this.addForm.addEventListener('submit', (event) => this.addMember(event));
     this.invitationForm.addEventListener('submit', (event) => this.sendInvitation(event));
     this.inviteForm.addEventListener('submit', (event) => this.createInvite(event));
+    if (this.guestLink) {
+      $('select', this.guestLink).addEventListener('change', (event) => this.setGuestLink(event.target));
+    }
     $('[data-close]', dialog).addEventListener('click', () => dialog.close());
     document.addEventListener('click', (event) => {
       if (event.target.closest('[data-action=share]')) this.open();
@@ -178,7 +183,7 @@ class ShareDialog {
     this.say('');
     this.dialog.showModal();
     $('input[name=identifier]', this.addForm).focus();
-    await Promise.all([this.loadMembers(), this.loadInvites(), this.loadInvitations()]);
+    await Promise.all([this.loadMembers(), this.loadInvites(), this.loadInvitations(), this.loadGuestLink()]);
   }
 
   say(text) {
@@ -279,6 +284,36 @@ class ShareDialog {
       await this.loadMembers();
       $('input[name=identifier]', this.addForm).focus();
     });
+  }
+
+  async loadGuestLink() {
+    if (!this.guestLink) return;
+    await this.run(async () => this.renderGuestLink(await api(documentUrl(this.documentId, 'guest-link/'))));
+  }
+
+  /** "Anyone with the link": off, or the role of whoever opens it, and the link to copy. */
+  renderGuestLink(link) {
+    const select = $('select', this.guestLink);
+    const field = $('input', this.guestLink);
+    select.value = link.role || '';
+    field.value = link.url || '';
+    field.hidden = !link.url;
+    $('[data-guest-joined]', this.guestLink).textContent = link.role
+      ? `${link.joined} ${link.joined === 1 ? 'person has' : 'people have'} joined through it.`
+      : 'Off: only the people above have access.';
+  }
+
+  async setGuestLink(select) {
+    select.disabled = true;
+    await this.run(async () => {
+      const link = await api(documentUrl(this.documentId, 'guest-link/'), {
+        method: 'PUT',
+        body: { role: select.value || null },
+      });
+      this.renderGuestLink(link);
+      this.say(link.role ? 'Anyone with the link can now open the document.' : 'The link is off; everyone who came through it lost access.');
+    });
+    select.disabled = false;
   }
 
   async loadInvites() {
@@ -476,10 +511,17 @@ function setupShare() {
   if (dialog) new ShareDialog(dialog);
 }
 
+/** The profile's colour picker starts at the colour others see now (picked from the id if none is chosen). */
+function setupColorField() {
+  const field = $('#id_color');
+  if (field && !field.dataset.colorChosen) field.value = colorForUser(field.dataset.userId);
+}
+
 setupRename();
 setupTitleField();
 setupDelete();
 setupShare();
+setupColorField();
 setupImport();
 setupMenus();
 setupBell();

@@ -18,7 +18,7 @@ import { attachDocumentTools, documentModules } from './lib/tools.mjs';
 import { BuildReloader } from './lib/reload.mjs';
 import { ReconnectingSocket } from './lib/socket.mjs';
 import { describeStatus, unsentCount } from './lib/status.mjs';
-import { COMMENT, SUGGEST_DELETE, SUGGEST_INSERT, asEdit, asSuggestion, sameOps, suggestionTag } from './lib/suggesting.mjs';
+import { MARK_FORMATS, asEdit, asSuggestion, sameOps, suggestionTag } from './lib/suggesting.mjs';
 import { ReviewPanel } from './review.js';
 
 ShareDB.types.register(richText.type);
@@ -26,7 +26,7 @@ Quill.register('modules/cursors', QuillCursors);
 registerFormats(Quill, contentSchema);
 // Comment anchors and suggestion marks: formats kept as data attributes, styled by the page.
 const Parchment = Quill.import('parchment');
-for (const name of [COMMENT, SUGGEST_INSERT, SUGGEST_DELETE]) {
+for (const name of MARK_FORMATS) {
   Quill.register(new Parchment.Attributor(name, `data-${name}`, { scope: Parchment.Scope.INLINE }), true);
 }
 // sharedb logs every unknown message and warning to the console; keep real errors only.
@@ -287,12 +287,16 @@ class CollabEditor {
     return wanted.ops;
   }
 
-  /** Apply and send a change made by the page (a comment anchor, accepting a suggestion). */
-  submitOwn(delta) {
+  /**
+   * Apply and send a change made by the page (a comment anchor, accepting a suggestion);
+   * `onAck(version)` once the server committed it there.
+   */
+  submitOwn(delta, onAck = null) {
     if (this.ended || this.contained || !this.doc.type) return;
     this.quill.updateContents(delta, 'silent');
     this.doc.submitOp(delta.ops, { source: LOCAL_SOURCE }, (err) => {
       if (err) this.docError(err);
+      else if (onAck) onAck(this.doc.version - 1); // (sharedb counts the acknowledged op in already)
       this.renderStatus();
     });
     this.review.queueRender();
@@ -768,7 +772,8 @@ class CollabEditor {
   }
 
   renderPeople() {
-    const people = collaboratorsFrom(this.remote, { userId: this.config.userId, name: this.config.userName });
+    const self = { userId: this.config.userId, name: this.config.userName, color: this.config.userColor };
+    const people = collaboratorsFrom(this.remote, self);
     const list = this.peopleNode;
     list.innerHTML = '';
     for (const person of people) {

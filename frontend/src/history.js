@@ -5,7 +5,7 @@ import Quill from 'quill';
 import contentSchema from '../../documents/schema.json';
 import { api } from './lib/api.mjs';
 import { $, el } from './lib/dom.mjs';
-import { colorForUser } from './lib/colors.mjs';
+import { colorOf } from './lib/colors.mjs';
 import { registerFormats } from './lib/formats.mjs';
 import {
   authorShares,
@@ -128,7 +128,7 @@ class HistoryPage {
       'button',
       { type: 'button', class: 'session', 'data-version': String(session.to_version) },
       el('span', { class: 'session-who' },
-        el('span', { class: 'author-dot', 'aria-hidden': 'true', style: `--author-color: ${colorForUser(author.id)}` }),
+        el('span', { class: 'author-dot', 'aria-hidden': 'true', style: `--author-color: ${colorOf(author.id, author.color)}` }),
         el('span', { class: 'session-author', text: name }),
         time),
       el('span', { class: 'session-what' },
@@ -221,7 +221,8 @@ class HistoryPage {
         }),
       );
     } else if (this.view === 'authors') {
-      this.quill.setContents(authorshipOps(content, old.authorship || [], colorForUser), 'api');
+      const colorFor = (id) => colorOf(id, (old.authors[id] || {}).color);
+      this.quill.setContents(authorshipOps(content, old.authorship || [], colorFor), 'api');
       const total = Math.max(1, (old.authorship || []).reduce((n, op) => n + (typeof op.insert === 'string' ? op.insert.length : 1), 0));
       const list = el('ul', { class: 'author-legend', 'aria-label': 'Who wrote this version' });
       for (const { id, chars } of authorShares(old.authorship)) {
@@ -229,7 +230,7 @@ class HistoryPage {
         const person = old.authors[id] || {};
         const name = person.name || person.username || `User ${id}`;
         list.append(el('li', { 'data-legend-author': id },
-          el('span', { class: 'author-swatch', 'aria-hidden': 'true', style: `--author-color: ${colorForUser(id)}` }),
+          el('span', { class: 'author-swatch', 'aria-hidden': 'true', style: `--author-color: ${colorFor(id)}` }),
           el('span', { class: 'author-name', text: name }),
           el('span', { class: 'muted', text: `${Math.round((100 * chars) / total)}%` })));
       }

@@ -6,8 +6,8 @@ import Delta from 'quill-delta';
 
 import { api } from './lib/api.mjs';
 import { el } from './lib/dom.mjs';
-import { completeMention, mentionMatches, mentionQuery } from './lib/mentions.mjs';
-import { anchorOps, commentAnchors, resolveSuggestions, suggestionRuns } from './lib/suggesting.mjs';
+import { completeMention, mentionChoices, mentionQuery } from './lib/mentions.mjs';
+import { anchorOps, commentAnchors, resolveSuggestions, suggestionLabel, suggestionRuns } from './lib/suggesting.mjs';
 import { ThreadStore } from './lib/threads.mjs';
 
 const COMMENT_ROLES = new Set(['owner', 'editor', 'suggester', 'commenter']);
@@ -110,9 +110,15 @@ export class ReviewPanel {
   async load() {
     const base = `/api/documents/${encodeURIComponent(this.editor.documentId)}`;
     try {
-      const [data, members] = await Promise.all([api(`${base}/threads/`), api(`${base}/members/`)]);
+      const owner = this.editor.role === 'owner';
+      const [data, members, people] = await Promise.all([
+        api(`${base}/threads/`),
+        api(`${base}/members/`),
+        owner ? api(`${base}/people/`) : { people: [] },
+      ]);
       for (const thread of data.threads) this.store.update(thread);
       this.members = members.members;
+      this.invitees = people.people;
     } catch (err) {
       this.showError(err);
     }
@@ -124,21 +130,25 @@ export class ReviewPanel {
     const picker = el('ul', { class: 'mention-picker', role: 'listbox', 'aria-label': 'Mention someone', hidden: true });
     const update = () => {
       const query = mentionQuery(textarea.value, textarea.selectionStart);
-      const matches = query === null ? [] : mentionMatches(this.members || [], query, { self: this.editor.username });
+      const matches =
+        query === null ? [] : mentionChoices(this.members || [], this.invitees, query, { self: this.editor.username });
       picker.hidden = matches.length === 0;
       picker.replaceChildren(
-        ...matches.map((member) =>
+        ...matches.map(({ person, invite }) =>
           el(
             'li',
             { role: 'option' },
             el('button', {
               type: 'button',
               class: 'link-button',
-              'data-mention': member.username,
-              text: `${member.name || member.username} (@${member.username})`,
+              'data-mention': person.username,
+              ...(invite ? { 'data-mention-invite': person.username } : {}),
+              text: `${person.name || person.username} (@${person.username})${invite ? ' · invite to comment' : ''}`,
               onmousedown: (event) => event.preventDefault(),
-              onclick: () => {
-                const done = completeMention(textarea.value, textarea.selectionStart, member.username);
+              onclick: async () => {
+                const caret = textarea.selectionStart;
+                if (invite && !(await this.inviteToComment(person))) return;
+                const done = completeMention(textarea.value, caret, person.username);
                 textarea.value = done.text;
                 textarea.setSelectionRange(done.caret, done.caret);
                 textarea.focus();
@@ -154,6 +164,22 @@ export class ReviewPanel {
       picker.hidden = true;
     });
     return el('div', { class: 'mention-box' }, textarea, picker);
+  }
+
+  /** The owner mentions someone not in the document: make them a commenter, so the mention reaches them. */
+  async inviteToComment(person) {
+    try {
+      await api(`/api/documents/${encodeURIComponent(this.editor.documentId)}/members/`, {
+        method: 'POST',
+        body: { username: person.username, role: 'commenter' },
+      });
+    } catch (err) {
+      this.showError(err);
+      return false;
+    }
+    this.members = [...(this.members || []), { ...person, role: 'commenter' }];
+    this.invitees = (this.invitees || []).filter((p) => p.username !== person.username);
+    return true;
   }
 
   /** A thread changed somewhere (an `x-comment` frame). */
@@ -226,7 +252,7 @@ export class ReviewPanel {
         el(
           'li',
           { class: `suggestion suggestion-${run.kind}`, 'data-suggestion': String(run.index) },
-          el('span', { class: 'suggestion-what', text: `${run.kind === 'insert' ? 'Add' : 'Delete'} “${run.text.trim() || '¶'}”` }),
+          el('span', { class: 'suggestion-what', text: suggestionLabel(run) }),
           el('span', { class: 'muted', text: ` ${this.editor.nameOf(run.author)} · ${when(new Date(run.at).toISOString())}` }),
           canReview
             ? el(
@@ -379,8 +405,13 @@ export class ReviewPanel {
     await this.call(`/api/threads/${thread.id}/replies/`, { method: 'POST', body: { body: textarea.value } });
   }
 
+  /** Accept or reject; once committed, the server labels the op for history (who accepted what). */
   resolve(accept, selected) {
     const delta = resolveSuggestions(this.quill.getContents(), { accept, selected });
-    if (delta.ops.length) this.editor.submitOwn(delta);
+    if (!delta.ops.length) return;
+    this.editor.submitOwn(delta, (version) => {
+      const url = `/api/documents/${encodeURIComponent(this.editor.documentId)}/reviews/`;
+      api(url, { method: 'POST', body: { version } }).catch((err) => this.showError(err));
+    });
   }
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { colorForUser, contrastWithWhite, hashString, initialsFor } from '../src/lib/colors.mjs';
+import { colorForUser, colorOf, contrastWithWhite, hashString, initialsFor } from '../src/lib/colors.mjs';
 
 test('a user always gets the same colour, numeric or string id', () => {
   assert.equal(colorForUser(7), colorForUser(7));
@@ -40,4 +40,11 @@ test('initials', () => {
   assert.equal(initialsFor('jean-luc picard'), 'JP');
   assert.equal(initialsFor(''), '?');
   assert.equal(initialsFor(null), '?');
+});
+
+test('a colour chosen on the profile wins; anything else falls back to the id', () => {
+  assert.equal(colorOf(7, '#12ab34'), '#12ab34');
+  assert.equal(colorOf(7, ''), colorForUser(7));
+  assert.equal(colorOf(7, 'red;background:url(x)'), colorForUser(7));
+  assert.equal(colorOf(7, undefined), colorForUser(7));
 });

@@ -6,6 +6,7 @@ import {
   authorshipOps,
   changeSize,
   comparisonOps,
+  reviewSummary,
   sessionSummary,
   sizeLabel,
   timeSpan,
@@ -121,4 +122,13 @@ test('time span: one time, a range, and the date when not today', () => {
   assert.equal(timeSpan(a, a, now, 'en-GB'), '14:03');
   assert.equal(timeSpan(a, b, now, 'en-GB'), '14:03\u201314:09');
   assert.equal(timeSpan(a, b, new Date(2024, 4, 11), 'en-GB'), '10 May 2024 14:03\u201314:09');
+});
+
+test('a review session says who accepted and rejected whose suggestions', () => {
+  const review = {
+    accepted: [{ id: 3, name: 'Sue', count: 2 }],
+    rejected: [{ id: 4, name: 'Sam', count: 1 }],
+  };
+  assert.equal(sessionSummary({ kind: 'review', ops: 1, review }), 'Accepted 2 suggestions by Sue · rejected 1 suggestion by Sam');
+  assert.equal(reviewSummary({ accepted: [], rejected: [{ id: 4, name: 'Sam', count: 3 }] }), 'Rejected 3 suggestions by Sam');
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { completeMention, mentionMatches, mentionQuery } from '../src/lib/mentions.mjs';
+import { completeMention, mentionChoices, mentionMatches, mentionQuery } from '../src/lib/mentions.mjs';
 
 const MEMBERS = [
   { username: 'carl', name: 'Carl Commenter' },
@@ -24,4 +24,16 @@ test('members match by username or a word of their name, never oneself', () => {
 
 test('choosing a member completes the name and moves the caret after it', () => {
   assert.deepEqual(completeMention('Ask @ca please', 7, 'carl'), { text: 'Ask @carl  please', caret: 10 });
+});
+
+test('an owner is offered people to invite after the matching members, nobody twice', () => {
+  const members = [{ username: 'ana', name: 'Ana Ng' }, { username: 'olga', name: 'Olga' }];
+  const invitees = [{ username: 'anders', name: 'Anders' }, { username: 'ana', name: 'Ana Ng' }, { username: 'bo', name: 'Bo' }];
+  const choices = mentionChoices(members, invitees, 'an', { self: 'olga' });
+  assert.deepEqual(
+    choices.map((c) => [c.person.username, c.invite]),
+    [['ana', false], ['anders', true]],
+  );
+  assert.deepEqual(mentionChoices(members, undefined, 'an').map((c) => c.person.username), ['ana']);
+  assert.equal(mentionChoices(members, invitees, '', { limit: 2 }).length, 2);
 });

@@ -46,3 +46,10 @@ test('collaborators without self', () => {
   assert.deepEqual(collaboratorsFrom({}), []);
   assert.equal(collaboratorsFrom({ x: { index: 0, name: 'A', user: 9 } }).length, 1);
 });
+
+test('the server-given profile colour colours the cursor and the avatar', () => {
+  const cursor = cursorFromPresence('p1', { index: 1, length: 0, user: 3, name: 'Bo', color: '#aa0011' });
+  assert.equal(cursor.color, '#aa0011');
+  const people = collaboratorsFrom({ p1: { index: 0, user: 3, name: 'Bo', color: '#aa0011' } }, { userId: 9, name: 'Me', color: '#001122' });
+  assert.deepEqual(people.map((p) => p.color), ['#001122', '#aa0011']);
+});

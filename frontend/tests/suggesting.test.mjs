@@ -12,6 +12,7 @@ import {
   parseTag,
   resolveSuggestions,
   sameOps,
+  suggestionLabel,
   suggestionRuns,
   suggestionTag,
 } from '../src/lib/suggesting.mjs';
@@ -52,9 +53,32 @@ test('typing over a selection strikes it first, then suggests the new text after
   assert.equal(caretAfter(asSuggestion([{ retain: 2 }, { delete: 4 }], TAG)), 6);
 });
 
-test('a suggester cannot format but anchors pass through', () => {
-  const typed = [{ retain: 2, attributes: { bold: true } }, { retain: 1, attributes: { comment: THREAD } }];
-  assert.deepEqual(asSuggestion(typed, TAG).ops, [{ retain: 2 }, { retain: 1, attributes: { comment: THREAD } }]);
+test('formatting in suggesting mode proposes the formats; anchors pass through; links are not proposed', () => {
+  const typed = [
+    { retain: 2, attributes: { bold: true, italic: null } },
+    { retain: 1, attributes: { comment: THREAD } },
+    { retain: 1, attributes: { link: 'https://example.com' } },
+  ];
+  assert.deepEqual(asSuggestion(typed, TAG).ops, [
+    { retain: 2, attributes: { 'suggest-format': `${TAG}:bold=1,italic=0` } },
+    { retain: 1, attributes: { comment: THREAD } },
+  ]);
+});
+
+test('a format suggestion is listed, and accepting applies it while rejecting only clears it', () => {
+  const doc = [
+    { insert: 'Hi ' },
+    { insert: 'there', attributes: { 'suggest-format': '7:60000:bold=1' } },
+    { insert: '\n' },
+  ];
+  const [run] = suggestionRuns(doc);
+  assert.deepEqual(
+    { index: run.index, length: run.length, kind: run.kind, author: run.author, formats: run.formats, text: run.text },
+    { index: 3, length: 5, kind: 'format', author: 7, formats: { bold: true }, text: 'there' },
+  );
+  assert.deepEqual(resolveSuggestions(doc, { accept: true }).ops, [{ retain: 3 }, { retain: 5, attributes: { bold: true, 'suggest-format': null } }]);
+  assert.deepEqual(resolveSuggestions(doc, { accept: false, selected: [3] }).ops, [{ retain: 3 }, { retain: 5, attributes: { 'suggest-format': null } }]);
+  assert.deepEqual(resolveSuggestions(doc, { accept: true, selected: [0] }).ops, []);
 });
 
 test('typing outside suggesting mode drops inherited marks', () => {
@@ -119,4 +143,10 @@ test('threads sort into open, resolved and detached', () => {
   assert.equal(store.update({ id: 'a', deleted: true }), true);
   assert.equal(store.update({ id: 'c', resolved: false, created_at: '2026-01-03', comments: [] }), false);
   assert.equal(store.get('a'), undefined);
+});
+
+test('the side panel says what each suggestion proposes', () => {
+  assert.equal(suggestionLabel({ kind: 'insert', text: 'Friday' }), 'Add “Friday”');
+  assert.equal(suggestionLabel({ kind: 'delete', text: '\n' }), 'Delete “¶”');
+  assert.equal(suggestionLabel({ kind: 'format', text: 'there', formats: { bold: true, italic: null } }), 'Make “there” bold, not italic');
 });

@@ -148,6 +148,61 @@ def test_a_suggester_proposes_and_the_owner_accepts(
     assert marked["insert"] == "!"
     assert marked["attributes"]["suggest-insert"].startswith(f"{shared['olga'].pk}:")
     sue.page.locator(".suggestion", has_text="Olga Owner").wait_for()
+    # The history page says who accepted what.
+    wait_until(
+        lambda: db(lambda: document.operations.filter(review__isnull=False).count()) == 1,
+        message="the acceptance labelled",
+        tab=olga,
+    )
+    history = open_tab(shared["olga"])
+    history.goto(f"/d/{document.pk}/history/")
+    review = history.page.locator("[data-kind=review] .session-summary")
+    review.wait_for(timeout=10_000)
+    assert review.inner_text() == "Accepted 2 suggestions by Sue Suggester"
+    history.screenshot(artifacts_dir / "browser-history-who-accepted.png")
+    assert sue.errors == [] and olga.errors == [] and history.errors == []
+
+
+def test_a_suggester_proposes_bold_and_the_owner_accepts_it(
+    shared: dict[str, Any], open_tab: Any, artifacts_dir: Path
+) -> None:
+    document = shared["document"]
+    sue, olga = open_tab(shared["sue"]), open_tab(shared["olga"])
+    for tab in (sue, olga):
+        tab.open_editor(document.pk)
+    sue.page.locator(".ql-editor p").first.click()
+    select_text(sue, 9, 6)  # "launch"
+    sue.page.keyboard.press("Control+b")
+    wait_until(lambda: sue.unsent() == 0, message="Sue's format suggestion saved", tab=sue)
+    [marked] = [op for op in saved_content(document.pk) if "attributes" in op]
+    assert marked["insert"] == "launch" and "bold" not in marked["attributes"]  # proposed, not applied
+    assert marked["attributes"]["suggest-format"].startswith(f"{shared['sue'].pk}:")
+    suggestion = olga.page.locator(".suggestion-format")
+    suggestion.wait_for(timeout=10_000)
+    assert "Make “launch” bold" in suggestion.inner_text() and "Sue Suggester" in suggestion.inner_text()
+    assert olga.page.locator(".ql-editor [data-suggest-format] strong").count() == 0
+    olga.screenshot(artifacts_dir / "browser-format-suggested.png")
+    suggestion.locator("[data-review=accept]").click()
+    wait_until(
+        lambda: saved_content(document.pk)
+        == [
+            {"insert": "Ship the "},
+            {"insert": "launch", "attributes": {"bold": True}},
+            {"insert": " plan on Monday.\n"},
+        ],
+        message="the bold accepted",
+        tab=olga,
+    )
+    sue.page.locator(".ql-editor strong", has_text="launch").wait_for(timeout=5_000)
+    wait_until(
+        lambda: db(
+            lambda: list(document.operations.filter(review__isnull=False).values_list("review", flat=True))
+        )
+        == [{"accepted": {str(shared["sue"].pk): 1}, "rejected": {}}],
+        message="the acceptance labelled",
+        tab=olga,
+    )
+    sue.screenshot(artifacts_dir / "browser-format-accepted.png")
     assert sue.errors == [] and olga.errors == []
 
 

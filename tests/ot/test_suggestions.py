@@ -18,8 +18,11 @@ from documents.ot import Delta, rich_text, utf16, validate_op
 from documents.ot.suggestions import (
     COMMENT,
     SUGGEST_DELETE,
+    SUGGEST_FORMAT,
     SUGGEST_INSERT,
+    format_proposal,
     resolve_suggestions,
+    review_of,
     role_refusal,
 )
 
@@ -220,3 +223,77 @@ def test_resolving_only_selected_suggestions() -> None:
         {"retain": 1},
         {"delete": 2},
     ]
+
+
+def test_review_of_says_whose_suggestions_an_op_accepted_and_rejected() -> None:
+    sam = f"{OTHER}:1764600060000"
+    doc: List[Op] = [
+        {"insert": "Ship "},
+        {"insert": "new ", "attributes": {SUGGEST_INSERT: MINE}},
+        {"insert": "old ", "attributes": {SUGGEST_DELETE: MINE}},
+        {"insert": "x", "attributes": {SUGGEST_INSERT: MINE, SUGGEST_DELETE: MINE}},
+        {"insert": "plans", "attributes": {SUGGEST_INSERT: sam, "bold": True}},
+        {"insert": " now", "attributes": {SUGGEST_DELETE: sam}},
+        {"insert": "\n"},
+    ]
+    accept_all = resolve_suggestions(doc, accept=True)
+    assert review_of(doc, accept_all) == {"accepted": {str(ME): 2, str(OTHER): 2}, "rejected": {}}
+    reject_all = resolve_suggestions(doc, accept=False)
+    assert review_of(doc, reject_all) == {"accepted": {}, "rejected": {str(ME): 2, str(OTHER): 2}}
+    # Only Sam's insertion, accepted; the struck "x" is its author's own withdrawal, not a review.
+    only = resolve_suggestions(doc, accept=True, selected={14})
+    assert review_of(doc, only) == {"accepted": {str(OTHER): 1}, "rejected": {}}
+    assert review_of(doc, [{"retain": 13}, {"delete": 1}]) is None
+    # Ordinary edits review nothing: typing, formatting, deleting plain text.
+    assert (
+        review_of(doc, [{"insert": "A"}, {"retain": 4, "attributes": {"bold": True}}, {"delete": 1}]) is None
+    )
+    # One suggestion split by a format is still one.
+    split = [
+        {"insert": "ab", "attributes": {SUGGEST_INSERT: MINE}},
+        {"insert": "c", "attributes": {SUGGEST_INSERT: MINE, "italic": True}},
+    ]
+    assert review_of(split + [{"insert": "\n"}], [{"retain": 3, "attributes": {SUGGEST_INSERT: None}}]) == {
+        "accepted": {str(ME): 1},
+        "rejected": {},
+    }
+
+
+def test_a_suggester_proposes_formats_and_an_editor_accepts_or_rejects_them() -> None:
+    proposal = f"{MINE}:bold=1,italic=0"
+    mine = [{"retain": 2}, {"retain": 3, "attributes": {SUGGEST_FORMAT: proposal}}]
+    assert role_refusal(mine, author_id=ME, may_suggest=True) is None
+    theirs = [{"retain": 3, "attributes": {SUGGEST_FORMAT: f"{THEIRS}:bold=1"}}]
+    assert (
+        role_refusal(theirs, author_id=ME, may_suggest=True)
+        == "Only editors can accept or reject suggestions."
+    )
+    assert role_refusal(mine, author_id=ME, may_suggest=False) is not None  # commenters never
+    assert (
+        role_refusal([{"retain": 3, "attributes": {"bold": True}}], author_id=ME, may_suggest=True)
+        is not None
+    )
+    doc: List[Op] = [
+        {"insert": "Hi "},
+        {"insert": "there", "attributes": {SUGGEST_FORMAT: proposal, "italic": True}},
+        {"insert": "\n"},
+    ]
+    accept = resolve_suggestions(doc, accept=True)
+    assert accept == [
+        {"retain": 3},
+        {"retain": 5, "attributes": {"bold": True, "italic": None, SUGGEST_FORMAT: None}},
+    ]
+    assert rich_text.apply(doc, accept) == [
+        {"insert": "Hi "},
+        {"insert": "there", "attributes": {"bold": True}},
+        {"insert": "\n"},
+    ]
+    reject = resolve_suggestions(doc, accept=False)
+    assert rich_text.apply(doc, reject) == [
+        {"insert": "Hi "},
+        {"insert": "there", "attributes": {"italic": True}},
+        {"insert": "\n"},
+    ]
+    assert review_of(doc, accept) == {"accepted": {str(ME): 1}, "rejected": {}}
+    assert review_of(doc, reject) == {"accepted": {}, "rejected": {str(ME): 1}}
+    assert format_proposal(proposal) == {"bold": True, "italic": None}

@@ -5,6 +5,7 @@ import re
 from typing import Any
 
 import pytest
+from allauth.account.models import EmailAddress
 from celery import Celery, current_app
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
@@ -32,10 +33,13 @@ def olga() -> Any:
 
 @pytest.fixture
 def ended(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    """User ids whose open sockets were told to close (the pub/sub side of `broadcast`)."""
+    """User ids whose open sockets were told to close (the pub/sub side of `broadcast`); one
+    session's end as (user id, session id)."""
     calls: list[Any] = []
     monkeypatch.setattr(
-        services.accounts.broadcast, "publish_session_end", lambda *, user_id: calls.append(user_id)
+        services.accounts.broadcast,
+        "publish_session_end",
+        lambda *, user_id, session=None: calls.append(user_id if session is None else (user_id, session)),
     )
     return calls
 
@@ -212,7 +216,8 @@ def test_sign_out_everywhere_ends_every_session_and_socket(
     with django_capture_on_commit_callbacks(execute=True):
         response = browsers[0].post("/accounts/profile/sign-out-everywhere/")
     assert response.status_code == 302 and response["Location"] == "/accounts/login/"
-    assert ended == [olga.pk]
+    # Every socket of the account closes; the browser that asked is signed out too (its own end).
+    assert ended.count(olga.pk) == 1 and len(ended) == 2 and ended[0][0] == olga.pk
     assert [browser.get("/").status_code for browser in browsers] == [302, 302, 302]
     event = AuditEvent.objects.get(action="signed_out_everywhere")
     assert (event.actor_id, event.subject_id, event.details) == (olga.pk, olga.pk, {"sessions": 3})
@@ -257,3 +262,27 @@ def test_a_second_factor_is_asked_after_the_password_once_set_up(olga: Any) -> N
     assert done.status_code == 302 and client.get("/").status_code == 200
     page = client.get("/accounts/2fa/")
     assert page.status_code == 200 and "Authenticator App" in page.content.decode()
+
+
+def test_what_allauth_changes_on_an_account_is_recorded_through_the_services(
+    olga: Any, mailoutbox: list[Any]
+) -> None:
+    from allauth.mfa import signals as mfa_signals
+    from allauth.mfa.models import Authenticator
+
+    client = Client()
+    client.force_login(olga)
+    assert client.post("/accounts/email/", {"action_add": "", "email": "olga@new.example"}).status_code == 302
+    [message] = mailoutbox
+    assert client.post(link_in(message, "/accounts/confirm-email/")).status_code == 302
+    authenticator = Authenticator.objects.create(user=olga, type=Authenticator.Type.RECOVERY_CODES, data={})
+    mfa_signals.authenticator_added.send(
+        sender=Authenticator, request=None, user=olga, authenticator=authenticator
+    )
+    events = list(AuditEvent.objects.filter(subject=olga).order_by("id").values_list("action", "details"))
+    added = EmailAddress.objects.get(email="olga@new.example").pk
+    assert ("email_added", {"address": added}) in events
+    assert ("email_confirmed", {"address": added}) in events
+    assert ("second_factor_added", {"authenticator": authenticator.pk}) in events
+    # Ids only: the audit log never keeps the addresses themselves.
+    assert "olga@new.example" not in str(events)

@@ -151,7 +151,7 @@ def test_a_restore_is_its_own_session_in_history(users: Any, document: Any) -> N
         ("edit", None, 1),
         ("create", None, 0),
     ]
-    assert sessions[0]["author"] == {"id": users["ed"].pk, "username": "ed", "name": "ed"}
+    assert sessions[0]["author"] == {"id": users["ed"].pk, "username": "ed", "name": "ed", "color": ""}
 
 
 def test_create_with_content_the_editor_cannot_render_is_refused(users: Any) -> None:

@@ -11,9 +11,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from PIL import Image as PILImage
 
-from documents import services
+from documents import convert, selectors, services
 from documents.errors import OpRejected
-from documents.models import Image, Role
+from documents.models import Document, Image, Role
 from documents.services.submit import SERVER_SRC
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -177,6 +177,44 @@ def test_exports_carry_the_images(users: Any, document: Any) -> None:
     assert '<img src="data:image/jpeg;base64,' in html and path not in html
     markdown = client.get(f"/api/documents/{document.pk}/export/md/").content.decode()
     assert f"![image](http://testserver{path})" in markdown
+
+
+def test_an_html_export_imports_with_its_images_and_comment_threads(users: Any, document: Any) -> None:
+    image = services.upload_image(user=users["ed"], document_id=document.pk, data=jpeg_with_gps())
+    document.refresh_from_db()
+    _submit(users["ed"], document, services.image_path(document_id=document.pk, image_id=image.pk))
+    thread = services.create_thread(user=users["ed"], document_id=document.pk, body="Why?", quote="ell")
+    document.refresh_from_db()
+    services.submit_operation(
+        user=users["ed"],
+        document_id=document.pk,
+        src=f"{SERVER_SRC}-test",
+        seq=2,
+        base_version=document.version,
+        kind="edit",
+        data=[{"retain": 2}, {"retain": 3, "attributes": {"comment": thread["id"], "color": "#c92a2a"}}],
+    )
+    client = client_for(users["olga"])
+    exported = client.get(f"/api/documents/{document.pk}/export/html/?comments=1").content
+    answer = client.post("/api/documents/import/", {"file": SimpleUploadedFile("plan.html", exported)})
+    assert answer.status_code == 201, answer.content
+    assert answer.json()["warnings"] == []
+    copy = Document.objects.get(pk=answer.json()["id"])
+    [stored] = copy.images.all()
+    [imported] = copy.comment_threads.all()
+    path = services.image_path(document_id=copy.pk, image_id=stored.pk)
+    assert selectors.snapshot_at(document=copy).content == [
+        {"insert": {"image": path}},
+        {"insert": "H"},
+        {"insert": "ell", "attributes": {"color": "#c92a2a", "comment": imported.pk.hex}},
+        {"insert": "o\n"},
+    ]
+    assert imported.quote == "ell" and [c.body for c in selectors.ordered_comments(imported)] == ["ed: Why?"]
+    # The same file from .docx's path (bytes in, no threads there) and without comments: no threads.
+    plain = convert.import_upload(
+        "plan.html", client.get(f"/api/documents/{document.pk}/export/html/").content
+    )
+    assert plain.threads == {} and list(plain.images) == ["import:0"]
 
 
 def test_animations_keep_their_frames_and_png_text_chunks_go(users: Any, document: Any) -> None:

@@ -108,3 +108,31 @@ def test_a_commenter_mentioned_is_notified(users: dict[str, Any], document: Any,
         ("olga", "mention"),
         ("vera", "reply"),  # a mention alone does not make olga a participant of the thread
     }
+
+
+def test_the_owners_picker_offers_people_they_already_share_with_and_inviting_makes_the_mention_land(
+    users: dict[str, Any], document: Any, queued: list[int]
+) -> None:
+    olga, nina = users["olga"], users["nina"]
+    other = services.create_document(owner=olga, title="Other")
+    services.add_member(actor=olga, document_id=other.pk, identifier="nina", role=Role.VIEWER)
+    stranger = services.create_user(username="stan", email="stan@example.com")
+    owner = Client()
+    owner.force_login(olga)
+    people = owner.get(f"/api/documents/{document.pk}/people/").json()["people"]
+    # nina shares Olga's other document; members here (ed, vera) and strangers are not offered.
+    assert people == [{"username": "nina", "name": "nina"}]
+    assert stranger.username not in str(people)
+    editor = Client()
+    editor.force_login(users["ed"])
+    assert editor.get(f"/api/documents/{document.pk}/people/").status_code == 403
+    # Choosing her adds her as a commenter, so the mention then notifies her.
+    added = owner.post(
+        f"/api/documents/{document.pk}/members/",
+        {"username": "nina", "role": "commenter"},
+        content_type="application/json",
+    )
+    assert added.status_code == 202
+    services.create_thread(user=olga, document_id=document.pk, body="@nina can you check?", quote="Hello")
+    assert list(Notification.objects.filter(user=nina).values_list("reason", flat=True)) == ["mention"]
+    assert owner.get(f"/api/documents/{document.pk}/people/").json()["people"] == []

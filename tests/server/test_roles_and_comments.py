@@ -16,6 +16,7 @@ from django.test import Client
 from documents import errors, selectors, services
 from documents.models import CommentThread, Document, Invite, Role
 from documents.ot import rich_text
+from documents.ot import suggestions as suggestions_module
 
 from .conftest import ProtocolClient, session_cookie
 
@@ -319,11 +320,53 @@ def test_html_export_can_carry_open_comments_as_footnotes(team: dict[str, Any], 
     client.force_login(team["vera"])
     url = f"/api/documents/{document.pk}/export/html/"
     with_notes = client.get(url + "?comments=1").content.decode()
-    assert 'ell<sup><a href="#comment-1">[1]</a></sup>o</p>' in with_notes
+    assert (
+        '<span data-comment="1">ell</span><sup class="comment-mark"><a href="#comment-1">[1]</a></sup>o</p>'
+        in with_notes
+    )
     assert "<strong>carl</strong>: &lt;Why?&gt;</p><p><strong>ed</strong>: Because.</p>" in with_notes
     assert "comment-1" not in client.get(url).content.decode()
     services.set_thread_resolved(user=team["ed"], thread_id=thread["id"], resolved=True)
     assert "Comments" not in client.get(url + "?comments=1").content.decode()
+
+
+def test_comments_survive_an_html_export_and_import_but_not_markdown(
+    team: dict[str, Any], document: Any
+) -> None:
+    thread = services.create_thread(user=team["carl"], document_id=document.pk, body="<Why?>", quote="ell")
+    services.reply_to_thread(user=team["ed"], thread_id=thread["id"], body="Because.")
+    anchor = [{"retain": 1}, {"retain": 3, "attributes": {"comment": thread["id"], "bold": True}}]
+    submit_first(team["olga"], document, anchor)
+    olga = Client()
+    olga.force_login(team["olga"])
+    exported = olga.get(f"/api/documents/{document.pk}/export/html/?comments=1").content
+
+    def upload(name: str, data: bytes) -> Any:
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        answer = olga.post("/api/documents/import/", {"file": SimpleUploadedFile(name, data)})
+        assert answer.status_code == 201, answer.content
+        return Document.objects.get(pk=answer.json()["id"])
+
+    copy = upload("plan.html", exported)
+    content = selectors.snapshot_at(document=copy).content
+    [imported] = copy.comment_threads.all()
+    assert imported.pk.hex != thread["id"]  # a new thread, anchored on the same passage
+    assert content == [
+        {"insert": "H"},
+        {"insert": "ell", "attributes": {"bold": True, "comment": imported.pk.hex}},
+        {"insert": "o\n"},
+    ]
+    assert imported.quote == "ell" and imported.author == team["olga"]
+    assert [c.body for c in selectors.ordered_comments(imported)] == ["carl: <Why?>", "ed: Because."]
+    assert [t["id"] for t in selectors.threads_of(user=team["olga"], document_id=copy.pk)] == [
+        imported.pk.hex
+    ]
+    # Markdown has no place for them: the text comes back, the anchors and threads do not.
+    markdown = olga.get(f"/api/documents/{document.pk}/export/md/").content
+    plain = upload("plan.md", markdown)
+    assert not plain.comment_threads.exists()
+    assert "comment" not in json.dumps(selectors.snapshot_at(document=plain).content)
 
 
 def test_an_anchor_comes_back_with_its_text_on_undo_and_history_restore(
@@ -348,3 +391,46 @@ def test_an_anchor_comes_back_with_its_text_on_undo_and_history_restore(
     assert rich_text.apply(rich_text.apply(anchored, deletion), undo) == anchored
     services.restore_version(user=team["ed"], document_id=document.pk, version=2)
     assert selectors.snapshot_at(document=Document.objects.get(pk=document.pk)).content == anchored
+
+
+def test_history_says_who_accepted_and_rejected_whose_suggestions(
+    team: dict[str, Any], document: Any
+) -> None:
+    # "Hello\n": Sue proposes an "X" after the H and the deletion of "el".
+    submit_first(team["sue"], document, suggestion(team["sue"]))
+    owner = Client()
+    owner.force_login(team["olga"])
+    # The page's way: its own op through the socket, then it asks the server to label it.
+    content = selectors.snapshot_at(document=Document.objects.get(pk=document.pk)).content
+    only_the_insertion = suggestions_module.resolve_suggestions(content, accept=False, selected={1})
+    services.submit_operation(
+        user=team["olga"],
+        document_id=document.pk,
+        src="o" * 32,
+        seq=1,
+        base_version=2,
+        kind="edit",
+        data=only_the_insertion,
+    )
+    url = f"/api/documents/{document.pk}/reviews/"
+    labelled = owner.post(url, {"version": 2}, content_type="application/json")
+    assert labelled.json() == {"review": {"accepted": {}, "rejected": {str(team["sue"].pk): 1}}}
+    # Nobody labels someone else's op, or an op that is not there.
+    editor = Client()
+    editor.force_login(team["ed"])
+    assert editor.post(url, {"version": 2}, content_type="application/json").status_code == 404
+    assert owner.post(url, {"version": "2"}, content_type="application/json").status_code == 400
+    # The API's accept-all labels its op itself.
+    assert (
+        owner.post(
+            f"/api/documents/{document.pk}/suggestions/", {"accept": True}, content_type="application/json"
+        ).status_code
+        == 200
+    )
+    sessions = owner.get(f"/api/documents/{document.pk}/history/").json()["sessions"]
+    reviews = [(s["author"]["username"], s["review"]) for s in sessions if s["kind"] == "review"]
+    sue = {"id": team["sue"].pk, "name": "sue", "count": 1}
+    assert reviews == [
+        ("olga", {"accepted": [sue], "rejected": []}),
+        ("olga", {"accepted": [], "rejected": [sue]}),
+    ]

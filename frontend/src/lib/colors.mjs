@@ -36,6 +36,11 @@ export function colorForUser(userId) {
   return hex;
 }
 
+/** Someone's colour: the one they chose on their profile ("#rrggbb"), else one from their id. */
+export function colorOf(userId, chosen) {
+  return typeof chosen === 'string' && /^#[0-9a-f]{6}$/.test(chosen) ? chosen : colorForUser(userId);
+}
+
 /** WCAG contrast ratio of a #rrggbb colour against white. */
 export function contrastWithWhite(hex) {
   const [r, g, b] = [1, 3, 5].map((i) => {

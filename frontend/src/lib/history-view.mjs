@@ -111,8 +111,19 @@ export function sessionSummary(session) {
   if (session.kind === 'create') return 'Created the document';
   if (session.kind === 'delete') return 'Moved the document to the trash';
   if (session.kind === 'restore') return `Restored version ${session.restored_from} · ${sizeLabel(session)}`;
+  if (session.kind === 'review') return reviewSummary(session.review);
   const edits = session.ops === 1 ? '1 edit' : `${session.ops} edits`;
   return `${edits} · ${sizeLabel(session)}`;
+}
+
+/** Who accepted what: "Accepted 2 suggestions by Sue · rejected 1 by Sam". */
+export function reviewSummary(review) {
+  const part = (verb, people) =>
+    (people || []).map((p) => `${verb} ${p.count} suggestion${p.count === 1 ? '' : 's'} by ${p.name}`);
+  const parts = [...part('accepted', review?.accepted), ...part('rejected', review?.rejected)];
+  if (!parts.length) return 'Reviewed suggestions';
+  const text = parts.join(' · ');
+  return text[0].toUpperCase() + text.slice(1);
 }
 
 /** A session's time span for people: "14:03" or "14:03–14:09", with the date when not today. */

@@ -1,5 +1,5 @@
 // Presence values (as the server relays them) to cursors and to the "who is here" list.
-import { colorForUser, initialsFor } from './colors.mjs';
+import { colorOf, initialsFor } from './colors.mjs';
 
 function isCount(value) {
   return Number.isInteger(value) && value >= 0;
@@ -7,7 +7,8 @@ function isCount(value) {
 
 /**
  * A cursor for quill-cursors from one remote presence, or null when the presence is gone or
- * malformed. The server adds `name` and `user` to every value, so they are trusted for display.
+ * malformed. The server adds `name`, `user` and `color` (chosen on the profile, or empty) to every
+ * value, so they are trusted for display.
  */
 export function cursorFromPresence(presenceId, value) {
   if (!value || typeof value !== 'object' || !isCount(value.index)) return null;
@@ -18,7 +19,7 @@ export function cursorFromPresence(presenceId, value) {
     id: String(presenceId),
     userId,
     name,
-    color: colorForUser(userId),
+    color: colorOf(userId, value.color),
     range: { index: value.index, length },
   };
 }
@@ -43,7 +44,7 @@ export function collaboratorsFrom(presences, self = null) {
   const me = {
     userId: self.userId,
     name: self.name,
-    color: colorForUser(self.userId),
+    color: colorOf(self.userId, self.color),
     initials: initialsFor(self.name),
     self: true,
   };

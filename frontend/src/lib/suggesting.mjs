@@ -7,7 +7,12 @@ import Delta from 'quill-delta';
 export const COMMENT = 'comment';
 export const SUGGEST_INSERT = 'suggest-insert';
 export const SUGGEST_DELETE = 'suggest-delete';
-const MARKS = [SUGGEST_INSERT, SUGGEST_DELETE];
+export const SUGGEST_FORMAT = 'suggest-format';
+const MARKS = [SUGGEST_INSERT, SUGGEST_DELETE, SUGGEST_FORMAT];
+/** The formats the editor keeps as data attributes (anchors and marks), styled by the page. */
+export const MARK_FORMATS = [COMMENT, ...MARKS];
+// The formats a suggester may propose (as `suggest-format`); the schema's pattern lists the same.
+const PROPOSABLE = ['bold', 'italic', 'underline', 'strike', 'code'];
 
 // Suggestions are stamped to the minute, so a word typed in one go is one suggestion.
 const TAG_RESOLUTION_MS = 60_000;
@@ -17,10 +22,25 @@ export function suggestionTag(userId, now = Date.now()) {
   return `${userId}:${Math.floor(now / TAG_RESOLUTION_MS) * TAG_RESOLUTION_MS}`;
 }
 
-/** Parse a suggestion's value into { author, at } (null if it is not one). */
+/** Parse a suggestion's value into { author, at } (null if it is not one); a format suggestion's
+ * also gives its `formats`, { bold: true, italic: null (remove) }. */
 export function parseTag(value) {
-  const match = typeof value === 'string' ? /^(\d+):(\d+)$/.exec(value) : null;
-  return match ? { author: Number(match[1]), at: Number(match[2]) } : null;
+  const match = typeof value === 'string' ? /^(\d+):(\d+)(?::([a-z=01,]+))?$/.exec(value) : null;
+  if (!match) return null;
+  const tag = { author: Number(match[1]), at: Number(match[2]) };
+  if (match[3] === undefined) return tag;
+  const formats = {};
+  for (const part of match[3].split(',')) {
+    const [name, on] = part.split('=');
+    formats[name] = on === '1' ? true : null;
+  }
+  return { ...tag, formats };
+}
+
+/** The value of a format suggestion: the tag and the proposed formats (null when none is proposable). */
+export function formatTag(tag, attributes) {
+  const parts = PROPOSABLE.filter((name) => name in (attributes || {})).map((name) => `${name}=${attributes[name] ? 1 : 0}`);
+  return parts.length ? `${tag}:${parts.join(',')}` : null;
 }
 
 function opsOf(delta) {
@@ -35,8 +55,8 @@ function withoutMarks(attributes) {
 
 /**
  * A change typed in suggesting mode, as the suggestion it stands for: inserted text is marked
- * as ours, deleted text stays and is marked for deletion, formatting is dropped (only editors
- * format). Comment anchors pass through.
+ * as ours, deleted text stays and is marked for deletion, and formatting existing text becomes
+ * a format suggestion (only editors format outright). Comment anchors pass through.
  */
 export function asSuggestion(delta, tag) {
   const result = new Delta();
@@ -54,8 +74,11 @@ export function asSuggestion(delta, tag) {
     } else if (op.delete !== undefined) {
       result.retain(op.delete, { [SUGGEST_DELETE]: tag });
     } else {
-      const anchor = op.attributes && COMMENT in op.attributes ? { [COMMENT]: op.attributes[COMMENT] } : undefined;
-      result.retain(op.retain, anchor);
+      const attributes = {};
+      if (op.attributes && COMMENT in op.attributes) attributes[COMMENT] = op.attributes[COMMENT];
+      const proposal = formatTag(tag, op.attributes);
+      if (proposal) attributes[SUGGEST_FORMAT] = proposal;
+      result.retain(op.retain, Object.keys(attributes).length ? attributes : undefined);
     }
   }
   return result.chop();
@@ -104,13 +127,24 @@ export function sameOps(a, b) {
 export function suggestionRuns(contents) {
   const runs = [];
   let index = 0;
+  let format = null; // the format suggestion being read: its run, kept apart from insertions and deletions
   for (const op of opsOf(contents)) {
     const length = typeof op.insert === 'string' ? op.insert.length : 1;
     const attributes = op.attributes || {};
+    const proposed = attributes[SUGGEST_FORMAT];
+    if (proposed && format && format.value === proposed && format.index + format.length === index) {
+      format.length += length;
+      format.text += typeof op.insert === 'string' ? op.insert : '';
+    } else if (proposed) {
+      format = { index, length, kind: 'format', value: proposed, ...parseTag(proposed), text: typeof op.insert === 'string' ? op.insert : '' };
+      runs.push(format);
+    } else {
+      format = null;
+    }
     const kind = attributes[SUGGEST_DELETE] ? 'delete' : attributes[SUGGEST_INSERT] ? 'insert' : null;
     if (kind) {
       const value = attributes[kind === 'insert' ? SUGGEST_INSERT : SUGGEST_DELETE];
-      const last = runs[runs.length - 1];
+      const last = runs.findLast((run) => run.kind !== 'format');
       const text = typeof op.insert === 'string' ? op.insert : '';
       if (last && last.kind === kind && last.value === value && last.index + last.length === index) {
         last.length += length;
@@ -135,6 +169,8 @@ export function resolveSuggestions(contents, { accept, selected = null }) {
   let index = 0;
   let runStart = null;
   let runKey = null;
+  let formatStart = null;
+  let formatKey = null;
   for (const op of opsOf(contents)) {
     const length = typeof op.insert === 'string' ? op.insert.length : 1;
     const attributes = op.attributes || {};
@@ -142,14 +178,21 @@ export function resolveSuggestions(contents, { accept, selected = null }) {
     const key = kind && `${kind}|${attributes[kind === 'insert' ? SUGGEST_INSERT : SUGGEST_DELETE]}`;
     if (key !== runKey) runStart = index;
     runKey = key;
+    // A format suggestion is a run of its own, over whatever other marks the text has.
+    if ((attributes[SUGGEST_FORMAT] || null) !== formatKey) formatStart = index;
+    formatKey = attributes[SUGGEST_FORMAT] || null;
+    let removes = false;
+    const cleared = {};
     if (kind && (chosen === null || chosen.has(runStart))) {
       // A suggested insertion struck again goes either way (see suggestionRuns).
-      const removes = attributes[SUGGEST_DELETE] ? attributes[SUGGEST_INSERT] || accept : !accept;
-      if (removes) result.delete(length);
-      else result.retain(length, { [kind === 'insert' ? SUGGEST_INSERT : SUGGEST_DELETE]: null });
-    } else {
-      result.retain(length);
+      removes = attributes[SUGGEST_DELETE] ? attributes[SUGGEST_INSERT] || accept : !accept;
+      cleared[kind === 'insert' ? SUGGEST_INSERT : SUGGEST_DELETE] = null;
     }
+    if (formatKey && (chosen === null || chosen.has(formatStart))) {
+      Object.assign(cleared, accept ? parseTag(formatKey)?.formats : {}, { [SUGGEST_FORMAT]: null });
+    }
+    if (removes) result.delete(length);
+    else result.retain(length, Object.keys(cleared).length ? cleared : undefined);
     index += length;
   }
   return result.chop();
@@ -180,4 +223,15 @@ export function commentAnchors(contents) {
 /** The op that anchors a thread on a range of text. */
 export function anchorOps(range, threadId) {
   return new Delta().retain(range.index).retain(range.length, { [COMMENT]: threadId });
+}
+
+/** What a suggestion proposes, for the side panel: Add “x”, Delete “x”, Make “x” bold, not italic. */
+export function suggestionLabel(run) {
+  const text = `“${run.text.trim() || '¶'}”`;
+  if (run.kind === 'insert') return `Add ${text}`;
+  if (run.kind === 'delete') return `Delete ${text}`;
+  const formats = Object.entries(run.formats || {});
+  const on = formats.filter(([, value]) => value).map(([name]) => name);
+  const off = formats.filter(([, value]) => !value).map(([name]) => `not ${name}`);
+  return `Make ${text} ${[...on, ...off].join(', ')}`;
 }
