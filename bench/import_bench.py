@@ -1,7 +1,7 @@
 """Import parsing on adversarial input: time must grow linearly with size.
 
 Parses hostile Markdown and HTML (backtick runs, nested brackets and emphasis, unclosed tags,
-quotes and comments, deep nesting) at three sizes, 1/16, 1/4 and all of each format's import limit
+quotes and comments, deep nesting), and Word files of 1,250 to 20,000 formatted paragraphs, at three sizes, 1/16, 1/4 and all of each format's import limit
 (convert.MAX_IMPORT_CHARACTERS), and prints each time with its ratio to the smallest size of
 the same input, measured in the same run. Linear parsing gives ratios close to the size ratios
 (1, 4, 16); a quadratic parser gives their squares (1, 16, 256).
@@ -44,6 +44,28 @@ INPUTS = {
 }
 
 
+def word_file(paragraphs: int) -> bytes:
+    """A Word file of formatted paragraphs, links and a table row per ten paragraphs."""
+    from documents import word
+
+    ops: list[dict[str, object]] = []
+    for index in range(paragraphs):
+        ops += [
+            {"insert": "plain "},
+            {"insert": "bold", "attributes": {"bold": True}},
+            {"insert": " and "},
+            {"insert": "link", "attributes": {"link": "https://example.com/"}},
+            {"insert": "\n", "attributes": {"list": "bullet"} if index % 3 else {}},
+        ]
+    return word.to_docx(ops, title="bench", images=lambda path: None)
+
+
+def measure_word(data: bytes) -> float:
+    start = time.perf_counter()
+    convert.import_upload("x.docx", data)
+    return time.perf_counter() - start
+
+
 def measure(name: str, source: str) -> float:
     best = float("inf")
     for _ in range(2 if len(source) < 1_000_000 else 1):
@@ -66,6 +88,15 @@ def main() -> None:
             f"{label:<30}{' '.join(str(s // 1024) for s in sizes):<24}"
             f"{' '.join(f'{t * 1000:.0f}' for t in times):<32}{' '.join(f'{r:.1f}' for r in ratios)}"
         )
+    paragraphs = [20_000 // step for step in STEPS]
+    files = [word_file(count) for count in paragraphs]
+    times = [measure_word(data) for data in files]
+    ratios = [t / times[0] for t in times]
+    worst = max(worst, ratios[-1] / STEPS[0])
+    print(
+        f"{'docx: formatted paragraphs':<30}{' '.join(str(len(d) // 1024) for d in files):<24}"
+        f"{' '.join(f'{t * 1000:.0f}' for t in times):<32}{' '.join(f'{r:.1f}' for r in ratios)}"
+    )
     print(f"worst growth at the limit relative to linear: {worst:.2f}x (1.0 = linear, 16 = quadratic)")
 
 

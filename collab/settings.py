@@ -6,6 +6,7 @@ in-process). Production sets DEBUG=0, SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL an
 
 import os
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import dj_database_url
@@ -427,8 +428,35 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "frontend" / "dist"]
+# Uploaded images: files under MEDIA_ROOT by default, an S3-compatible bucket when
+# COLLAB_S3_BUCKET is set (credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, any
+# endpoint through AWS_S3_ENDPOINT_URL). Either way the app serves them itself, after an access
+# check: no storage URL is ever handed out, so the bucket stays private.
+MEDIA_ROOT = Path(os.environ.get("COLLAB_MEDIA_ROOT", BASE_DIR / "media"))
+COLLAB_S3_BUCKET = os.environ.get("COLLAB_S3_BUCKET", "")
+_DEFAULT_STORAGE: dict[str, Any] = (
+    {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": COLLAB_S3_BUCKET,
+            "endpoint_url": os.environ.get("AWS_S3_ENDPOINT_URL") or None,
+            "region_name": os.environ.get("AWS_S3_REGION_NAME") or None,
+            "default_acl": "private",
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+    if COLLAB_S3_BUCKET
+    else {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+)
+# An image upload's largest size, before re-encoding.
+COLLAB_MAX_IMAGE_BYTES = env_int("COLLAB_MAX_IMAGE_BYTES", 10 * 1024 * 1024)
+# Images one document may hold (uploads and imports together), so one editor cannot fill the storage.
+COLLAB_MAX_IMAGES_PER_DOCUMENT = env_int("COLLAB_MAX_IMAGES_PER_DOCUMENT", 1000)
+# Seconds a PDF export may render (in its own process, like an import) before it is stopped.
+COLLAB_EXPORT_TIME_LIMIT = env_int("COLLAB_EXPORT_TIME_LIMIT", 60)
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _DEFAULT_STORAGE,
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG

@@ -6,6 +6,7 @@ header carrying the `csrftoken` cookie, which every response here sets. Errors a
 may not see answers exactly like one that does not exist.
 """
 
+import base64
 import json
 import logging
 from collections.abc import Callable
@@ -14,20 +15,22 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.views.csrf import csrf_failure as django_csrf_failure
 from django.views.decorators.csrf import ensure_csrf_cookie
 
-from . import convert, imports, selectors, services
+from . import convert, imports, pdf, selectors, services, word
 from .services import audit
 from .errors import (
     CollabError,
     CsrfFailed,
     DocumentNotFound,
+    ImageNotAccepted,
     MessageBadlyFormed,
     MethodNotAllowed,
     NotAuthenticated,
+    ServerUnavailable,
     ValidationFailed,
 )
 from .models import Document, EmailInvitation, GuestLink, Invite, Membership, Role
@@ -390,19 +393,81 @@ def _restore(request: HttpRequest, document_id: str) -> HttpResponse:
 
 def _export(request: HttpRequest, document_id: str, fmt: str) -> HttpResponse:
     document, _role = _visible_document(request, document_id)
-    if fmt not in convert.EXPORTERS:
-        raise DocumentNotFound("Export as html, md or txt.")
-    return export_response(document, fmt, with_comments=request.GET.get("comments") == "1")
+    if fmt not in EXPORTS:
+        raise DocumentNotFound("Export as html, md, txt, docx or pdf.")
+    return export_response(
+        document, fmt, with_comments=request.GET.get("comments") == "1", site=request.build_absolute_uri("/")
+    )
 
 
-def export_response(document: Document, fmt: str, *, with_comments: bool = False) -> HttpResponse:
-    """The document as a download (the editor's Download menu and the admin's Export action)."""
-    content_type, extension = convert.EXPORTERS[fmt]
+# Format -> (content type, extension). Text formats come from `convert`; Word and PDF are files.
+EXPORTS = {
+    **convert.EXPORTERS,
+    "docx": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", "docx"),
+    "pdf": ("application/pdf", "pdf"),
+}
+
+
+class _ExportImages:
+    """The document's images for an export: their bytes, as data URIs, or as absolute URLs."""
+
+    def __init__(self, document: Document, site: str) -> None:
+        self.stored = selectors.images_by_path(document=document)
+        self.site = site.rstrip("/")
+
+    def data(self, path: str) -> bytes | None:
+        image = self.stored.get(path)
+        if image is None:
+            return None
+        with image.file.open("rb") as handle:
+            return bytes(handle.read())
+
+    def data_uri(self, path: str) -> str | None:
+        data = self.data(path)
+        if data is None:
+            return None
+        return f"data:{self.stored[path].content_type};base64,{base64.b64encode(data).decode('ascii')}"
+
+    def absolute(self, path: str) -> str | None:
+        return self.site + path if path in self.stored else None
+
+
+def export_response(
+    document: Document, fmt: str, *, with_comments: bool = False, site: str = ""
+) -> HttpResponse:
+    """The document as a download (the editor's Download menu and the admin's Export action).
+
+    Images travel inside HTML, Word and PDF files; Markdown links to them (readers sign in).
+    """
+    content_type, extension = EXPORTS[fmt]
     state = selectors.snapshot_at(document=document)
     notes = convert.Footnotes(selectors.thread_notes(document=document)) if with_comments else None
     # Pending suggestions are proposals, not text: exports leave them out.
     content = suggestions.accepted_only(state.content or [])
-    body = convert.export(content, fmt, title=document.title, notes=notes)
+    images = _ExportImages(document, site or settings.COLLAB_PUBLIC_URL)
+    body: str | bytes
+    if fmt == "docx":
+        body = word.to_docx(content, title=document.title, images=images.data)
+    elif fmt == "pdf":
+        sources = {path: images.data_uri(path) for path in images.stored}
+        try:
+            body = imports.run_bounded(
+                pdf.to_pdf_with,
+                content,
+                document.title,
+                sources,
+                notes,
+                time_limit=settings.COLLAB_EXPORT_TIME_LIMIT,
+                label=f"PDF of {document.pk}",
+            )
+        except imports.ImportTooSlow:
+            raise ServerUnavailable("The PDF took too long to make; try the Word or HTML download.") from None
+        except ValueError:  # out of memory in the child
+            raise ServerUnavailable("The PDF is too large to make; try the Word or HTML download.") from None
+    elif fmt == "md":
+        body = convert.to_markdown(content, images=images.absolute)
+    else:
+        body = convert.export(content, fmt, title=document.title, notes=notes, images=images.data_uri)
     response = HttpResponse(body, content_type=content_type)
     filename = "".join(c if c.isalnum() or c in " -_" else "_" for c in document.title).strip() or "document"
     response["Content-Disposition"] = f'attachment; filename="{filename[:80]}.{extension}"'
@@ -413,32 +478,82 @@ def export_response(document: Document, fmt: str, *, with_comments: bool = False
     return response
 
 
-MAX_IMPORT_BYTES = 2 * 1024 * 1024
+MAX_IMPORT_BYTES = word.MAX_DOCX_BYTES
 
 
 def _import(request: HttpRequest) -> HttpResponse:
     upload = request.FILES.get("file")
     if upload is None:
-        raise ValidationFailed("Attach a .md, .html or .txt file as 'file'.")
+        raise ValidationFailed("Attach a .docx, .md, .html or .txt file as 'file'.")
     if upload.size is None or upload.size > MAX_IMPORT_BYTES:
         raise ValidationFailed(f"The file must be at most {MAX_IMPORT_BYTES // 1024 // 1024} MB.")
     try:
-        text = upload.read().decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ValidationFailed("The file must be UTF-8 text.") from None
-    try:
-        imported = imports.parse_upload_document(
-            upload.name or "", text, time_limit=settings.COLLAB_IMPORT_TIME_LIMIT
+        imported = imports.parse_upload(
+            upload.name or "",
+            upload.read(),
+            time_limit=settings.COLLAB_IMPORT_TIME_LIMIT,
+            max_image_bytes=settings.COLLAB_MAX_IMAGE_BYTES,
         )
     except ValueError as exc:
         raise ValidationFailed(str(exc)) from None
     except imports.ImportTooSlow:
         raise ValidationFailed("The file took too long to read; split it into smaller files.") from None
-    title = request.POST.get("title") or (upload.name or "Imported").rsplit(".", 1)[0]
+    # The title people expect: the one they typed, else the file's first heading, else its name.
+    title = request.POST.get("title") or imported.title or (upload.name or "Imported").rsplit(".", 1)[0]
     document = services.import_document(
-        owner=request.user, title=title, content=imported.ops, threads=imported.threads
+        owner=request.user,
+        title=title,
+        content=imported.ops,
+        images=imported.images,
+        threads=imported.threads,
     )
-    return JsonResponse(_document_json(document, Role.OWNER.value), status=201)
+    return JsonResponse(
+        {**_document_json(document, Role.OWNER.value), "warnings": imported.warnings}, status=201
+    )
+
+
+# --- Images -------------------------------------------------------------------------------------
+
+
+def _upload_image(request: HttpRequest, document_id: str) -> HttpResponse:
+    _visible_document(request, document_id)
+    upload = request.FILES.get("file")
+    if upload is None:
+        raise ValidationFailed("Attach the image as 'file'.")
+    if upload.size is None or upload.size > settings.COLLAB_MAX_IMAGE_BYTES:
+        raise ImageNotAccepted(
+            f"An image can be at most {settings.COLLAB_MAX_IMAGE_BYTES // (1024 * 1024)} MB."
+        )
+    image = services.upload_image(user=request.user, document_id=document_id, data=upload.read())
+    path = services.image_path(document_id=image.document_id, image_id=image.pk)
+    return JsonResponse(
+        {"id": image.pk, "url": path, "width": image.width, "height": image.height}, status=201
+    )
+
+
+IMAGE_CACHE_CONTROL = "private, max-age=3600"
+"""Browsers may keep an image an hour; no shared cache may keep it at all (it is not public)."""
+
+
+def _get_image(request: HttpRequest, document_id: str, image_id: str) -> HttpResponse:
+    """An image, to a reader of its document only: checked on every request, never a public URL."""
+    document, _role = _visible_document(request, document_id)
+    image = selectors.image_of(document=document, image_id=image_id)
+    etag = f'"{image.pk}"'
+    if request.headers.get("If-None-Match") == etag:
+        response = HttpResponse(status=304)
+    else:
+        response = FileResponse(image.file.open("rb"), content_type=image.content_type)
+        response["Content-Disposition"] = (
+            f'inline; filename="{image.pk}.{image.file.name.rsplit(".", 1)[-1]}"'
+        )
+    response["ETag"] = etag
+    response["Cache-Control"] = IMAGE_CACHE_CONTROL
+    response["Vary"] = "Cookie"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cross-Origin-Resource-Policy"] = "same-origin"
+    return response
 
 
 def _audit_log(request: HttpRequest, document_id: str) -> JsonResponse:
@@ -458,6 +573,8 @@ version = _endpoint(GET=_version)
 restore = _endpoint(POST=_restore)
 export = _endpoint(GET=_export)
 import_document = _endpoint(POST=_import)
+images = _endpoint(POST=_upload_image)
+image = _endpoint(GET=_get_image)
 document_detail = _endpoint(GET=_get_document, PATCH=_rename_document, DELETE=_delete_document)
 members = _endpoint(GET=_list_members, POST=_add_member)
 people = _endpoint(GET=_invitable_people)

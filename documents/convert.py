@@ -5,17 +5,29 @@ exports write only its formats. Exported HTML is generated here, element by elem
 text and attribute escaped; exported Markdown escapes text, link targets and code, so no renderer
 shows markup from a document. Import parsing is linear in the input (a hand-written HTML scanner
 and markdown-it's CommonMark parser), so a hostile file costs no more than a long one.
+
+Images: exports ask an `ImageSource` for each image embed (a data URI for HTML and PDF, an
+absolute URL for Markdown); imports turn images inside the file into placeholder embeds
+(`import:<n>`) with their checked bytes, which the service stores for the new document, and
+never fetch an image from elsewhere (it becomes a link). What an import changes (tables become
+lines, remote images links) is said in `Imported.warnings`. Word files go through
+`documents/word.py` to HTML first.
 """
 
+import base64
+import binascii
 import html
 import re
 import uuid
-from collections.abc import Iterator
-from typing import Any, NamedTuple
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
 
 from markdown_it import MarkdownIt
 
+from .images import CheckedImage, ImageRefused, check_image
 from .ot import CONTENT_SCHEMA
+from .ot.errors import InvalidDelta
 
 Ops = list[dict[str, Any]]
 
@@ -44,7 +56,7 @@ def lines_of(ops: Ops) -> list[tuple[list[tuple[str, dict[str, Any]]], dict[str,
         insert = op.get("insert")
         attributes = op.get("attributes") or {}
         if not isinstance(insert, str):
-            runs.append(("\ufffc", {"embed": insert}))  # an embed; exported as a placeholder
+            runs.append(("\ufffc", {"embed": insert}))  # an embed: one character wide, as in Quill
             continue
         parts = insert.split("\n")
         for index, part in enumerate(parts):
@@ -145,12 +157,38 @@ class Footnotes:
         return '<section class="comments">\n<h2>Comments</h2>\n<ol>' + "".join(items) + "</ol>\n</section>"
 
 
-def _inline_html(runs: list[tuple[str, dict[str, Any]]], notes: Footnotes | None = None) -> str:
+ImageSource = Callable[[str], str | None]
+"""Turns an image embed's URL into what an export links to (a data: URI, an absolute URL), or None."""
+
+
+def image_url(embed: Any) -> str | None:
+    """The URL of an image embed the schema allows, or None (other embeds are left out)."""
+    if isinstance(embed, dict) and CONTENT_SCHEMA.embeds.get("image") is not None:
+        value = embed.get("image")
+        if len(embed) == 1 and isinstance(value, str):
+            try:
+                CONTENT_SCHEMA.check_embed("image", value, where="export")
+            except InvalidDelta:
+                return None
+            return value
+    return None
+
+
+def _inline_html(
+    runs: list[tuple[str, dict[str, Any]]],
+    notes: Footnotes | None = None,
+    images: ImageSource | None = None,
+) -> str:
     out = []
     for index, (text, attributes) in enumerate(runs):
         if "embed" in attributes:
             if _is_divider(attributes):
                 out.append("<hr>")
+                continue
+            url = image_url(attributes["embed"])
+            source = images(url) if images is not None and url else None
+            if source:
+                out.append(f'<img src="{html.escape(source, quote=True)}" alt="">')
             continue  # an embed outside the schema (stored before it) is left out
         piece = html.escape(text)
         for name, tag in INLINE_TAGS:
@@ -178,12 +216,27 @@ def _inline_html(runs: list[tuple[str, dict[str, Any]]], notes: Footnotes | None
     return "".join(out)
 
 
-def to_html(ops: Ops, *, title: str | None = None, notes: Footnotes | None = None) -> str:
-    """A standalone, script-free HTML document; with `notes`, comments become footnotes."""
+def to_html(
+    ops: Ops,
+    *,
+    title: str | None = None,
+    notes: Footnotes | None = None,
+    images: ImageSource | None = None,
+    style: str = "",
+) -> str:
+    """A standalone, script-free HTML document; with `notes`, comments become footnotes.
+
+    `images` gives each image's source (without it, images are left out); `style` is a
+    stylesheet for the page (the PDF export's print styles).
+    """
     body: list[str] = []
     lists = _Lists()
+    code: list[str] = []
     for runs, line in lines_of(ops):
-        inner = _inline_html(runs, notes)
+        inner = _inline_html(runs, notes, images)
+        if code and not line.get("code-block"):
+            body.append("<pre><code>" + "\n".join(code) + "</code></pre>")
+            code = []
         list_kind = line.get("list")
         tag = (
             {"ordered": "ol", "bullet": "ul", "checked": "ul", "unchecked": "ul"}.get(list_kind)
@@ -192,26 +245,29 @@ def to_html(ops: Ops, *, title: str | None = None, notes: Footnotes | None = Non
         )
         if not tag and lists.open:
             body.append(lists.close())
-        style = _line_style(line, indent=not tag)
+        block_style = _line_style(line, indent=not tag)
         if tag:
             depth = line["indent"] if CONTENT_SCHEMA.value_allowed("indent", line.get("indent")) else 0
             opened = lists.item(tag, depth)
             if list_kind in ("checked", "unchecked"):
                 mark = "&#9745;" if list_kind == "checked" else "&#9744;"
-                body.append(f'{opened}<li data-list="{list_kind}"{style}>{mark} {inner}')
+                body.append(f'{opened}<li data-list="{list_kind}"{block_style}>{mark} {inner}')
             else:
-                body.append(f"{opened}<li{style}>{inner}")
+                body.append(f"{opened}<li{block_style}>{inner}")
         elif len(runs) == 1 and _is_divider(runs[0][1]):
             body.append("<hr>")
         elif line.get("header") in HEADER_LEVELS:
             level = line["header"]
-            body.append(f"<h{level}{style}>{inner}</h{level}>")
+            body.append(f"<h{level}{block_style}>{inner}</h{level}>")
         elif line.get("blockquote"):
-            body.append(f"<blockquote{style}>{inner}</blockquote>")
+            body.append(f"<blockquote{block_style}>{inner}</blockquote>")
         elif line.get("code-block"):
-            body.append(f"<pre><code>{inner}</code></pre>")
+            # Consecutive code lines are one block, as the editor shows them.
+            code.append("".join(html.escape(text) for text, attributes in runs if "embed" not in attributes))
         else:
-            body.append(f"<p{style}>{inner or '<br>'}</p>")
+            body.append(f"<p{block_style}>{inner or '<br>'}</p>")
+    if code:
+        body.append("<pre><code>" + "\n".join(code) + "</code></pre>")
     if lists.open:
         body.append(lists.close())
     if notes is not None and notes.numbers:
@@ -220,11 +276,18 @@ def to_html(ops: Ops, *, title: str | None = None, notes: Footnotes | None = Non
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src https: http: data:; style-src 'unsafe-inline'\">\n"
-        f"<title>{heading}</title>\n</head>\n<body>\n" + "\n".join(body) + "\n</body>\n</html>\n"
+        f"<title>{heading}</title>\n"
+        + (f"<style>{style}</style>\n" if style else "")
+        + "</head>\n<body>\n"
+        + "\n".join(body)
+        + "\n</body>\n</html>\n"
     )
 
 
-_MD_ESCAPE = re.compile(r"([\\`*_\[\]#+!|>~-])")
+# Characters that are markup anywhere in a line. `-`, `+`, `#`, `>`, `=` and `1.` are markup only
+# where a line starts, so only there are they escaped (`well-known` stays as written).
+_MD_ESCAPE = re.compile(r"([\\`*_\[\]!|~])")
+_MD_LINE_START = re.compile(r"^(\s*)(?:([-+#>=])|(\d{1,9})([.)]))")
 _LINK_TARGET_UNSAFE = re.compile(r"[\s()<>\\\"'`]")
 _BACKTICKS = re.compile(r"`+")
 
@@ -232,6 +295,24 @@ _BACKTICKS = re.compile(r"`+")
 def _md_text(text: str) -> str:
     """Text that every Markdown renderer shows as itself: no emphasis, links, HTML or entities."""
     return _MD_ESCAPE.sub(r"\\\1", text).replace("&", "&amp;").replace("<", "&lt;")
+
+
+def _md_line_start(line: str) -> str:
+    """Escape what would make a line a list, heading, quote or rule."""
+    return _MD_LINE_START.sub(
+        lambda m: m.group(1) + (f"\\{m.group(2)}" if m.group(2) else f"{m.group(3)}\\{m.group(4)}"),
+        line,
+        count=1,
+    )
+
+
+def _md_emphasis(piece: str, marker: str) -> str:
+    """`marker` around the piece's words; surrounding spaces stay outside, where they are allowed."""
+    core = piece.strip(" \t")
+    if not core:
+        return piece  # bold spaces are just spaces
+    start = piece.index(core)
+    return f"{piece[:start]}{marker}{core}{marker}{piece[start + len(core) :]}"
 
 
 def _md_code_span(text: str) -> str:
@@ -258,8 +339,8 @@ def _md_code_fence(lines: list[str]) -> str:
     return "`" * max(3, longest + 1)
 
 
-def _inline_markdown(runs: list[tuple[str, dict[str, Any]]]) -> str:
-    out = []
+def _inline_markdown(runs: list[tuple[str, dict[str, Any]]], images: ImageSource | None = None) -> str:
+    out: list[str] = []
     merged: list[tuple[str, dict[str, Any]]] = []
     for text, attributes in runs:
         # Neighbours with the same formats are one span: two code spans side by side would
@@ -270,14 +351,23 @@ def _inline_markdown(runs: list[tuple[str, dict[str, Any]]]) -> str:
             merged.append((text, attributes))
     for text, attributes in merged:
         if "embed" in attributes:
-            continue  # the schema has no embeds; a stored one (from before it) is left out
-        piece = _md_code_span(text) if attributes.get("code") else _md_text(text)
+            url = image_url(attributes["embed"])
+            source = images(url) if images is not None and url else None
+            if source:
+                out.append(f"![image]({_md_link_target(source)})")
+            continue
+        if attributes.get("code"):
+            piece = _md_code_span(text)
+        else:
+            piece = _md_text(text)
+            if not out:
+                piece = _md_line_start(piece)
         if attributes.get("bold"):
-            piece = f"**{piece}**"
+            piece = _md_emphasis(piece, "**")
         if attributes.get("italic"):
-            piece = f"*{piece}*"
+            piece = _md_emphasis(piece, "*")
         if attributes.get("strike"):
-            piece = f"~~{piece}~~"
+            piece = _md_emphasis(piece, "~~")
         link = safe_link(attributes.get("link"))
         if link:
             piece = f"[{piece}]({_md_link_target(link)})"
@@ -285,7 +375,7 @@ def _inline_markdown(runs: list[tuple[str, dict[str, Any]]]) -> str:
     return "".join(out)
 
 
-def to_markdown(ops: Ops) -> str:
+def to_markdown(ops: Ops, *, images: ImageSource | None = None) -> str:
     """CommonMark: blocks separated by blank lines, except within a list or a code block.
 
     Nested list items are indented to their parent's content; colours, highlights, alignment and
@@ -336,7 +426,7 @@ def to_markdown(ops: Ops) -> str:
         if kind == "hr":
             out.append("---")
             continue
-        inner = _inline_markdown(runs)
+        inner = _inline_markdown(runs, images)
         if kind in list_kinds:
             del numbers[depth + 1 :]
             numbers.extend([0] * (depth + 1 - len(numbers)))
@@ -364,6 +454,11 @@ def to_markdown(ops: Ops) -> str:
 # --- Import -------------------------------------------------------------------------------------
 
 MAX_INLINE_DEPTH = 64
+MAX_IMPORT_IMAGES = 200
+"""Images one imported file may bring; more are left out, with a warning."""
+IMPORT_IMAGE_PREFIX = "import:"
+"""An imported image's placeholder embed, until the service stores it and knows its URL."""
+_DATA_IMAGE = re.compile(r"data:image/[a-z0-9.+-]+;base64,", re.IGNORECASE)
 """Open inline tags tracked at once; deeper ones are ignored (keeps every tag O(1))."""
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 _TAG_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]*")
@@ -507,22 +602,43 @@ class _DeltaBuilder:
         "del": "strike",
         "code": "code",
     }
-    # Inline tags that carry colours (a format map each, popped whole by their end tag).
+    INLINE |= {"kbd": "code", "samp": "code", "tt": "code", "ins": "underline"}
+    # Inline tags that carry colours (a format map each); they, and inline tags with a style,
+    # push what they carry as one span, popped whole by their end tag.
     COLOURED = {"span", "font", "mark"}
     SKIP = {"head", "template", "object", "svg", "math"}
+    # Inline formats a `style` attribute can carry (word processors and Google Docs write spans).
+    STYLES = (
+        ("bold", re.compile(r"font-weight\s*:\s*(bold|bolder|[6-9]00)\b")),
+        ("italic", re.compile(r"font-style\s*:\s*(italic|oblique)")),
+        ("underline", re.compile(r"text-decoration[a-z-]*\s*:[^;]*underline")),
+        ("strike", re.compile(r"text-decoration[a-z-]*\s*:[^;]*line-through")),
+        ("code", re.compile(r"font-family\s*:[^;]*(mono|courier|consolas|menlo)")),
+    )
+    NOT_BOLD = re.compile(r"font-weight\s*:\s*(normal|lighter|[1-5]00)\b")
 
     def __init__(self) -> None:
-        # Comments as the HTML export writes them: passages in <span data-comment="N">, the
+        # Comments as the HTML export writes them: passages in <span data-comment="N"> (read
+        # with the span's other formats by `_push_styles`), the
         # marks after them in <sup class="comment-mark"> (skipped), and a <section
         # class="comments"> of <li id="comment-N"> notes, one <p> per comment.
         self.comment_ids: dict[str, str] = {}  # footnote number -> the new thread's id
-        self.spans: list[bool] = []  # per open <span>: does it mark a passage?
         self.marks = 0  # open <sup class="comment-mark">
         self.notes_depth = 0  # open <section class="comments">
         self.note: str | None = None  # the number of the <li> being read there
         self.note_text: list[str] | None = None  # the <p> being read there
         self.notes: dict[str, list[str]] = {}
         self.ops: Ops = []
+        # Raw bytes of images embedded in the file (data: URIs), by their placeholder.
+        self.images: dict[str, bytes] = {}
+        self.remote_images = 0
+        self.tables = 0
+        self.cells = 0
+        # Inside a table row, only text in its cells counts (not the whitespace between them).
+        self.row_open = False
+        self.cell_open = False
+        # What each open <span> pushed, so its end tag pops exactly that.
+        self.spans: list[list[str]] = []
         self.inline: list[tuple[str, Any]] = []
         # Opening tags past MAX_INLINE_DEPTH, by format, so their end tags are ignored too.
         self.ignored: dict[str, int] = {}
@@ -619,16 +735,6 @@ class _DeltaBuilder:
         if tag == "sup" and (self.marks or "comment-mark" in classes):
             self.marks += 1 if start else -1
             return True
-        if tag == "span":
-            if start:
-                number = attrs.get("data-comment") or ""
-                marks = number.isdigit() and len(number) <= 6
-                if marks:
-                    self._push_inline("comment", self.comment_ids.setdefault(number, uuid.uuid4().hex))
-                self.spans.append(marks)
-            elif self.spans and self.spans.pop():
-                self._pop_inline("comment")
-            return True
         return False
 
     def handle_starttag(self, tag: str, attrs: dict[str, str]) -> None:
@@ -672,10 +778,25 @@ class _DeltaBuilder:
         elif tag == "input" and attrs.get("type", "").lower() == "checkbox" and self.block.get("list"):
             self.block["list"] = "checked" if "checked" in attrs else "unchecked"
             self.task_mark = False
-        elif tag in self.COLOURED:
-            self._push_inline(tag, _inline_colors(tag, attrs))
         elif tag == "br":
             self._end_line(self.block)
+        elif tag == "table":
+            self.tables += 1
+        elif tag == "tr":
+            if self.pending_text:
+                self._end_line(self.block)
+            self.line_open = self.row_open = True
+            self.cells = 0
+        elif tag in ("td", "th"):
+            # A table becomes one line per row, its cells separated by a bar (the editor has no tables).
+            if self.cells:
+                self._text(" | ")
+            self.cells += 1
+            self.cell_open = True
+        elif tag == "img":
+            self._image(attrs)
+        elif tag in self.COLOURED or (tag in self.INLINE and "style" in attrs):
+            self.spans.append(self._push_styles(tag, attrs))
         elif tag in self.INLINE:
             self._push_inline(self.INLINE[tag], True)
         elif tag == "a":
@@ -700,19 +821,75 @@ class _DeltaBuilder:
             if tag == "pre":
                 self.pre = max(0, self.pre - 1)
             self.block = {}
+        elif tag == "tr":
+            if self.pending_text or self.line_open:
+                self._end_line(self.block)
+            self.cells = 0
+            self.row_open = self.cell_open = False
+        elif tag in ("td", "th"):
+            self.cell_open = False
+            if self.ops and isinstance(self.ops[-1]["insert"], str):
+                self.ops[-1]["insert"] = self.ops[-1]["insert"].rstrip(" ")
+        elif tag in self.COLOURED or (
+            tag in self.INLINE and self.spans and self.spans[-1][:1] == [f"<{tag}>"]
+        ):
+            for name in reversed(self.spans.pop() if self.spans else []):
+                if not name.startswith("<"):
+                    self._pop_inline(name)
         elif tag in self.INLINE:
             self._pop_inline(self.INLINE[tag])
-        elif tag in self.COLOURED:
-            self._pop_inline(tag)
         elif tag == "a":
             self._pop_inline("link")
+
+    def _push_styles(self, tag: str, attrs: dict[str, str]) -> list[str]:
+        """Push the formats of an element with a style or colours; return what to pop at its end tag."""
+        style = attrs.get("style", "").lower()
+        pushed = [f"<{tag}>"]  # marks whose span this is
+        number = (attrs.get("data-comment") or "") if tag == "span" else ""
+        if number.isdigit() and len(number) <= 6:
+            self._push_inline("comment", self.comment_ids.setdefault(number, uuid.uuid4().hex))
+            pushed.append("comment")
+        colours = _inline_colors(tag, attrs)
+        if colours:
+            self._push_inline("colours", colours)
+            pushed.append("colours")
+        names = [self.INLINE[tag]] if tag in self.INLINE else []
+        if tag in ("b", "strong") and self.NOT_BOLD.search(style):
+            names = []  # Google Docs wraps a whole paste in <b style="font-weight:normal">
+        names += [name for name, pattern in self.STYLES if pattern.search(style) and name not in names]
+        for name in names:
+            self._push_inline(name, True)
+            pushed.append(name)
+        return pushed
+
+    def _image(self, attrs: dict[str, str]) -> None:
+        """An image embedded in the file becomes a placeholder embed; a remote one, a link."""
+        source = attrs.get("src", "")
+        match = _DATA_IMAGE.match(source)
+        if match and len(self.images) < MAX_IMPORT_IMAGES:
+            try:
+                data = base64.b64decode(source[match.end() :], validate=False)
+            except (ValueError, binascii.Error):
+                data = b""
+            placeholder = f"{IMPORT_IMAGE_PREFIX}{len(self.images)}"
+            self.images[placeholder] = data
+            self.ops.append({"insert": {"image": placeholder}, "attributes": self._attrs()})
+            self.pending_text = True
+            return
+        # Never fetched: the server does not load addresses a file names (they may be internal).
+        self.remote_images += 1
+        link = safe_link(source)
+        label = attrs.get("alt") or "image"
+        self.inline.append(("link", link))
+        self._text(f"[{label}]")
+        self.inline.pop()
 
     def handle_data(self, data: str) -> None:
         if self.notes_depth:
             if self.note_text is not None:
                 self.note_text.append(data)
             return
-        if self.skip or self.marks:
+        if self.skip or self.marks or (self.row_open and not self.cell_open):
             return
         if self.pre:
             lines = data.split("\n")
@@ -737,8 +914,11 @@ class _DeltaBuilder:
         self._text(text)
 
 
-def _clean_ops(ops: Ops) -> Ops:
-    """Merge neighbours with equal attributes (in linear time) and cut the result to the schema."""
+def _clean_ops(ops: Ops, *, placeholders: frozenset[str] = frozenset()) -> Ops:
+    """Merge neighbours with equal attributes (in linear time) and cut the result to the schema.
+
+    Image embeds named in `placeholders` are kept for the service to replace with stored images.
+    """
     merged: Ops = []
     pieces: list[str] = []
 
@@ -764,32 +944,50 @@ def _clean_ops(ops: Ops) -> Ops:
         pieces.append(op["insert"])
         merged.append({"insert": "", "attributes": attributes} if attributes else {"insert": ""})
     flush()
-    return CONTENT_SCHEMA.sanitize(merged)
+    return CONTENT_SCHEMA.sanitize(merged, keep=lambda name, value: name == "image" and value in placeholders)
 
 
-class Imported(NamedTuple):
-    """A parsed file: its content, and the comment threads it carried (id -> comment bodies),
+@dataclass
+class Imported:
+    """A parsed upload: its content, the images it brought (by placeholder), what was not kept,
+    its title (its first heading), and the comment threads it carried (id -> comment bodies),
     each anchored in `ops` by its id in the `comment` format."""
 
     ops: Ops
-    threads: dict[str, list[str]]
+    images: dict[str, CheckedImage] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    title: str | None = None
+    threads: dict[str, list[str]] = field(default_factory=dict)
 
 
-def parse_html(source: str) -> Imported:
+def _parse_html(source: str) -> _DeltaBuilder:
     builder = _DeltaBuilder()
     builder.feed(source)
     if builder.pending_text:
         builder._end_line(builder.block)
+    return builder
+
+
+def _threads(builder: _DeltaBuilder) -> dict[str, list[str]]:
+    """The comment threads a parsed file carried, by the id anchoring each passage in its ops.
+
+    An anchor without a note (or a note without an anchor) is dropped: no empty threads."""
     threads = {
         builder.comment_ids[number]: bodies
         for number, bodies in builder.notes.items()
         if number in builder.comment_ids and bodies
     }
-    # An anchor without a note (or a note without an anchor) is dropped: no empty threads.
     for op in builder.ops:
         if (op.get("attributes") or {}).get("comment") not in threads:
             (op.get("attributes") or {}).pop("comment", None)
-    return Imported(_clean_ops(builder.ops), threads)
+    return threads
+
+
+def parse_html(source: str) -> Imported:
+    """An HTML file's content with the comment threads an HTML export carried (no images)."""
+    builder = _parse_html(source)
+    threads = _threads(builder)
+    return Imported(ops=_clean_ops(builder.ops), threads=threads)
 
 
 def from_html(source: str) -> Ops:
@@ -805,9 +1003,9 @@ def without_comments(ops: Ops) -> Ops:
     return _clean_ops(stripped)
 
 
-# CommonMark with strikethrough (which the Markdown export writes); raw HTML in a Markdown file
-# is shown as text, as the export escapes it.
-_MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("strikethrough")
+# CommonMark with strikethrough (which the Markdown export writes) and tables; raw HTML in a
+# Markdown file is shown as text, as the export escapes it.
+_MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable(["strikethrough", "table"])
 
 
 def from_markdown(source: str) -> Ops:
@@ -819,6 +1017,16 @@ def from_text(source: str) -> Ops:
     return _clean_ops([{"insert": text}])
 
 
+def first_heading(ops: Ops) -> str | None:
+    """The text of the document's first heading: an imported file's title, as people expect."""
+    for runs, line in lines_of(ops):
+        if line.get("header"):
+            text = " ".join("".join(t for t, a in runs if "embed" not in a).split())
+            if text:
+                return text[:200]
+    return None
+
+
 EXPORTERS = {
     "html": ("text/html; charset=utf-8", "html"),
     "md": ("text/markdown; charset=utf-8", "md"),
@@ -826,37 +1034,81 @@ EXPORTERS = {
 }
 
 
-def export(ops: Ops, fmt: str, *, title: str, notes: Footnotes | None = None) -> str:
+def export(
+    ops: Ops, fmt: str, *, title: str, notes: Footnotes | None = None, images: ImageSource | None = None
+) -> str:
     if fmt == "html":
-        return to_html(ops, title=title, notes=notes)
+        return to_html(ops, title=title, notes=notes, images=images)
     if fmt == "md":
-        return to_markdown(ops)
+        return to_markdown(ops, images=images)
     if fmt == "txt":
         return to_text(ops)
     raise ValueError(f"unknown export format {fmt!r}")
 
 
-# The largest file of each kind, in characters: parsing is linear, and these bound it to a few
-# seconds on adversarial input (bench/import_bench.py; docs/reliability.md).
+# The largest file of each kind, in characters (bytes for .docx): parsing is linear, and these
+# bound it to a few seconds on adversarial input (bench/import_bench.py; docs/reliability.md).
 MAX_IMPORT_CHARACTERS = {"md": 128 * 1024, "html": 1024 * 1024, "txt": 2 * 1024 * 1024}
 IMPORTERS = {".html": ("html", from_html), ".htm": ("html", from_html), ".md": ("md", from_markdown)}
 IMPORTERS |= {".markdown": ("md", from_markdown), ".txt": ("txt", from_text)}
+IMPORT_EXTENSIONS = (*IMPORTERS, ".docx")
+
+
+def _extension(name: str) -> str:
+    return "." + name.lower().rsplit(".", 1)[-1] if "." in name else ""
 
 
 def import_file(name: str, source: str) -> Ops:
-    """Parse an uploaded file by its extension; ValueError says what is wrong with it."""
-    return without_comments(import_document(name, source).ops)
-
-
-def import_document(name: str, source: str) -> Imported:
-    """As `import_file`, with the comment threads an HTML export carried (none for other kinds)."""
-    extension = "." + name.lower().rsplit(".", 1)[-1] if "." in name else ""
+    """Parse an uploaded text file by its extension; ValueError says what is wrong with it."""
+    extension = _extension(name)
     if extension not in IMPORTERS:
-        raise ValueError("Import a .md, .html or .txt file.")
+        raise ValueError("Import a .docx, .md, .html or .txt file.")
     kind, parse = IMPORTERS[extension]
     limit = MAX_IMPORT_CHARACTERS[kind]
     if len(source) > limit:
         raise ValueError(f"A .{kind} file can be at most {limit // 1024} kB.")
-    if kind == "html":
-        return parse_html(source)
-    return Imported(parse(source), {})
+    return parse(source)
+
+
+def import_upload(name: str, data: bytes, max_image_bytes: int = 10 << 20) -> Imported:
+    """Parse an uploaded file of any importable kind, images included; ValueError if it cannot be."""
+    extension = _extension(name)
+    if extension == ".docx":
+        from . import word
+
+        source, kind = word.docx_to_html(data), "html"
+    else:
+        if extension not in IMPORTERS:
+            raise ValueError("Import a .docx, .md, .html or .txt file.")
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise ValueError("The file must be UTF-8 text.") from None
+        kind, _parse = IMPORTERS[extension]
+        if len(text) > MAX_IMPORT_CHARACTERS[kind]:
+            raise ValueError(f"A .{kind} file can be at most {MAX_IMPORT_CHARACTERS[kind] // 1024} kB.")
+        if kind == "txt":
+            ops = from_text(text)
+            return Imported(ops=ops)
+        source = _MARKDOWN.render(text) if kind == "md" else text
+    builder = _parse_html(source)
+    result = Imported(ops=[], threads=_threads(builder))
+    refused = 0
+    for placeholder, raw in builder.images.items():
+        try:
+            result.images[placeholder] = check_image(raw, max_bytes=max_image_bytes)
+        except ImageRefused:
+            refused += 1
+    result.ops = _clean_ops(builder.ops, placeholders=frozenset(result.images))
+    result.title = first_heading(result.ops)
+    if builder.tables:
+        result.warnings.append("Tables were imported as text, one row per line with | between cells.")
+    if builder.remote_images:
+        result.warnings.append(
+            f"{builder.remote_images} image(s) from other sites were kept as links; download and insert them."
+        )
+    if refused:
+        result.warnings.append(f"{refused} image(s) could not be read and were left out.")
+    if len(builder.images) >= MAX_IMPORT_IMAGES:
+        result.warnings.append(f"Only the first {MAX_IMPORT_IMAGES} images were imported.")
+    return result

@@ -173,3 +173,11 @@ class ServerUnavailable(CollabError):
     code = "ERR_SERVER_UNAVAILABLE"
     http_status = 503
     default_message = "The server cannot reach its database right now; reconnect and resend."
+
+
+class ImageNotAccepted(CollabError):
+    """An upload is not an image we store (not an image, SVG, too large, too many pixels)."""
+
+    code = "ERR_IMAGE_NOT_ACCEPTED"
+    http_status = 422
+    default_message = "The image cannot be used."

@@ -1,62 +1,99 @@
-"""Parse uploaded files in a child process with a hard time limit.
+"""Parse uploaded files, check uploaded images and render PDFs in a child process with a time limit.
 
 Parsing is linear (documents/convert.py), but a large hostile file still costs seconds of CPU;
-run here, it never holds the web process's threads (or its GIL) beyond the limit, and stops
-when the limit passes even if the client has gone. Children are forked from a small,
-single-threaded forkserver that has already imported the parsers, so each one starts quickly.
+so do decoding a hostile image and laying out a long PDF. Run here, that work never holds the
+web process's threads (or its GIL) beyond the limit, and stops when the limit passes even if
+the client has gone; a child that runs out of memory dies alone. Children are forked from a
+small, single-threaded forkserver that has already imported the parsers, so each one starts
+quickly.
 """
 
 import logging
 import multiprocessing
+import resource
+from collections.abc import Callable
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import Any, TypeVar
 
-from .convert import Imported, Ops, import_document, without_comments
+from .convert import Imported, import_upload
+from .images import CheckedImage, ImageRefused, check_image
 
 logger = logging.getLogger(__name__)
 
 _CONTEXT = multiprocessing.get_context("forkserver")
-_CONTEXT.set_forkserver_preload(["documents.convert"])
+_CONTEXT.set_forkserver_preload(["documents.convert", "documents.images", "documents.word", "documents.pdf"])
+
+T = TypeVar("T")
 
 
 class ImportTooSlow(Exception):
-    """Parsing the file took longer than the time limit."""
+    """The work took longer than the time limit (or its process died)."""
 
 
-def _parse_in_child(connection: Connection, name: str, source: str) -> None:
+CHILD_MEMORY_BYTES = 2 * 1024**3
+"""Address space a child may use: a file built to need more fails alone, with a sentence."""
+TOO_MUCH_MEMORY = "The file needs too much memory to read; split it into smaller files."
+
+
+def _run_in_child(connection: Connection, work: Callable[..., Any], args: tuple[Any, ...]) -> None:
     try:
-        connection.send(("ok", tuple(import_document(name, source))))
-    except ValueError as exc:
+        resource.setrlimit(resource.RLIMIT_AS, (CHILD_MEMORY_BYTES, CHILD_MEMORY_BYTES))
+        connection.send(("ok", work(*args)))
+    except ValueError as exc:  # ImageRefused is one: a sentence for the person
         connection.send(("invalid", str(exc)))
+    except MemoryError:
+        connection.send(("invalid", TOO_MUCH_MEMORY))
     finally:
         connection.close()
 
 
-def parse_upload(name: str, source: str, *, time_limit: float) -> Ops:
-    """`convert.import_file` in a child process; ValueError as there, ImportTooSlow past the limit."""
-    return without_comments(parse_upload_document(name, source, time_limit=time_limit).ops)
-
-
-def parse_upload_document(name: str, source: str, *, time_limit: float) -> Imported:
-    """`convert.import_document` (content and comment threads) in a child process, as `parse_upload`."""
+def run_bounded(work: Callable[..., T], *args: Any, time_limit: float, label: str) -> T:
+    """`work(*args)` in a child process; its ValueError re-raised, ImportTooSlow past the limit."""
     receiver, sender = _CONTEXT.Pipe(duplex=False)
-    child = _CONTEXT.Process(target=_parse_in_child, args=(sender, name, source), daemon=True)
+    child = _CONTEXT.Process(target=_run_in_child, args=(sender, work, args), daemon=True)
     child.start()
     sender.close()
+    finished = False
     try:
         if not receiver.poll(time_limit):
             raise ImportTooSlow()
         outcome: tuple[str, Any] = receiver.recv()
+        finished = True
     except EOFError:
         raise ImportTooSlow() from None  # the child died (out of memory, killed)
     finally:
         receiver.close()
+        if finished:
+            child.join(timeout=5)  # it has answered and is exiting
         if child.is_alive():
             child.kill()
-            logger.warning("import of %r stopped after %.1f s", name, time_limit)
+            if not finished:
+                logger.warning("%s stopped after %.1f s", label, time_limit)
         child.join()
     kind, value = outcome
     if kind == "invalid":
         raise ValueError(value)
-    ops, threads = value
-    return Imported(list(ops), dict(threads))
+    return value  # type: ignore[no-any-return]
+
+
+def parse_upload(
+    name: str, data: bytes | str, *, time_limit: float, max_image_bytes: int = 10 << 20
+) -> Imported:
+    """`convert.import_upload` (content, images, warnings, title, comment threads) in a child
+    process; ValueError as there, ImportTooSlow past the limit."""
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    return run_bounded(
+        import_upload, name, raw, max_image_bytes, time_limit=time_limit, label=f"import of {name!r}"
+    )
+
+
+def _check(data: bytes, max_bytes: int) -> CheckedImage:
+    return check_image(data, max_bytes=max_bytes)
+
+
+def check_upload(data: bytes, *, max_bytes: int, time_limit: float) -> CheckedImage:
+    """`images.check_image` in a child process: ImageRefused (a ValueError) says why not."""
+    try:
+        return run_bounded(_check, data, max_bytes, time_limit=time_limit, label="image check")
+    except ValueError as exc:
+        raise ImageRefused(str(exc)) from None

@@ -474,3 +474,38 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor_name or 'system'}: {self.get_action_display()}"
+
+
+def _image_path(image: "Image", filename: str) -> str:
+    return f"images/{image.document_id}/{image.pk}.{filename.rsplit('.', 1)[-1]}"
+
+
+class Image(models.Model):
+    """An image uploaded into a document, re-encoded; served only to the document's readers.
+
+    The id is 128 random bits, so an image's URL cannot be guessed, and every GET is checked
+    against the document's members anyway.
+    """
+
+    id = models.CharField(primary_key=True, max_length=32, editable=False)
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="images")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    file = models.FileField(upload_to=_image_path, max_length=200)
+    content_type = models.CharField(max_length=20)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    size = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(content_type__in=["image/png", "image/jpeg", "image/gif", "image/webp"]),
+                name="image_known_type",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pk} in {self.document_id}"

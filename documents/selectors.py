@@ -23,6 +23,7 @@ from .models import (
     GuestLink,
     Invite,
     Membership,
+    Image,
     Notification,
     Operation,
     OperationKind,
@@ -30,6 +31,7 @@ from .models import (
     Snapshot,
     Visitor,
 )
+from .images import image_path
 from .protocol import CANONICAL_ID
 from .ot import rich_text
 from .records import OpRecord, SnapshotData
@@ -753,6 +755,21 @@ def signed_in_sessions(*, sessions: dict[str, Any]) -> set[str]:
         if any(constant_time_compare(stored, expected) for expected in hashes):
             valid.add(key)
     return valid
+
+
+def image_of(*, document: Document, image_id: Any) -> Image:
+    """A stored image of this document; another document's, or none, is not found."""
+    if not isinstance(image_id, str) or len(image_id) != 32:
+        raise DocumentNotFound()
+    image = Image.objects.filter(document=document, pk=image_id).first()
+    if image is None:
+        raise DocumentNotFound()
+    return image
+
+
+def images_by_path(*, document: Document) -> dict[str, Image]:
+    """The document's stored images by their embed value (for exports)."""
+    return {image_path(document_id=document.pk, image_id=image.pk): image for image in document.images.all()}
 
 
 # What the sign-in middleware keeps in each session for the profile's list (documents.accounts).

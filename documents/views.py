@@ -153,6 +153,7 @@ def document_editor(request: HttpRequest, document_id: Any) -> HttpResponse:
         "wsPath": "/ws/",
         # The client splits a bigger change into several ops (a long paste lands whole).
         "maxMessageBytes": settings.COLLAB_MAX_MESSAGE_BYTES,
+        "maxImageBytes": settings.COLLAB_MAX_IMAGE_BYTES,
         "loginUrl": reverse("account_login"),
         "listUrl": reverse("document-list"),
     }

@@ -26,6 +26,14 @@ POSTGRES_URL = os.environ.get("COLLAB_TEST_POSTGRES_URL", "postgres://postgres@1
 REDIS_URL = os.environ.get("COLLAB_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _media_root(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Uploaded images go to a directory of the run's own, in this process and in the servers it starts."""
+    root = tmp_path_factory.mktemp("media")
+    os.environ["COLLAB_MEDIA_ROOT"] = str(root)
+    settings.MEDIA_ROOT = str(root)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -24,7 +24,13 @@ from ..models import (
     Snapshot,
 )
 
-EXPORT_CHOICES = [("html", "HTML (.html)"), ("md", "Markdown (.md)"), ("txt", "Plain text (.txt)")]
+EXPORT_CHOICES = [
+    ("html", "HTML (.html)"),
+    ("md", "Markdown (.md)"),
+    ("txt", "Plain text (.txt)"),
+    ("docx", "Word (.docx)"),
+    ("pdf", "PDF (.pdf)"),
+]
 
 
 class RestoreForm(forms.Form):
@@ -258,7 +264,9 @@ class DocumentAdmin(admin.ModelAdmin):
             return None
         form = ExportForm(request.POST if "apply" in request.POST else None)
         if form.is_valid():
-            return api.export_response(document, form.cleaned_data["format"])
+            return api.export_response(
+                document, form.cleaned_data["format"], site=request.build_absolute_uri("/")
+            )
         return self._action_page(
             request,
             queryset,

@@ -3,7 +3,9 @@
 The schema is data (``documents/schema.json``), read here, by the editor (which registers exactly
 these formats) and by import and export, so the server never stores what the editor cannot
 render. ``inline`` formats apply to text, ``line`` formats to the newline that ends a line,
-``embeds`` lists the atomic embeds (``divider``, the horizontal rule). In an op, ``null`` removes a format, any
+``embeds`` lists the atomic embeds: ``divider`` (the horizontal rule) and ``image``, whose value
+is the path of an image stored for the document (the submit path also checks that it is *this*
+document's, see ``documents/services/images.py``). In an op, ``null`` removes a format, any
 format: that is how a document stored before the schema is repaired. Every rule has a ``type``:
 
 * ``true``: the value is ``true``;
@@ -22,7 +24,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Callable, Dict, List, Mapping, Optional
 
 from .errors import InvalidDelta
 
@@ -74,11 +76,14 @@ class Schema:
         if not _matches(rule, value):
             raise InvalidDelta(f"{where}: embed {_quote(name)} cannot be {_show(value)}")
 
-    def sanitize(self, ops: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    def sanitize(
+        self, ops: List[Dict[str, Any]], keep: Optional[Callable[[str, Any], bool]] = None
+    ) -> List[Dict[str, Any]]:
         """A document (inserts only) cut down to the schema: unknown embeds and formats dropped.
 
         For imports and repairs: what the editor cannot render is left out rather than refused.
-        The result ends with a newline, as every document does.
+        The result ends with a newline, as every document does. ``keep`` may keep other embeds
+        (an import's image placeholders, which its caller replaces before submitting).
         """
         result: List[Dict[str, Any]] = []
         for op in ops:
@@ -86,8 +91,15 @@ class Schema:
             if isinstance(insert, dict):
                 if len(insert) == 1:
                     ((name, value),) = insert.items()
-                    if name in self.embeds and _matches(self.embeds[name], value):
-                        result.append(dict(op))
+                    if (name in self.embeds and _matches(self.embeds[name], value)) or (
+                        keep is not None and keep(name, value)
+                    ):
+                        kept = {
+                            key: value
+                            for key, value in (op.get("attributes") or {}).items()
+                            if key in self.inline and self.value_allowed(key, value)
+                        }
+                        result.append({"insert": insert, "attributes": kept} if kept else {"insert": insert})
                 continue
             if not isinstance(insert, str) or not insert:
                 continue

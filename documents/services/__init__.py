@@ -15,7 +15,8 @@ connections what changed through `broadcast` once the change is committed.
 - `invitations`: invitations by email (single use, expiring);
 - `guests`: the guest link ("anyone with the link") and the guests it lets in;
 - `snapshots`: materialized snapshots and the retention policy;
-- `visitors`: who is in a document now.
+- `visitors`: who is in a document now;
+- `images`: uploaded images, and the check that an image embed is the edited document's own.
 """
 
 from .accounts import (
@@ -42,6 +43,7 @@ from .comments import (
     set_thread_resolved,
 )
 from .guests import create_guest, join_by_link, set_guest_link
+from .images import image_path, upload_image
 from .invitations import accept_invitation, holds_address, invite_by_email, revoke_invitation
 from .mail import INVITATION_SESSION_KEY, invited_email, queue_email
 from .documents import (
@@ -92,6 +94,8 @@ __all__ = [
     "create_guest",
     "join_by_link",
     "set_guest_link",
+    "image_path",
+    "upload_image",
     "unsubscribe",
     "unread_count",
     "send_notification_email",

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from .. import broadcast
 from ..errors import DocumentNotFound, PermissionDenied, ValidationFailed
+from ..images import CheckedImage
 from ..models import Comment, CommentThread, Operation, OperationKind, Role
 from ..ot import suggestions
 from ..selectors import access_document, snapshot_at, thread_data
@@ -65,16 +66,24 @@ def create_thread(*, user: Any, document_id: Any, body: Any, quote: Any = "") ->
 
 
 @transaction.atomic
-def import_document(*, owner: Any, title: Any, content: Any, threads: dict[str, list[str]]) -> Any:
-    """Create a document from an imported file, with the comment threads the file carried.
+def import_document(
+    *,
+    owner: Any,
+    title: Any,
+    content: Any,
+    threads: dict[str, list[str]],
+    images: dict[str, CheckedImage] | None = None,
+) -> Any:
+    """Create a document from an imported file, with the images and comment threads it carried.
 
+    `images` are as for `create_document` (stored, their placeholders in `content` replaced).
     Each thread keeps the id its passage is anchored by in `content`. A file cannot vouch for
     who wrote what, so every comment is the importer's, its text as the file gave it
     ("Ann: Is this right?"); nobody is notified.
     """
     from .documents import create_document
 
-    document = create_document(owner=owner, title=title, content=content)
+    document = create_document(owner=owner, title=title, content=content, images=images)
     for thread_id, bodies in threads.items():
         quote = "".join(
             op["insert"]

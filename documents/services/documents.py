@@ -20,7 +20,9 @@ from ..models import AuditAction, Document, Membership, OperationKind, Role
 from ..ot import CONTENT_SCHEMA, rich_text
 from ..records import SnapshotData
 from ..selectors import access_document, snapshot_at
+from ..images import CheckedImage
 from . import audit
+from .images import delete_files, replace_placeholders, store_imported_images
 from .search import index_document, index_title
 from .snapshots import take_snapshot
 from .submit import SERVER_SRC, SubmitResult, _clean_content, server_submit, submit_operation
@@ -41,27 +43,43 @@ def _clean_title(title: Any) -> str:
     return title or "Untitled"
 
 
-def create_document(*, owner: Any, title: Any = "Untitled", content: Any = None) -> Document:
-    """Create a document owned by `owner`, with its content committed as version 0's create op."""
+def create_document(
+    *, owner: Any, title: Any = "Untitled", content: Any = None, images: dict[str, CheckedImage] | None = None
+) -> Document:
+    """Create a document owned by `owner`, with its content committed as version 0's create op.
+
+    `images` are an import's checked images, by the placeholder embeds `content` holds for them:
+    they are stored for the new document and the placeholders become their paths.
+    """
     title = _clean_title(title)
-    content = _clean_content(content if content is not None else [{"insert": "\n"}])
-    with transaction.atomic():
-        document = Document.objects.create(title=title, owner=owner, type="")
-        Membership.objects.create(document=document, user=owner, role=Role.OWNER)
-        # The owner was authorized by creating the row; it has no type yet, so no access check finds it.
-        submit_operation(
-            user=owner,
-            document_id=document.pk,
-            src=f"{SERVER_SRC}-{uuid.uuid4().hex}",
-            seq=1,
-            base_version=None,
-            kind=OperationKind.CREATE,
-            data=content,
-            check_access=False,
-        )
-        document.refresh_from_db()
-        # Searchable at once; later changes reach the index with the snapshots.
-        index_document(document=document, state=SnapshotData(document.version, document.type, content))
+    content = content if content is not None else [{"insert": "\n"}]
+    if images is None:
+        content = _clean_content(content)
+    files: list[str] = []
+    try:
+        with transaction.atomic():
+            document = Document.objects.create(title=title, owner=owner, type="")
+            Membership.objects.create(document=document, user=owner, role=Role.OWNER)
+            if images is not None:
+                values, files = store_imported_images(document=document, user=owner, images=images)
+                content = _clean_content(replace_placeholders(content, values))
+            # The owner was authorized by creating the row; it has no type yet, so no access check finds it.
+            submit_operation(
+                user=owner,
+                document_id=document.pk,
+                src=f"{SERVER_SRC}-{uuid.uuid4().hex}",
+                seq=1,
+                base_version=None,
+                kind=OperationKind.CREATE,
+                data=content,
+                check_access=False,
+            )
+            document.refresh_from_db()
+            # Searchable at once; later changes reach the index with the snapshots.
+            index_document(document=document, state=SnapshotData(document.version, document.type, content))
+    except BaseException:
+        delete_files(files)
+        raise
     return document
 
 
@@ -242,6 +260,7 @@ def purge_document(*, operator: Any, document_id: Any) -> None:
 
 
 def _purge(*, document: Document, actor: Any) -> None:
+    """Delete the row for good, and its image files once that has committed."""
     if not document.is_deleted:
         # Through the op log first, so every subscriber learns of the delete as an op.
         submit_operation(
@@ -254,7 +273,9 @@ def _purge(*, document: Document, actor: Any) -> None:
             check_access=False,
         )
     broadcast.publish_document_access_changed_on_commit(document_id=document.pk)
+    files = list(document.images.values_list("file", flat=True))
     Document.objects.filter(pk=document.pk).delete()
+    transaction.on_commit(lambda: delete_files(files), robust=True)
 
 
 def _restore(*, document: Document, author: Any, version: Any) -> SubmitResult:

@@ -41,6 +41,7 @@ from ..ot import (
 )
 from ..records import OpRecord
 from ..selectors import effective_role, operations_between, role_allows
+from .images import check_embeds
 
 logger = logging.getLogger(__name__)
 
@@ -356,6 +357,8 @@ def _commit_one(
             missing = _ops_or_none(document.pk, first, existing)
         return SubmitResult(version=existing, missing=missing, duplicate=True)
     data = request.data
+    if kind in (OperationKind.EDIT, OperationKind.CREATE):
+        check_embeds(document=document, ops=data)
     if kind == OperationKind.CREATE:
         # ShareDB semantics: a create needs no base; it fails only if the document exists.
         if document.type:

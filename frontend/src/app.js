@@ -471,8 +471,14 @@ function setupImport() {
       const form = new FormData();
       form.append('file', file, file.name);
       const created = await api('/api/documents/import/', { method: 'POST', body: form });
-      status.textContent = `Imported “${created.title}”. Opening…`;
-      window.location.assign(`/d/${encodeURIComponent(created.id)}/`);
+      const url = `/d/${encodeURIComponent(created.id)}/`;
+      if (created.warnings && created.warnings.length) {
+        // What was not kept as it was is said, not silently dropped; the person opens it when read.
+        status.replaceChildren(`Imported “${created.title}”. ${created.warnings.join(' ')} `, el('a', { href: url }, 'Open it'));
+      } else {
+        status.textContent = `Imported “${created.title}”. Opening…`;
+        window.location.assign(url);
+      }
     } catch (err) {
       status.textContent = '';
       showError(error, err);

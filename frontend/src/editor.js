@@ -11,6 +11,7 @@ import contentSchema from '../../documents/schema.json';
 import { api } from './lib/api.mjs';
 import { Heartbeat } from './lib/heartbeat.mjs';
 import { DocBinding, OP_REJECTED } from './lib/binding/index.mjs';
+import { IMAGE_TYPES, ImageUploads } from './lib/images.mjs';
 import { lostSummary, lostText } from './lib/lost-edits.mjs';
 import { PendingStore } from './lib/pending-store.mjs';
 import { formatNames } from './lib/schema.mjs';
@@ -237,6 +238,19 @@ class CollabEditor {
     });
     this.bindWindow();
     this.suggestMode = false;
+    this.images = new ImageUploads({
+      quill: this.quill,
+      documentId: config.documentId,
+      maxBytes: config.maxImageBytes,
+      Delta,
+      canUpload: () => this.canEdit,
+      say: (message, tone) => this.notice.show(message, { tone }),
+      upload: (file) => {
+        const form = new FormData();
+        form.append('file', file, file.name || 'image');
+        return api(`/api/documents/${encodeURIComponent(config.documentId)}/images/`, { method: 'POST', body: form });
+      },
+    });
     this.review = new ReviewPanel(document.getElementById('review-panel'), document.getElementById('review-actions'), this);
     this.renderPeople(this.binding.people());
     this.renderRole();
@@ -249,7 +263,15 @@ class CollabEditor {
    * schema's formats and Markdown shortcuts (lib/tools.mjs), undo, Esc to leave the text, cursors.
    */
   quillModules() {
-    const modules = documentModules(contentSchema, { shortcutsActive: () => !this.suggesting });
+    const modules = documentModules(contentSchema, {
+      shortcutsActive: () => !this.suggesting,
+      // Pasted and dropped files: every image type, so a refused one gets a sentence, not silence.
+      images: {
+        pick: () => this.images.pick(),
+        insert: (range, files) => this.images.insert(range, files),
+        mimetypes: [...IMAGE_TYPES, 'image/svg+xml', 'image/bmp', 'image/tiff'],
+      },
+    });
     modules.keyboard.bindings.leaveText = { key: 'Escape', handler: () => leaveText(this.quill) };
     modules.history = { userOnly: true, delay: 500, maxStack: 200 };
     modules.cursors = { hideDelayMs: 500, hideSpeedMs: 300, transformOnTextChange: false };
@@ -671,6 +693,7 @@ function labelToolbar(quill) {
   const names = {
     'ql-bold': 'Bold', 'ql-italic': 'Italic', 'ql-underline': 'Underline', 'ql-strike': 'Strikethrough',
     'ql-link': 'Link', 'ql-blockquote': 'Quote', 'ql-code-block': 'Code block', 'ql-clean': 'Clear formatting',
+    'ql-image': 'Insert image',
   };
   const toolbar = quill.getModule('toolbar').container;
   toolbar.setAttribute('role', 'toolbar');

@@ -31,7 +31,7 @@ registerFormats(Quill, contentSchema, { palettes: ['color'] });
 
 const FORMATS = [
   'header', 'bold', 'italic', 'underline', 'strike', 'link', 'list', 'blockquote', 'code-block',
-  'code', 'color', 'align', 'indent', 'divider', 'diff', 'author', 'background',
+  'code', 'color', 'align', 'indent', 'divider', 'image', 'diff', 'author', 'background',
 ];
 
 

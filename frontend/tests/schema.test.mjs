@@ -13,7 +13,8 @@ const cases = JSON.parse(readFileSync(new URL('tests/ot/schema_cases.json', root
 test('the editor registers exactly the schema formats', () => {
   assert.deepEqual(formatNames(schema).sort(), [
     'align', 'background', 'blockquote', 'bold', 'code', 'code-block', 'color', 'comment', 'divider', 'header',
-    'indent', 'italic', 'link', 'list', 'strike', 'suggest-delete', 'suggest-format', 'suggest-insert', 'underline',
+    'image', 'indent', 'italic', 'link', 'list', 'strike', 'suggest-delete', 'suggest-format', 'suggest-insert',
+    'underline',
   ]);
 });
 

@@ -278,7 +278,8 @@ def test_import_markdown_from_the_list_opens_the_new_document(
     alice.page.locator("#import-file").set_input_files(str(source))
     alice.page.wait_for_url(re.compile(r"/d/[0-9a-f-]{36}/$"), timeout=15_000)
     alice.page.wait_for_selector("body[data-editor-ready='true']", timeout=15_000)
-    assert alice.page.locator("#doc-title").input_value() == "Meeting notes"
+    # The title is the file's first heading, as a person expects, not its name.
+    assert alice.page.locator("#doc-title").input_value() == "Agenda"
     assert alice.page.locator(".ql-editor h1").inner_text() == "Agenda"
     assert alice.page.locator(".ql-editor strong").inner_text() == "three"
     assert alice.page.locator(".ql-editor li").all_inner_texts() == ["budget", "dates"]

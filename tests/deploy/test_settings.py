@@ -127,3 +127,32 @@ def test_mail_and_sign_up_settings_come_from_the_environment() -> None:
     ]  # fmt: skip
     embedded = run([sys.executable, "-c", code], production_env(DEBUG="1", EMAIL_URL=None))  # type: ignore[arg-type]
     assert json.loads(embedded.stdout)[:3] == ["open", [], "django.core.mail.backends.console.EmailBackend"]
+
+
+def test_images_go_to_an_s3_compatible_bucket_when_one_is_configured(tmp_path: Path) -> None:
+    """No S3 service runs here, so this checks the wiring: which storage, which bucket, and private."""
+    code = (
+        "import django, json; django.setup(); from django.core.files.storage import storages; s = storages['default']; "
+        "print(json.dumps([type(s).__module__ + '.' + type(s).__name__, getattr(s, 'bucket_name', None), "
+        "getattr(s, 'endpoint_url', None), getattr(s, 'default_acl', None), getattr(s, 'file_overwrite', None)]))"
+    )
+    env = production_env(
+        COLLAB_S3_BUCKET="collab-images",
+        AWS_S3_ENDPOINT_URL="https://s3.example.net",
+        AWS_ACCESS_KEY_ID="id",
+        AWS_SECRET_ACCESS_KEY="secret",
+    )
+    result = run([sys.executable, "-c", code], env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == [
+        "storages.backends.s3.S3Storage",
+        "collab-images",
+        "https://s3.example.net",
+        "private",
+        False,
+    ]
+    local = run([sys.executable, "-c", code], production_env(COLLAB_MEDIA_ROOT=str(tmp_path)))
+    assert (
+        json.loads(local.stdout.strip().splitlines()[-1])[0]
+        == "django.core.files.storage.filesystem.FileSystemStorage"
+    )

@@ -94,8 +94,9 @@ def test_imported_title_with_nul(users: Any) -> None:
     client = signed_in(users["olga"])
     upload = SimpleUploadedFile("notes.md", b"# Hi\n", content_type="text/markdown")
     expect(client.post("/api/documents/import/", {"file": upload, "title": "a\x00b"}), 400, "ERR_VALIDATION")
-    upload = SimpleUploadedFile("no\x00tes.md", b"# Hi\n", content_type="text/markdown")
-    # Django's upload parser drops the NUL from a file name; the title comes from what is left.
+    upload = SimpleUploadedFile("no\x00tes.md", b"Hi, no heading\n", content_type="text/markdown")
+    # Django's upload parser drops the NUL from a file name; without a heading, the title comes
+    # from what is left.
     response = client.post("/api/documents/import/", {"file": upload})
     assert response.status_code == 201 and response.json()["title"] == "notes"
 

@@ -58,7 +58,7 @@ def assert_inert(tab: Tab, shot: Path) -> None:
 
 
 def imported(owner: Any, name: str, source: str) -> Any:
-    content = imports.parse_upload(name, source, time_limit=settings.COLLAB_IMPORT_TIME_LIMIT)
+    content = imports.parse_upload(name, source, time_limit=settings.COLLAB_IMPORT_TIME_LIMIT).ops
     return services.create_document(owner=owner, title=TITLE, content=content)
 
 

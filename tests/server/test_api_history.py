@@ -183,6 +183,8 @@ def test_import_keeps_what_the_editor_renders_and_drops_the_rest(users: Any) -> 
     assert body["content"] == [
         {"insert": "Deep"},
         {"insert": "\n", "attributes": {"header": 3}},
+        # A remote image is never fetched: it stays as a link to where it is (and a warning says so).
+        {"insert": "[image]", "attributes": {"link": "https://example.com/x.png"}},
         {"insert": "bad "},
         {"insert": "good", "attributes": {"link": "https://example.com/"}},
         {"insert": "red\ndone"},

@@ -146,3 +146,42 @@ def test_export_writes_no_style_from_a_value_outside_the_schema(ops: Any) -> Non
     """Stored before the schema or not, only schema values ever reach a style attribute."""
     exported = convert.to_html(ops, title="t")
     assert "url(" not in exported and "position" not in exported and "x:y" not in exported
+
+
+def test_images_sit_beside_the_new_formats_both_ways() -> None:
+    """The merge of images with colours, rules and alignment: one span carries every style it
+    has, an image and a rule share a document, and the PDF's stylesheet is not a line's style."""
+    pixel = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+    imported = convert.import_upload(
+        "mixed.html",
+        (
+            f'<p style="text-align:center"><span style="font-weight:bold;color:{PALETTE_RED}">loud</span>'
+            f' <img src="data:image/png;base64,{pixel}"></p><hr><p>after</p>'
+        ).encode(),
+    )
+    assert imported.ops[:3] == [
+        {"insert": "loud", "attributes": {"bold": True, "color": PALETTE_RED}},
+        {"insert": " "},
+        {"insert": {"image": "import:0"}},
+    ]
+    assert imported.ops[3:] == [
+        {"insert": "\n", "attributes": {"align": "center"}},
+        {"insert": {"divider": True}},
+        {"insert": "\nafter\n"},
+    ]
+    assert list(imported.images) == ["import:0"]
+
+    path = "/api/documents/0f8fad5b-d9cb-469f-a165-70867728950e/images/" + "a" * 32 + "/"
+    ops = [
+        {"insert": {"image": path}},
+        {"insert": "\n", "attributes": {"align": "right"}},
+        {"insert": {"divider": True}},
+        {"insert": "\n"},
+    ]
+    validate_document(ops)
+    page = convert.to_html(ops, images=lambda url: "data:image/png;base64,AA==", style="body{margin:0}")
+    assert '<p style="text-align:right"><img src="data:image/png;base64,AA==" alt=""></p>' in page
+    assert "<hr>" in page and "<style>body{margin:0}</style>" in page
+    assert convert.to_markdown(ops, images=lambda url: "https://site" + url) == (
+        f"![image](https://site{path})\n\n---\n"
+    )

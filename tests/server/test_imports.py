@@ -14,7 +14,9 @@ HOSTILE_HTML = "<b>x</b><i>y</i>" * 60_000  # a second or more of parsing
 
 def test_a_file_parses_in_the_child_as_it_would_here() -> None:
     source = "# Plan\n\n- one\n- **two** [x](https://example.com/)\n"
-    assert imports.parse_upload("plan.md", source, time_limit=30) == convert.import_file("plan.md", source)
+    assert imports.parse_upload("plan.md", source, time_limit=30).ops == convert.import_file(
+        "plan.md", source
+    )
 
 
 def test_what_the_parser_refuses_is_refused_the_same_way() -> None:
@@ -22,6 +24,16 @@ def test_what_the_parser_refuses_is_refused_the_same_way() -> None:
         imports.parse_upload("notes.exe", "x", time_limit=30)
     with pytest.raises(ValueError, match="at most"):
         imports.parse_upload("big.md", "a" * (convert.MAX_IMPORT_CHARACTERS["md"] + 1), time_limit=30)
+
+
+def _allocate(size: int) -> int:
+    return len(bytearray(size))
+
+
+def test_work_that_needs_too_much_memory_fails_alone_with_a_sentence() -> None:
+    with pytest.raises(ValueError, match="too much memory"):
+        imports.run_bounded(_allocate, imports.CHILD_MEMORY_BYTES, time_limit=30, label="allocation")
+    assert imports.run_bounded(_allocate, 1024, time_limit=30, label="allocation") == 1024
 
 
 def test_parsing_past_the_limit_is_stopped() -> None:

@@ -30,7 +30,8 @@ export function palette(schema, name) {
   return schema.inline[name].values;
 }
 
-/** The toolbar: Quill's groups, with the schema's palettes in the colour pickers. */
+/** The toolbar: Quill's groups, with the schema's palettes in the colour pickers (and an image
+ * button when the schema has the image embed). */
 export function toolbar(schema) {
   return [
     [{ header: [1, 2, 3, false] }],
@@ -40,6 +41,7 @@ export function toolbar(schema) {
     [{ list: 'ordered' }, { list: 'bullet' }, { list: 'check' }, { indent: '-1' }, { indent: '+1' }],
     [{ align: [] }],
     ['blockquote', 'code-block', DIVIDER],
+    ...(schema.embeds.image ? [['image']] : []),
     ['clean'],
     ['undo', 'redo'],
   ];

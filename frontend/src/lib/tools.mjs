@@ -9,12 +9,17 @@ import { shortcutBindings } from './shortcuts.mjs';
 
 /**
  * Quill module options: the toolbar and keyboard bindings for `schema`'s formats;
- * `shortcutsActive()` says whether Markdown shortcuts apply (not while suggesting).
+ * `shortcutsActive()` says whether Markdown shortcuts apply (not while suggesting). With
+ * `images` ({ pick(), insert(range, files), mimetypes }), the image button opens a file picker
+ * and pasted or dropped files go to `insert`.
  */
-export function documentModules(schema, { shortcutsActive = () => true } = {}) {
+export function documentModules(schema, { shortcutsActive = () => true, images = null } = {}) {
+  const handlers = toolbarHandlers();
+  if (images) handlers.image = () => images.pick();
   return {
-    toolbar: { container: toolbar(schema), handlers: toolbarHandlers() },
+    toolbar: { container: toolbar(schema), handlers },
     keyboard: { bindings: { ...formatBindings(), ...shortcutBindings({ active: shortcutsActive }) } },
+    ...(images ? { uploader: { mimetypes: images.mimetypes, handler: (range, files) => images.insert(range, files) } } : {}),
   };
 }
 
