@@ -28,6 +28,7 @@ Quill.register('modules/cursors', QuillCursors);
 registerFormats(Quill, contentSchema);
 // Comment anchors and suggestion marks: formats kept as data attributes, styled by the page.
 const Parchment = Quill.import('parchment');
+const Delta = Quill.import('delta');
 for (const name of MARK_FORMATS) {
   Quill.register(new Parchment.Attributor(name, `data-${name}`, { scope: Parchment.Scope.INLINE }), true);
 }
