@@ -10,9 +10,6 @@ bounded child process of `documents.imports`.
 
 from typing import Any
 
-import weasyprint
-from weasyprint.urls import URLFetcher
-
 from .convert import ImageSource, Ops, to_html
 
 PRINT_STYLE = """
@@ -34,13 +31,19 @@ section.comments { font-size: 9.5pt; border-top: 1px solid #ccc; margin-top: 18p
 """
 
 
-def _no_network() -> URLFetcher:
+def _no_network() -> Any:
     """Only data: URIs (the inlined images): no file, no network, no redirect."""
+    from weasyprint.urls import URLFetcher
+
     return URLFetcher(allowed_protocols=("data",), allow_redirects=False, timeout=1)
 
 
 def to_pdf(ops: Ops, *, title: str, images: ImageSource | None = None, notes: Any = None) -> bytes:
     """A print-quality PDF of the document, images (as data URIs) included."""
+    # Imported here, in the child process that renders: WeasyPrint parses its stylesheets when
+    # imported, which no web process should pay for at start.
+    import weasyprint
+
     source = to_html(ops, title=title, images=images, notes=notes, style=PRINT_STYLE)
     document = weasyprint.HTML(string=source, url_fetcher=_no_network(), base_url="about:blank")
     return bytes(document.write_pdf())
