@@ -13,6 +13,11 @@ format: that is how a document stored before the schema is repaired. Every rule 
   characters, whose scheme (if it has one) is in ``schemes``;
 * ``pattern``: a string matching ``pattern`` whole (a comment thread id, a suggestion's
   ``"<author id>:<epoch ms>"``).
+
+An inline rule with ``"newline": false`` never sits on a newline: Quill keeps only line formats
+there, so such a format on a newline is invisible. Comments and suggestion marks may span lines
+(the page anchors them over a whole selection). Whether a retain obeys these rules depends on
+the text it covers, so the submit path checks it against the document (``check_retained``).
 """
 
 from __future__ import annotations
@@ -65,6 +70,34 @@ class Schema:
                 raise InvalidDelta(f"{where}: {_quote(name)} cannot be {_show(value)}")
             if name in self.line and isinstance(insert, str) and insert.strip("\n"):
                 raise InvalidDelta(f"{where}: line format {_quote(name)} on text (it belongs on a newline)")
+
+    def check_retained(self, attributes: Dict[str, Any], covered: str, *, where: str) -> None:
+        """Raise ``InvalidDelta`` unless a retain's formats fit the characters it covers.
+
+        ``covered`` is the document's text under the retain (UTF-16 units). A line format may
+        only land on newlines, and an inline format whose rule says ``"newline": false`` on none:
+        the editor shows neither, so the server's copy would silently differ from every page's.
+        """
+        newlines = None
+        for name, value in attributes.items():
+            if value is None:
+                continue
+            if name in self.line:
+                newlines = covered.count("\n") if newlines is None else newlines
+                if newlines != len(covered):
+                    raise InvalidDelta(
+                        f"{where}: line format {_quote(name)} on text (it belongs on a newline)"
+                    )
+            elif self.inline.get(name, {}).get("newline", True) is False and "\n" in covered:
+                raise InvalidDelta(f"{where}: format {_quote(name)} on a newline (it belongs on text)")
+
+    def checks_retains(self, attributes: Dict[str, Any]) -> bool:
+        """Whether a retain with these formats depends on the text it covers (``check_retained``)."""
+        return any(
+            value is not None
+            and (name in self.line or self.inline.get(name, {}).get("newline", True) is False)
+            for name, value in attributes.items()
+        )
 
     def check_embed(self, name: str, value: Any, *, where: str) -> None:
         rule = self.embeds.get(name)
