@@ -184,6 +184,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("COLLAB_CELERY_VISIBILITY_TIMEOUT", CELERY_TASK_TIME_LIMIT + 60)
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# On SIGTERM (with REMAP_SIGTERM=SIGQUIT, as the Procfile runs the worker) running tasks get this
+# many seconds to finish; then the rest are cancelled and requeued (acks late) for another worker.
+# Below the platform's grace period (Heroku: 30 s before SIGKILL).
+CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = float(os.environ.get("COLLAB_CELERY_SOFT_SHUTDOWN_SECONDS", "20"))
 CELERY_BEAT_SCHEDULE = {
     "snapshot-idle-documents": {
         "task": "documents.tasks.snapshot_idle_documents",

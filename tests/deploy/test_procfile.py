@@ -224,7 +224,8 @@ def test_procfile_declares_the_three_process_types() -> None:
         assert web[web.index(flag) + 1] == value
     assert "--proxy-headers" in web
     worker = PROCFILE["worker"]
-    assert worker.startswith("celery -A collab worker --beat ")
+    # SIGTERM starts Celery's soft shutdown: tasks finish, or are requeued (test_celery_worker.py).
+    assert worker.startswith("REMAP_SIGTERM=SIGQUIT celery -A collab worker --beat ")
     assert "--concurrency 2" in worker
 
 
