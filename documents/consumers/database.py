@@ -7,7 +7,7 @@ from django.conf import settings
 
 from .. import protocol, selectors, services
 from ..broadcast.hub import OpEvent
-from ..errors import DocumentFull, VersionNewer
+from ..errors import VersionNewer
 from ..models import Document
 from ..records import OpRecord, SnapshotData
 from ..threads import in_thread
@@ -53,11 +53,11 @@ def check_access(user: Any, document_id: str) -> str:
 
 
 @in_thread
-def check_room(document_id: str, channel_name: str) -> None:
-    """Refuse a newcomer once the document has its cap of live connections."""
+def claim_room(user: Any, document_id: str, channel_name: str) -> None:
+    """Take a place in the document, or refuse the newcomer once it has its cap (on every process)."""
     cap = settings.COLLAB_MAX_CONNECTIONS_PER_DOCUMENT
-    if cap and selectors.live_connections(document_id=document_id, excluding=channel_name) >= cap:
-        raise DocumentFull()
+    if cap:
+        services.claim_visit(user=user, channel_name=channel_name, document_id=document_id, cap=cap)
 
 
 @in_thread

@@ -322,7 +322,7 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
             if len(self.subscriptions) >= settings.COLLAB_MAX_SUBSCRIPTIONS:
                 raise TooManySubscriptions()
             await db.check_access(self.user, document_id)
-            await db.check_room(document_id, self.channel_name)
+            await db.claim_room(self.user, document_id, self.channel_name)
             logcontext.document_id.set(document_id)  # receive() resets it after this frame
             logger.info("subscribed")
             # Watch before reading, so no op committed after the read can be missed.
@@ -341,6 +341,7 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
             if fresh:
                 self.subscriptions.pop(document_id, None)
                 await self._unwatch_if_unused(document_id)
+                await db.end_visits(self.channel_name, [document_id])  # and its claimed place
             raise
         subscription = self.subscriptions.get(document_id) if subscribe else None
         for event in events:
