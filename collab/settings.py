@@ -258,6 +258,10 @@ COLLAB_OP_RETENTION_DAYS = env_int("COLLAB_OP_RETENTION_DAYS", 0)
 
 # A scraper sends "Authorization: Bearer <token>" for /metrics; staff sessions need none.
 COLLAB_METRICS_TOKEN = os.environ.get("COLLAB_METRICS_TOKEN", "")
+# Without PROMETHEUS_MULTIPROC_DIR, each process publishes its metrics to Redis this often, and a
+# scrape of any process serves the sum of all (documents.metrics_redis): a scrape sees others'
+# values at most this old.
+COLLAB_METRICS_PUBLISH_SECONDS = float(os.environ.get("COLLAB_METRICS_PUBLISH_SECONDS", "5"))
 # /readyz waits at most this long for the database and Redis before answering 503.
 COLLAB_READY_TIMEOUT_SECONDS = float(os.environ.get("COLLAB_READY_TIMEOUT_SECONDS", "2"))
 # Names the editor bundle this server hands out (e.g. the commit); unset: a hash of the bundle.
