@@ -14,6 +14,7 @@ import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from importlib import import_module
+from collections.abc import AsyncIterator
 from typing import Any
 
 from channels.auth import get_user
@@ -41,6 +42,18 @@ from .presence import PresenceMixin
 from .wire import Wire
 
 logger = logging.getLogger(__name__)
+
+
+_lanes: dict[int, tuple[asyncio.AbstractEventLoop, asyncio.Semaphore]] = {}
+
+
+def catch_up_lane() -> asyncio.Semaphore:
+    """The running loop's one lane for catch-up reads (daphne has one loop; tests one per test)."""
+    loop = asyncio.get_running_loop()
+    entry = _lanes.get(id(loop))
+    if entry is None or entry[0] is not loop:
+        entry = _lanes[id(loop)] = (loop, asyncio.Semaphore(1))
+    return entry[1]
 
 
 def _size(frame: str | OpEvent) -> int:
@@ -336,21 +349,40 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
                     await db.record_visits(self.user, self.channel_name, [document_id])
                 return protocol.snapshot_data(state)
             await self._pay_for_catch_up(document_id, version)
-            events = await db.read_op_events(self.user, document_id, version)
+            subscription = self.subscriptions.get(document_id) if subscribe else None
+            caught_up = version
+            async for events in self._op_chunks(document_id, version):
+                for event in events:
+                    if (
+                        subscription is None
+                        or subscription.sent is None
+                        or event.record.version >= subscription.sent
+                    ):
+                        self._push(event)
+                caught_up += len(events)
         except CollabError:
             if fresh:
                 self.subscriptions.pop(document_id, None)
                 await self._unwatch_if_unused(document_id)
                 await db.end_visits(self.channel_name, [document_id])  # and its claimed place
             raise
-        subscription = self.subscriptions.get(document_id) if subscribe else None
-        for event in events:
-            if subscription is None or subscription.sent is None or event.record.version >= subscription.sent:
-                self._push(event)
         if subscribe:
-            self._loaded(document_id, version + len(events))
+            self._loaded(document_id, caught_up)
             await db.record_visits(self.user, self.channel_name, [document_id])
         return None
+
+    async def _op_chunks(self, document_id: str, start: int) -> AsyncIterator[list[OpEvent]]:
+        """The ops from `start` to the head, a chunk at a time through the process's catch-up
+        lane: however many connections ask for old versions, one chunk is read at a time and the
+        event loop runs between chunks, so other documents' commits and acks never wait long."""
+        chunk = settings.COLLAB_CATCH_UP_CHUNK
+        while True:
+            async with catch_up_lane():
+                events = await db.read_op_events(self.user, document_id, start, chunk)
+            yield events
+            if len(events) < chunk:
+                return
+            start += len(events)
 
     async def _pay_for_catch_up(self, document_id: str, version: int) -> None:
         head = self.hub.head(document_id)
@@ -491,7 +523,9 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
             return
         subscription.catching_up = True
         try:
-            events = await db.read_op_events(self.user, document_id, subscription.sent)
+            async for events in self._op_chunks(document_id, subscription.sent):
+                for event in events:
+                    self._deliver(document_id, subscription, event)
         except DocumentNotFound:
             await self._lose_access(document_id)
             return
@@ -500,8 +534,9 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
             return
         finally:
             subscription.catching_up = False
-        for event in events:
-            self._deliver(document_id, subscription, event)
+        head = self.hub.head(document_id)
+        if head is not None and subscription.sent is not None and head > subscription.sent:
+            self._spawn(self._catch_up(document_id))  # committed while the last chunk was sent
 
     # --- What the hub hands us --------------------------------------------------------------
 
