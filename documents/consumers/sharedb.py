@@ -101,6 +101,7 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
         logcontext.connection_id.set(self.channel_name)
         logcontext.user_id.set(self.user_id)
         self.outbox: deque[str | OpEvent | int] = deque()
+        self.wire: Wire | None = None
         self.queued_bytes = 0
         self.closing = False  # a close is queued or sent: nothing more goes out or is handled
         self.wake = asyncio.Event()
@@ -151,6 +152,10 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
         ]:
             if task is not None:
                 task.cancel()
+        # What was queued for a client that is gone goes now, whatever still refers to us.
+        self.outbox.clear()
+        if self.wire is not None:
+            self.wire.release()
         if not hasattr(self, "src"):
             return
         logger.info("disconnected (%s)", code)
@@ -259,7 +264,7 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
         await asyncio.wait([self.writer])
 
     async def _write_forever(self) -> None:
-        wire = Wire(self.base_send)
+        self.wire = wire = Wire(self.base_send)
         try:
             while True:
                 await self.wake.wait()
