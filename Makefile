@@ -8,7 +8,7 @@ STAMPS := .make
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: setup run test faults soak bench bench-realtime worker clean
+.PHONY: setup run test faults soak bench bench-realtime bench-memory worker clean
 
 setup: $(STAMPS)/python $(STAMPS)/node $(STAMPS)/frontend
 
@@ -51,6 +51,10 @@ bench: setup
 # Redis's server binaries and HAProxy, starts its own instances, ~20 minutes (BENCH_QUICK=1: ~4).
 bench-realtime: setup $(STAMPS)/bench
 	$(BIN)/python bench/realtime/bench.py
+
+# Where an idle connection's memory goes (tracemalloc on collab's daphne, ~2 minutes).
+bench-memory: setup $(STAMPS)/bench
+	$(BIN)/python bench/realtime/memory.py
 
 $(STAMPS)/bench: bench/requirements.txt bench/realtime/package.json bench/realtime/package-lock.json
 	@mkdir -p $(STAMPS)

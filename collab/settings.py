@@ -197,6 +197,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "documents.tasks.compact_old_operations",
         "schedule": 24 * 3600,
     },
+    "purge-expired-trash": {
+        "task": "documents.tasks.purge_expired_trash",
+        "schedule": env_int("COLLAB_TRASH_PURGE_SECONDS", 3600),
+    },
 }
 
 # --- Collaboration limits ---------------------------------------------------------------------
@@ -256,6 +260,9 @@ COLLAB_SNAPSHOT_EVERY = env_int("COLLAB_SNAPSHOT_EVERY", 100)
 # Ops older than this many days are folded into snapshots (0 keeps every op forever). It is also
 # the guaranteed reconnect window: a client offline for longer must reload the document.
 COLLAB_OP_RETENTION_DAYS = env_int("COLLAB_OP_RETENTION_DAYS", 0)
+# A deleted document stays in its owner's trash (restorable) this many days, then the beat task
+# purges it for good (0 keeps trashed documents until someone restores or an operator purges them).
+COLLAB_TRASH_DAYS = env_int("COLLAB_TRASH_DAYS", 30)
 
 # --- Operations -------------------------------------------------------------------------------
 

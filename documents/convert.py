@@ -21,6 +21,11 @@ Ops = list[dict[str, Any]]
 INLINE_TAGS = [("bold", "strong"), ("italic", "em"), ("underline", "u"), ("strike", "s"), ("code", "code")]
 HEADER_LEVELS = tuple(CONTENT_SCHEMA.line["header"]["values"])
 LIST_KINDS = tuple(CONTENT_SCHEMA.line["list"]["values"])
+MAX_INDENT = max(CONTENT_SCHEMA.line["indent"]["values"])
+DIVIDER = {"divider": True}
+# Inline styles written for the palette formats; values are checked against the schema first,
+# so only a palette's #rrggbb ever reaches a style attribute.
+STYLE_PROPERTIES = [("color", "color"), ("background", "background-color")]
 
 
 def safe_link(url: Any) -> str | None:
@@ -53,8 +58,52 @@ def lines_of(ops: Ops) -> list[tuple[list[tuple[str, dict[str, Any]]], dict[str,
 # --- Export -------------------------------------------------------------------------------------
 
 
+def _is_divider(attributes: dict[str, Any]) -> bool:
+    return attributes.get("embed") == DIVIDER
+
+
 def to_text(ops: Ops) -> str:
-    return "\n".join("".join(text for text, _ in runs) for runs, _ in lines_of(ops)) + "\n"
+    lines = ("".join("---" if _is_divider(a) else text for text, a in runs) for runs, _ in lines_of(ops))
+    return "\n".join(lines) + "\n"
+
+
+def _style(pairs: list[tuple[str, str]]) -> str:
+    return ' style="' + ";".join(f"{name}:{value}" for name, value in pairs) + '"' if pairs else ""
+
+
+def _line_style(line: dict[str, Any], *, indent: bool = True) -> str:
+    """A block's alignment (and, outside lists, indent) as a style attribute."""
+    pairs = []
+    if CONTENT_SCHEMA.value_allowed("align", line.get("align")):
+        pairs.append(("text-align", line["align"]))
+    if indent and CONTENT_SCHEMA.value_allowed("indent", line.get("indent")):
+        pairs.append(("margin-left", f"{3 * line['indent']}em"))
+    return _style(pairs)
+
+
+class _Lists:
+    """Open HTML lists, nested by indent: each item's <li> stays open until its next sibling."""
+
+    def __init__(self) -> None:
+        self.open: list[str] = []
+
+    def item(self, tag: str, depth: int) -> str:
+        out = []
+        while len(self.open) > depth + 1:
+            out.append(f"</li></{self.open.pop()}>")
+        if len(self.open) == depth + 1 and self.open[-1] != tag:
+            out.append(f"</li></{self.open.pop()}>")
+        if len(self.open) == depth + 1:
+            out.append("</li>")
+        while len(self.open) < depth + 1:
+            out.append(f"<{tag}>")
+            self.open.append(tag)
+        return "".join(out)
+
+    def close(self) -> str:
+        out = "".join(f"</li></{tag}>" for tag in reversed(self.open))
+        self.open.clear()
+        return out
 
 
 class Footnotes:
@@ -91,11 +140,20 @@ def _inline_html(runs: list[tuple[str, dict[str, Any]]], notes: Footnotes | None
     out = []
     for index, (text, attributes) in enumerate(runs):
         if "embed" in attributes:
-            continue  # the schema has no embeds; a stored one (from before it) is left out
+            if _is_divider(attributes):
+                out.append("<hr>")
+            continue  # an embed outside the schema (stored before it) is left out
         piece = html.escape(text)
         for name, tag in INLINE_TAGS:
             if attributes.get(name):
                 piece = f"<{tag}>{piece}</{tag}>"
+        colours = [
+            (prop, attributes[name])
+            for name, prop in STYLE_PROPERTIES
+            if CONTENT_SCHEMA.value_allowed(name, attributes.get(name))
+        ]
+        if colours:
+            piece = f"<span{_style(colours)}>{piece}</span>"
         link = safe_link(attributes.get("link"))
         if link:
             piece = f'<a href="{html.escape(link, quote=True)}" rel="noopener noreferrer">{piece}</a>'
@@ -110,7 +168,7 @@ def _inline_html(runs: list[tuple[str, dict[str, Any]]], notes: Footnotes | None
 def to_html(ops: Ops, *, title: str | None = None, notes: Footnotes | None = None) -> str:
     """A standalone, script-free HTML document; with `notes`, comments become footnotes."""
     body: list[str] = []
-    open_list: str | None = None
+    lists = _Lists()
     for runs, line in lines_of(ops):
         inner = _inline_html(runs, notes)
         list_kind = line.get("list")
@@ -119,29 +177,30 @@ def to_html(ops: Ops, *, title: str | None = None, notes: Footnotes | None = Non
             if isinstance(list_kind, str)
             else None
         )
-        if tag != open_list:
-            if open_list:
-                body.append(f"</{open_list}>")
-            if tag:
-                body.append(f"<{tag}>")
-            open_list = tag
-        if tag and list_kind in ("checked", "unchecked"):
-            body.append(
-                f'<li data-list="{list_kind}">{"&#9745;" if list_kind == "checked" else "&#9744;"} {inner}</li>'
-            )
-        elif tag:
-            body.append(f"<li>{inner}</li>")
+        if not tag and lists.open:
+            body.append(lists.close())
+        style = _line_style(line, indent=not tag)
+        if tag:
+            depth = line["indent"] if CONTENT_SCHEMA.value_allowed("indent", line.get("indent")) else 0
+            opened = lists.item(tag, depth)
+            if list_kind in ("checked", "unchecked"):
+                mark = "&#9745;" if list_kind == "checked" else "&#9744;"
+                body.append(f'{opened}<li data-list="{list_kind}"{style}>{mark} {inner}')
+            else:
+                body.append(f"{opened}<li{style}>{inner}")
+        elif len(runs) == 1 and _is_divider(runs[0][1]):
+            body.append("<hr>")
         elif line.get("header") in HEADER_LEVELS:
             level = line["header"]
-            body.append(f"<h{level}>{inner}</h{level}>")
+            body.append(f"<h{level}{style}>{inner}</h{level}>")
         elif line.get("blockquote"):
-            body.append(f"<blockquote>{inner}</blockquote>")
+            body.append(f"<blockquote{style}>{inner}</blockquote>")
         elif line.get("code-block"):
             body.append(f"<pre><code>{inner}</code></pre>")
         else:
-            body.append(f"<p>{inner or '<br>'}</p>")
-    if open_list:
-        body.append(f"</{open_list}>")
+            body.append(f"<p{style}>{inner or '<br>'}</p>")
+    if lists.open:
+        body.append(lists.close())
     if notes is not None and notes.numbers:
         body.append(notes.section())
     heading = html.escape(title or "Document")
@@ -214,10 +273,15 @@ def _inline_markdown(runs: list[tuple[str, dict[str, Any]]]) -> str:
 
 
 def to_markdown(ops: Ops) -> str:
-    """CommonMark: blocks separated by blank lines, except within a list or a code block."""
+    """CommonMark: blocks separated by blank lines, except within a list or a code block.
+
+    Nested list items are indented to their parent's content; colours, highlights, alignment and
+    paragraph indents have no Markdown and are left out.
+    """
     out: list[str] = []
     previous: str | None = None
-    number = 0
+    numbers: list[int] = []
+    widths: list[int] = []
     code: list[str] = []
     list_kinds = ("bullet", "ordered", "checked", "unchecked")
     flip = False
@@ -229,7 +293,16 @@ def to_markdown(ops: Ops) -> str:
 
     for runs, line in lines_of(ops):
         kind = "code" if line.get("code-block") else str(line.get("list") or "p")
-        if kind != previous:
+        if kind == "p" and len(runs) == 1 and _is_divider(runs[0][1]):
+            kind = "hr"
+        depth = (
+            line["indent"]
+            if kind in list_kinds and CONTENT_SCHEMA.value_allowed("indent", line.get("indent"))
+            else 0
+        )
+        if depth and previous in list_kinds:
+            kind_seen = previous  # a nested item continues the list it is in
+        elif kind != previous:
             if previous == "code":
                 end_code()
             if out:
@@ -237,21 +310,33 @@ def to_markdown(ops: Ops) -> str:
             if kind in list_kinds:
                 # A list right after another one takes the other marker, or Markdown joins them.
                 flip = not flip if previous in list_kinds else False
-            number = 0
-        elif kind == "p":
-            out.append("")
-        previous = kind
+            numbers, widths = [], []
+            kind_seen = kind
+        else:
+            if kind in ("p", "hr"):
+                out.append("")
+            kind_seen = kind
+        previous = kind_seen
         if kind == "code":
             code.append("".join(text for text, attributes in runs if "embed" not in attributes))
             continue
+        if kind == "hr":
+            out.append("---")
+            continue
         inner = _inline_markdown(runs)
-        if kind == "ordered":
-            number += 1
-            out.append(f"{number}{')' if flip else '.'} {inner}")
-        elif kind == "bullet":
-            out.append(f"{'*' if flip else '-'} {inner}")
-        elif kind in ("checked", "unchecked"):
-            out.append(f"{'*' if flip else '-'} [{'x' if kind == 'checked' else ' '}] {inner}")
+        if kind in list_kinds:
+            del numbers[depth + 1 :]
+            numbers.extend([0] * (depth + 1 - len(numbers)))
+            numbers[depth] += 1
+            widths = (widths + [2] * depth)[:depth]
+            bullet = "*" if flip and not depth else "-"
+            if kind == "ordered":
+                marker = f"{numbers[depth]}{')' if flip and not depth else '.'}"
+            else:
+                marker = bullet
+            check = f"[{'x' if kind == 'checked' else ' '}] " if kind in ("checked", "unchecked") else ""
+            out.append(" " * sum(widths) + f"{marker} {check}{inner}")
+            widths.append(len(marker) + 1)
         elif line.get("header") in HEADER_LEVELS:
             out.append("#" * line["header"] + " " + inner)
         elif line.get("blockquote"):
@@ -335,6 +420,65 @@ def _html_events(source: str) -> Iterator[tuple[str, str, dict[str, str]]]:
             yield "start", tag, attributes
 
 
+_STYLE_DECLARATION = re.compile(r"([a-z-]+)\s*:\s*([^;]+)")
+_HEX_COLOR = re.compile(r"#([0-9a-f]{3}|[0-9a-f]{6})")
+_RGB_COLOR = re.compile(r"rgba?\(\s*(\d{1,3})\s*,\s*(\d{1,3})\s*,\s*(\d{1,3})\s*(?:,\s*1(?:\.0+)?\s*)?\)")
+_EM_LENGTH = re.compile(r"(\d{1,3}(?:\.\d{1,3})?)em")
+_QUILL_CLASS = re.compile(r"ql-(align|indent)-([a-z0-9]+)")
+# A Markdown task item as markdown-it (without the task-list plugin) leaves it, or our HTML's mark.
+_TASK_MARK = re.compile(r"\[([ xX])\]\s|([\u2610\u2611])\s?")
+
+
+def _styles(attrs: dict[str, str]) -> dict[str, str]:
+    return {name: value.strip() for name, value in _STYLE_DECLARATION.findall(attrs.get("style", "").lower())}
+
+
+def _palette_color(name: str, value: str | None) -> str | None:
+    """A CSS colour as the schema's palette value for format `name`, or None if it is not one."""
+    value = (value or "").strip().lower()
+    if match := _HEX_COLOR.fullmatch(value):
+        digits = match.group(1)
+        value = "#" + ("".join(d * 2 for d in digits) if len(digits) == 3 else digits)
+    elif match := _RGB_COLOR.fullmatch(value):
+        parts = [int(part) for part in match.groups()]
+        if max(parts) > 255:
+            return None
+        value = "#" + "".join(f"{part:02x}" for part in parts)
+    return value if CONTENT_SCHEMA.value_allowed(name, value) else None
+
+
+def _inline_colors(tag: str, attrs: dict[str, str]) -> dict[str, str]:
+    styles = _styles(attrs)
+    found = {
+        "color": _palette_color(
+            "color", styles.get("color") or (attrs.get("color") if tag == "font" else None)
+        ),
+        "background": _palette_color(
+            "background", styles.get("background-color") or styles.get("background")
+        ),
+    }
+    if tag == "mark" and not found["background"]:
+        found["background"] = CONTENT_SCHEMA.inline["background"]["values"][0]
+    return {name: value for name, value in found.items() if value}
+
+
+def _block_formats(attrs: dict[str, str]) -> dict[str, Any]:
+    """Alignment and indent of a block, from a style, an `align` attribute or Quill's classes."""
+    formats: dict[str, Any] = {}
+    align = _styles(attrs).get("text-align") or attrs.get("align", "").lower()
+    for name, value in _QUILL_CLASS.findall(attrs.get("class", "")):
+        if name == "align":
+            align = value
+        elif value.isdigit():
+            formats["indent"] = min(int(value), MAX_INDENT)
+    margin = _EM_LENGTH.fullmatch(_styles(attrs).get("margin-left", ""))
+    if margin and "indent" not in formats and round(float(margin.group(1)) / 3) > 0:
+        formats["indent"] = min(round(float(margin.group(1)) / 3), MAX_INDENT)  # as the export writes it
+    if CONTENT_SCHEMA.value_allowed("align", align):
+        formats["align"] = align
+    return formats
+
+
 class _DeltaBuilder:
     """Turn HTML events into delta ops, keeping only the schema's formats."""
 
@@ -350,6 +494,8 @@ class _DeltaBuilder:
         "del": "strike",
         "code": "code",
     }
+    # Inline tags that carry colours (a format map each, popped whole by their end tag).
+    COLOURED = {"span", "font", "mark"}
     SKIP = {"head", "template", "object", "svg", "math"}
 
     def __init__(self) -> None:
@@ -364,6 +510,8 @@ class _DeltaBuilder:
         self.pending_text = False
         # A block element was opened and its line not yet ended (so <p></p> still makes a line).
         self.line_open = False
+        # A list item whose text has not started: "[ ] " there makes it a checklist item.
+        self.task_mark = False
 
     def feed(self, source: str) -> None:
         for kind, value, attributes in _html_events(source):
@@ -379,7 +527,10 @@ class _DeltaBuilder:
         for name, value in self.inline:
             if not name or (name == "code" and self.pre):
                 continue
-            attributes[name] = value
+            if isinstance(value, dict):
+                attributes.update(value)
+            else:
+                attributes[name] = value
         return attributes
 
     def _text(self, text: str) -> None:
@@ -393,6 +544,14 @@ class _DeltaBuilder:
         self.pending_text = True
 
     def _end_line(self, attributes: dict[str, Any] | None = None) -> None:
+        # Spaces before a line break are layout (markup's own line breaks), not text.
+        while self.ops and isinstance(last := self.ops[-1].get("insert"), str) and last != "\n":
+            if not last.endswith(" ") or self.pre:
+                break
+            if last.rstrip(" "):
+                self.ops[-1] = {**self.ops[-1], "insert": last.rstrip(" ")}
+                break
+            self.ops.pop()
         op: dict[str, Any] = {"insert": "\n"}
         if attributes:
             op["attributes"] = attributes
@@ -436,11 +595,26 @@ class _DeltaBuilder:
                 self.block = {
                     "list": kind if kind in LIST_KINDS else self.lists[-1] if self.lists else "bullet"
                 }
+                if len(self.lists) > 1:
+                    self.block["indent"] = min(len(self.lists) - 1, MAX_INDENT)
+                self.task_mark = True
             elif tag == "blockquote":
                 self.block = {"blockquote": True}
             elif tag == "pre":
                 self.pre += 1
                 self.block = {"code-block": True}
+            if tag != "pre":
+                self.block = {**_block_formats(attrs), **self.block}
+        elif tag == "hr":
+            if self.pending_text:
+                self._end_line(self.block)
+            self.ops.append({"insert": dict(DIVIDER)})
+            self._end_line()
+        elif tag == "input" and attrs.get("type", "").lower() == "checkbox" and self.block.get("list"):
+            self.block["list"] = "checked" if "checked" in attrs else "unchecked"
+            self.task_mark = False
+        elif tag in self.COLOURED:
+            self._push_inline(tag, _inline_colors(tag, attrs))
         elif tag == "br":
             self._end_line(self.block)
         elif tag in self.INLINE:
@@ -467,6 +641,8 @@ class _DeltaBuilder:
             self.block = {}
         elif tag in self.INLINE:
             self._pop_inline(self.INLINE[tag])
+        elif tag in self.COLOURED:
+            self._pop_inline(tag)
         elif tag == "a":
             self._pop_inline("link")
 
@@ -483,6 +659,16 @@ class _DeltaBuilder:
         text = re.sub(r"\s+", " ", data)
         if not self.pending_text:
             text = text.lstrip()
+            if self.task_mark and text and (mark := _TASK_MARK.match(text)):
+                # "[ ] task", "[x] task" or our export's ballot box: a checklist item.
+                self.block["list"] = (
+                    "checked"
+                    if (mark.group(1) or "").lower() == "x" or mark.group(2) == "\u2611"
+                    else "unchecked"
+                )
+                text = text[mark.end() :]
+        if text:
+            self.task_mark = False
         self._text(text)
 
 
@@ -490,21 +676,29 @@ def _clean_ops(ops: Ops) -> Ops:
     """Merge neighbours with equal attributes (in linear time) and cut the result to the schema."""
     merged: Ops = []
     pieces: list[str] = []
+
+    def flush() -> None:
+        if pieces:
+            merged[-1]["insert"] = "".join(pieces)
+            pieces.clear()
+
     for op in ops:
         if not op["insert"]:
+            continue
+        if not isinstance(op["insert"], str):  # an embed stands alone
+            flush()
+            merged.append(op)
             continue
         attributes = {
             name: value for name, value in (op.get("attributes") or {}).items() if value is not None
         }
-        if merged and merged[-1].get("attributes") == (attributes or None):
+        if pieces and merged[-1].get("attributes") == (attributes or None):
             pieces.append(op["insert"])
             continue
-        if merged:
-            merged[-1]["insert"] = "".join(pieces)
-        pieces = [op["insert"]]
+        flush()
+        pieces.append(op["insert"])
         merged.append({"insert": "", "attributes": attributes} if attributes else {"insert": ""})
-    if merged:
-        merged[-1]["insert"] = "".join(pieces)
+    flush()
     return CONTENT_SCHEMA.sanitize(merged)
 
 

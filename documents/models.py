@@ -81,6 +81,26 @@ class Document(models.Model):
         return not self.type
 
 
+class SearchText(models.Model):
+    """A document's title and plain text as of `version`, for full-text search.
+
+    Kept current by the snapshot task (and by create and rename). On PostgreSQL the table also
+    has a generated `vector` tsvector column with a GIN index (migration 0006), which the ORM
+    does not know about: `documents.search` queries it directly.
+    """
+
+    document = models.OneToOneField(
+        Document, on_delete=models.CASCADE, primary_key=True, related_name="search_text"
+    )
+    version = models.PositiveBigIntegerField(default=0)
+    title = models.CharField(max_length=200, blank=True)
+    body = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"search text of {self.document_id} @ v{self.version}"
+
+
 class Membership(models.Model):
     """A user's role on a document; the owner has one too, so access checks have one path."""
 
@@ -329,7 +349,8 @@ class AuditAction(models.TextChoices):
     INVITE_REVOKED = "invite_revoked", "Revoked an invite link"
     INVITE_ACCEPTED = "invite_accepted", "Joined through an invite link"
     VERSION_RESTORED = "version_restored", "Restored a version"
-    DOCUMENT_DELETED = "document_deleted", "Deleted the document"
+    DOCUMENT_DELETED = "document_deleted", "Moved the document to the trash"
+    DOCUMENT_RESTORED = "document_restored", "Restored the document from the trash"
     USER_CHANGED = "user_changed", "Changed a user in the admin"
     USER_DISCONNECTED = "user_disconnected", "Disconnected a user everywhere"
     EDITING_CLOSED = "editing_closed", "Closed the document to editing"

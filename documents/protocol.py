@@ -370,6 +370,16 @@ def access_message(document_id: str, role: str | None) -> dict[str, Any]:
     return {"a": "x-access", "c": COLLECTION, "d": document_id, "role": role}
 
 
+def title_message(document_id: str, title: str) -> dict[str, Any]:
+    """Tell the page an open document was renamed."""
+    return {"a": "x-title", "c": COLLECTION, "d": document_id, "title": title}
+
+
+def trash_message(document_id: str, trashed: bool) -> dict[str, Any]:
+    """Tell a member's page the document went to the trash (`trashed`) or was restored from it."""
+    return {"a": "x-trash", "c": COLLECTION, "d": document_id, "trashed": trashed}
+
+
 def comment_message(document_id: str, thread: dict[str, Any]) -> dict[str, Any]:
     """Tell the page a comment thread changed (``thread["deleted"]``: it is gone)."""
     return {"a": "x-comment", "c": COLLECTION, "d": document_id, "thread": thread}

@@ -157,6 +157,31 @@ def documents_for_user(*, user: Any, search: str = "") -> QuerySet[Membership]:
     return qs
 
 
+def trashed_documents(*, user: Any) -> QuerySet[Document]:
+    """The user's own documents in the trash, most recently deleted first: the trash view."""
+    if not getattr(user, "is_authenticated", False):
+        return Document.objects.none()
+    return Document.objects.filter(owner=user, deleted_at__isnull=False).order_by("-deleted_at")
+
+
+def trashed_document(*, user: Any, document_id: Any) -> Document:
+    """One of the user's own documents in the trash; anything else is simply not found."""
+    document = trashed_documents(user=user).filter(pk=parse_document_id(document_id)).first()
+    if document is None:
+        raise DocumentNotFound()
+    return document
+
+
+def trash_expires_at(document: Document) -> datetime | None:
+    """When the trash task purges this trashed document (None: it stays until restored)."""
+    from datetime import timedelta
+
+    days = settings.COLLAB_TRASH_DAYS
+    if document.deleted_at is None or days <= 0:
+        return None
+    return document.deleted_at + timedelta(days=days)
+
+
 def members_of(*, document: Document) -> QuerySet[Membership]:
     return document.memberships.select_related("user").order_by("created_at")
 

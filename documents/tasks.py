@@ -21,14 +21,20 @@ def take_snapshot(document_id: str, version: int | None = None) -> int | None:
 
 @shared_task(acks_late=True)
 def snapshot_idle_documents(limit: int = 500) -> int:
-    """Snapshot documents whose newest ops are not yet covered by a snapshot."""
+    """Snapshot documents whose newest ops are not yet covered by a snapshot or by the search
+    index (live documents only for the index: a trashed one keeps the text it had)."""
     from django.db.models import Max
 
     stale = (
         Document.objects.annotate(last_snapshot=Max("snapshots__version"))
         # Spelled out: exclude(last_snapshot=F("version")) also drops the never-snapshotted
         # documents, since NULL = version is not true in SQL.
-        .filter(Q(last_snapshot__isnull=True) | Q(last_snapshot__lt=F("version")))
+        .filter(
+            Q(last_snapshot__isnull=True)
+            | Q(last_snapshot__lt=F("version"))
+            | Q(deleted_at__isnull=True)
+            & (Q(search_text__isnull=True) | Q(search_text__version__lt=F("version")))
+        )
         .values_list("pk", flat=True)[:limit]
     )
     count = 0
@@ -56,6 +62,12 @@ def compact_old_operations() -> int:
         Operation.objects.filter(created_at__lt=cutoff).values_list("document_id", flat=True).distinct()
     )
     return sum(services.compact_document(document_id=pk, cutoff=cutoff) for pk in document_ids)
+
+
+@shared_task(acks_late=True)
+def purge_expired_trash() -> int:
+    """Empty the trash of documents deleted more than COLLAB_TRASH_DAYS ago (beat, hourly)."""
+    return services.purge_expired_trash()
 
 
 @shared_task(acks_late=True)

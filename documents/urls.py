@@ -2,11 +2,13 @@
 
 from django.urls import path
 
-from . import api, audit_views, comments_api, monitoring, views
+from . import api, audit_views, comments_api, monitoring, views, workspace_api
 
 urlpatterns = [
     path("", views.document_list, name="document-list"),
     path("documents/new/", views.document_create, name="document-create"),
+    path("trash/", views.trash, name="document-trash"),
+    path("trash/<uuid:document_id>/restore/", views.trash_restore, name="document-trash-restore"),
     path("d/<uuid:document_id>/", views.document_editor, name="document-editor"),
     path("d/<uuid:document_id>/history/", views.document_history, name="document-history"),
     path("d/<uuid:document_id>/audit/", audit_views.document_audit, name="document-audit"),
@@ -16,6 +18,9 @@ urlpatterns = [
     path("readyz", monitoring.readyz, name="readyz"),
     path("metrics", monitoring.metrics_view, name="metrics"),
     path("api/documents/", api.documents, name="api-documents"),
+    path("api/search/", workspace_api.search_documents, name="api-search"),
+    path("api/trash/", workspace_api.trash, name="api-trash"),
+    path("api/trash/<str:document_id>/restore/", workspace_api.trash_restore, name="api-trash-restore"),
     path("api/documents/import/", api.import_document, name="api-import"),
     path("api/documents/<str:document_id>/", api.document_detail, name="api-document"),
     path("api/documents/<str:document_id>/members/", api.members, name="api-members"),

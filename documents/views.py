@@ -3,6 +3,8 @@
 import logging
 from typing import Any
 
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -13,7 +15,7 @@ from django.views.decorators.http import require_http_methods
 
 from allauth.account.adapter import get_adapter as get_account_adapter
 
-from . import selectors, services
+from . import search, selectors, services
 from .errors import CollabError, DocumentNotFound
 from .models import Document, Role
 
@@ -27,40 +29,70 @@ def _not_found(request: HttpRequest, *, title: str, message: str) -> HttpRespons
     return render(request, "documents/not_found.html", {"title": title, "message": message}, status=404)
 
 
+def _edited_label(edited: Any, now: Any) -> str:
+    return "just now" if (now - edited).total_seconds() < 60 else f"{timesince(edited, now, depth=1)} ago"
+
+
 @login_required
 @require_http_methods(["GET"])
 def document_list(request: HttpRequest) -> HttpResponse:
-    """Documents the user owns or that are shared with them, newest first, searchable by title."""
+    """Documents the user owns or that are shared with them, newest first; with `q`, the
+    full-text search of their titles and text, best first, with highlighted snippets."""
     query = request.GET.get("q", "").strip()[:MAX_SEARCH_LENGTH]
-    try:
-        memberships = list(selectors.documents_for_user(user=request.user, search=query))
-    except CollabError:
-        # A search no title can match (control characters): an empty list, marked as a bad request.
-        return render(
-            request, "documents/list.html", {"memberships": [], "query": "", "owned_count": 0}, status=400
-        )
+    context: dict[str, Any] = {"query": query, "memberships": [], "hits": [], "owned_count": 0}
+    now = timezone.now()
+    if query:
+        try:
+            hits = search.search_documents(user=request.user, query=query)
+        except CollabError:
+            # A search no text can match (control characters): no results, marked as a bad request.
+            return render(request, "documents/list.html", {**context, "query": ""}, status=400)
+        context["hits"] = [{"hit": hit, "edited_label": _edited_label(hit.updated_at, now)} for hit in hits]
+        return render(request, "documents/list.html", context)
+    memberships = list(selectors.documents_for_user(user=request.user))
     here = selectors.visitors_of(
         document_ids=[m.document_id for m in memberships], within_seconds=selectors.visitor_ttl()
     )
-    now = timezone.now()
     for membership in memberships:
         membership.editing_now = [
             "You" if visitor["id"] == request.user.pk else visitor["name"]
             for visitor in here.get(str(membership.document_id), [])
         ]
-        edited = membership.document.updated_at
-        membership.edited_label = (
-            "just now" if (now - edited).total_seconds() < 60 else f"{timesince(edited, now, depth=1)} ago"
-        )
-    return render(
-        request,
-        "documents/list.html",
+        membership.edited_label = _edited_label(membership.document.updated_at, now)
+    context["memberships"] = memberships
+    context["owned_count"] = sum(1 for m in memberships if m.role == Role.OWNER)
+    context["trash_count"] = selectors.trashed_documents(user=request.user).count()
+    return render(request, "documents/list.html", context)
+
+
+@login_required
+@require_http_methods(["GET"])
+def trash(request: HttpRequest) -> HttpResponse:
+    """The owner's trashed documents, with when each is purged for good and a restore button."""
+    now = timezone.now()
+    rows = [
         {
-            "memberships": memberships,
-            "query": query,
-            "owned_count": sum(1 for m in memberships if m.role == Role.OWNER),
-        },
-    )
+            "document": document,
+            "deleted_label": _edited_label(document.deleted_at, now),
+            "purge_at": selectors.trash_expires_at(document),
+        }
+        for document in selectors.trashed_documents(user=request.user)[:500]
+    ]
+    return render(request, "documents/trash.html", {"rows": rows, "trash_days": settings.COLLAB_TRASH_DAYS})
+
+
+@login_required
+@require_http_methods(["POST"])
+def trash_restore(request: HttpRequest, document_id: Any) -> HttpResponse:
+    """Restore one of my trashed documents and open it (a plain form post, CSRF-checked)."""
+    try:
+        services.restore_document(user=request.user, document_id=document_id)
+    except DocumentNotFound:
+        return _document_not_found(request)
+    except CollabError as error:
+        messages.error(request, error.message)
+        return redirect("document-trash")
+    return redirect("document-editor", document_id=document_id)
 
 
 @login_required

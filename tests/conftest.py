@@ -37,9 +37,15 @@ class ServerProcess:
     the same port, as a platform restarts a dyno; `extra_origins` adds e.g. a balancer's)."""
 
     def __init__(
-        self, env: dict[str, str], name: str = "daphne", *, extra_origins: tuple[str, ...] = ()
+        self,
+        env: dict[str, str],
+        name: str = "daphne",
+        *,
+        extra_origins: tuple[str, ...] = (),
+        ping: tuple[int, int] = (5, 10),
     ) -> None:
         self.port = free_port()
+        self.ping = ping  # daphne's ping interval and timeout: short here, the Procfile's in benchmarks
         self.url = f"http://127.0.0.1:{self.port}"
         self.name = name
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -68,9 +74,9 @@ class ServerProcess:
                 "--port",
                 str(self.port),
                 "--ping-interval",
-                "5",
+                str(self.ping[0]),
                 "--ping-timeout",
-                "10",
+                str(self.ping[1]),
                 "collab.asgi:application",
             ],
             cwd=ROOT,
@@ -231,6 +237,8 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
             or "/tests/bench/" in path
         ):
             item.add_marker(pytest.mark.cluster)
+        if "browser" in getattr(item, "fixturenames", ()) or "/tests/browser/" in path:
+            item.add_marker(pytest.mark.browser)
 
 
 @pytest.fixture

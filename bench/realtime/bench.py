@@ -7,7 +7,8 @@ and on sharedb-postgres + sharedb-redis-pubsub), real sharedb clients, the same 
 
 Environment: BENCH_SECONDS (window, default 20), BENCH_W5_SECONDS (each W5 step, default 10),
 BENCH_OUT (directory for the JSON and Markdown table, default artifacts/), BENCH_LABEL (file name
-part, default "run"), BENCH_PROFILE=0 (skip the py-spy profile of collab under W1).
+part, default "run"), BENCH_PROFILE=0 (skip the py-spy profile of collab), BENCH_PROFILE_WORKLOAD
+(the workload profiled on collab-1p, default W1; e.g. W4-1000).
 See docs/performance.md for what each workload and column means.
 """
 
@@ -33,6 +34,7 @@ OUT = Path(os.environ.get("BENCH_OUT", ROOT / "artifacts"))
 LABEL = os.environ.get("BENCH_LABEL", "run")
 SYSTEMS = os.environ.get("BENCH_SYSTEMS", "collab-1p,collab-2p,sharedb-pg,sharedb-mem").split(",")
 WORKLOADS = os.environ.get("BENCH_WORKLOADS", "W1,W2,W3,W4,W5").split(",")
+PROFILE_WORKLOAD = os.environ.get("BENCH_PROFILE_WORKLOAD", "W1")
 PROFILE = (
     os.environ.get("BENCH_PROFILE", "1") == "1"
     and shutil.which("py-spy", path=str(Path(sys.executable).parent)) is not None
@@ -112,10 +114,11 @@ def main() -> int:
         rows = run_all(targets)
         profile_text = None
         collab_1p = next((t for t in targets if t.name == "collab-1p"), None)
-        if PROFILE and collab_1p and "W1" in WORKLOADS:
+        profiled = next((w for w in workloads.standard() if w.name == PROFILE_WORKLOAD), None)
+        if PROFILE and collab_1p and profiled and profiled.name.split("-")[0] in WORKLOADS:
             path = OUT / f"profile-{LABEL}.txt"
-            progress(f"W1 on collab-1p again under py-spy -> {path}")
-            workloads.run(collab_1p, workloads.standard()[0], log_dir=OUT, profile=path)
+            progress(f"{profiled.name} on collab-1p again under py-spy -> {path}")
+            workloads.run(collab_1p, profiled, log_dir=OUT, profile=path)
             profile_text = report.profile_summary(path, workloads.SECONDS)
     finally:
         for stop in reversed(stoppers):

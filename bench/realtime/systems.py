@@ -118,6 +118,15 @@ class Target:
         raise NotImplementedError
 
 
+def _procfile_ping() -> tuple[int, int]:
+    web = next(line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith("web:"))
+    words = web.split()
+    return int(words[words.index("--ping-interval") + 1]), int(words[words.index("--ping-timeout") + 1])
+
+
+PROCFILE_PING = _procfile_ping()
+
+
 class Collab:
     """collab's processes on one private database: daphne A and B, HAProxy over both, a Celery worker."""
 
@@ -136,9 +145,10 @@ class Collab:
         # The shell that writes the sessions signs them with the servers' key.
         self.cluster.env["SECRET_KEY"] = secrets.token_urlsafe(50)
         self.balancer_port = free_port()
+        # Production settings: the Procfile's ping interval and timeout.
         self.servers = [
-            ServerProcess(self.cluster.env, name="collab-a"),
-            ServerProcess(self.cluster.env, name="collab-b"),
+            ServerProcess(self.cluster.env, name="collab-a", ping=PROCFILE_PING),
+            ServerProcess(self.cluster.env, name="collab-b", ping=PROCFILE_PING),
         ]
         origins = ",".join(
             f"http://127.0.0.1:{p}" for p in [*(s.port for s in self.servers), self.balancer_port]

@@ -10,6 +10,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from processes import tree_cpu_seconds, tree_rss_bytes
@@ -54,8 +55,16 @@ def w5(authors: int) -> Workload:
     return Workload(f"W5-{authors}", [["rate"] * authors], W5_SECONDS, authors=authors)
 
 
-def run(target: Target, workload: Workload, *, log_dir: Path, profile: Path | None = None) -> dict[str, Any]:
-    """Run the load generator once; return the row for the table."""
+def run(
+    target: Target,
+    workload: Workload,
+    *,
+    log_dir: Path,
+    profile: Path | None = None,
+    on_ready: Callable[[], None] | None = None,
+) -> dict[str, Any]:
+    """Run the load generator once; return the row for the table (`on_ready`: called once every
+    client is connected and subscribed, before the window)."""
     if workload.idle_memory:
         target.restart()  # memory per connection is measured on a fresh process
     specs = target.prepare(workload.layout)
@@ -93,6 +102,8 @@ def run(target: Target, workload: Workload, *, log_dir: Path, profile: Path | No
         for line in proc.stdout:
             if line.startswith("@@ready"):
                 marks["rss"] = tree_rss_bytes(target.rss_pids())
+                if on_ready:
+                    on_ready()
                 proc.stdin.write("go\n")
                 proc.stdin.flush()
             elif line.startswith("@@start"):

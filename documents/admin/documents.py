@@ -109,7 +109,13 @@ class DocumentAdmin(admin.ModelAdmin):
     readonly_fields = ["id", "type", "version", "length", "created_at", "updated_at", "deleted_at"]
     fields = ["id", "title", "owner", "type", "version", "length", "created_at", "updated_at", "deleted_at"]
     autocomplete_fields = ["owner"]
-    actions = ["snapshot_now", "restore_to_version", "export_document", "revoke_invite_links"]
+    actions = [
+        "snapshot_now",
+        "restore_to_version",
+        "restore_from_trash",
+        "export_document",
+        "revoke_invite_links",
+    ]
     list_select_related = ["owner"]
 
     def get_inlines(self, request: HttpRequest, obj: Any) -> list[Any]:
@@ -154,6 +160,21 @@ class DocumentAdmin(admin.ModelAdmin):
             for document_id in list(queryset.values_list("pk", flat=True))
         )
         self.message_user(request, f"{revoked} invite link(s) revoked.", messages.SUCCESS)
+
+    @admin.action(description="Restore the selected documents from the trash")
+    def restore_from_trash(self, request: HttpRequest, queryset: QuerySet[Document]) -> None:
+        restored, refused = 0, []
+        for document in list(queryset):
+            try:
+                services.restore_document_as_operator(operator=request.user, document_id=document.pk)
+            except CollabError as error:
+                refused.append(f"“{document.title}”: {error.message}")
+            else:
+                restored += 1
+        if restored:
+            self.message_user(request, f"{restored} document(s) restored from the trash.", messages.SUCCESS)
+        for line in refused:
+            self.message_user(request, line, messages.WARNING)
 
     @admin.display(boolean=True, description="Live")
     def is_live(self, obj: Document) -> bool:

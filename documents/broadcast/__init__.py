@@ -64,6 +64,21 @@ def publish_document_access_changed_on_commit(*, document_id: Any) -> None:
     transaction.on_commit(lambda: _publish(document_channel(document_id), event), robust=True)
 
 
+def publish_title_on_commit(*, document_id: Any, title: str) -> None:
+    """The document was renamed: every open editor shows the new title."""
+    event = {"k": "title", "d": str(document_id), "title": title}
+    transaction.on_commit(lambda: _publish(document_channel(document_id), event), robust=True)
+
+
+def publish_trash_on_commit(*, document_id: Any, user_ids: list[Any], trashed: bool) -> None:
+    """The document went to the trash or came back: each member's pages hear it on their user
+    channel, since a trashed document's subscribers have been let go."""
+    event = {"k": "trash", "d": str(document_id), "trashed": trashed}
+    for user_id in user_ids:
+        channel = user_channel(user_id)
+        transaction.on_commit(lambda channel=channel: _publish(channel, event), robust=True)
+
+
 def publish_comment_on_commit(*, document_id: Any, thread: dict[str, Any]) -> None:
     """A comment thread was opened, answered, edited, resolved or deleted: every editor shows it."""
     event = {"k": "comment", "d": str(document_id), "t": thread}

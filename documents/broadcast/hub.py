@@ -13,7 +13,7 @@ import asyncio
 import json
 import logging
 import time
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -61,6 +61,8 @@ class Listener(Protocol):
 
     def hub_message(self, channel: str, message: dict[str, Any]) -> None: ...
 
+    def tick(self) -> None: ...
+
 
 @dataclass
 class DocumentState:
@@ -74,6 +76,9 @@ class DocumentState:
     held: list[OpRecord] = field(default_factory=list)
     gap_seen: bool = False
     told_no_access: set[Any] = field(default_factory=set)
+    # user id -> how many local listeners of theirs watch it; the users the last refresh settled.
+    users: Counter[Any] = field(default_factory=Counter)
+    settled: set[Any] = field(default_factory=set)
 
 
 @in_thread
@@ -114,11 +119,15 @@ class Hub:
     async def watch(self, channel: str, listener: Listener) -> None:
         listeners = self.listeners.setdefault(channel, set())
         first = not listeners
+        if listener in listeners:
+            return
         listeners.add(listener)
-        if first:
-            if channel.startswith("doc:"):
-                self.documents.setdefault(channel[4:], DocumentState())
+        if channel.startswith("doc:"):
+            state = self.documents.setdefault(channel[4:], DocumentState())
+            state.users[listener.user_id] += 1
+            if first:
                 metrics.documents_open.set(len(self.documents))
+        if first:
             await self.subscriber.subscribe(channel)
 
     async def unwatch(self, channel: str, listener: Listener) -> None:
@@ -126,6 +135,11 @@ class Hub:
         if not listeners or listener not in listeners:
             return
         listeners.discard(listener)
+        state = self.documents.get(channel[4:]) if channel.startswith("doc:") else None
+        if state is not None:
+            state.users[listener.user_id] -= 1
+            if state.users[listener.user_id] <= 0:
+                del state.users[listener.user_id]
         if not listeners:
             del self.listeners[channel]
             if channel.startswith("doc:"):
@@ -213,7 +227,11 @@ class Hub:
     def _dispatch(self, document_id: str, state: DocumentState, event: OpEvent) -> None:
         state.next_version = event.record.version + 1
         state.recent.append(event)
-        for listener in list(self.listeners.get(document_channel(document_id), ())):
+        listeners = list(self.listeners.get(document_channel(document_id), ()))
+        # The author first: its ack is the one frame someone is waiting on.
+        src = event.record.src
+        listeners.sort(key=lambda listener: getattr(listener, "src", None) != src)
+        for listener in listeners:
             if not self.may_read(document_id, listener.user_id):
                 continue  # Lost access since: never hand it another op.
             try:
@@ -272,15 +290,12 @@ class Hub:
         check every local connection's session."""
         if time.monotonic() - self._sessions_checked > settings.COLLAB_SYNC_INTERVAL_SECONDS:
             self._sessions_checked = time.monotonic()
+            self._tick_connections()
             await self.check_sessions()
         if not self.documents:
             return
         document_ids = list(self.documents)
-        user_ids = {
-            listener.user_id
-            for document_id in document_ids
-            for listener in self.listeners.get(document_channel(document_id), ())
-        }
+        user_ids: set[Any] = set().union(*(state.users.keys() for state in self.documents.values()))
         started = time.monotonic()
         heads, roles = await _read_state(document_ids, list(user_ids))
         for document_id in document_ids:
@@ -291,7 +306,7 @@ class Hub:
             state = self.documents.get(document_id)
             if state is None:
                 continue
-            self._refresh_roles(document_id, state, roles.get(document_id, {}))
+            self._refresh_roles(document_id, state, roles.get(document_id, {}), user_ids)
             head = heads.get(document_id)
             if head is None:
                 continue
@@ -319,6 +334,13 @@ class Hub:
             }
             await _refresh_visits(sorted(names))
 
+    def _tick_connections(self) -> None:
+        for listener in self.connections():
+            try:
+                listener.tick()
+            except Exception:
+                logger.exception("a connection's tick failed")
+
     async def check_sessions(self) -> None:
         """End the connections whose session ended (expired, signed out, password changed, user
         deactivated) even if the event saying so was lost: one check for the whole process."""
@@ -339,12 +361,18 @@ class Hub:
                 for channel, listener in entries:
                     listener.hub_message(channel, {"k": "end"})
 
-    def _refresh_roles(self, document_id: str, state: DocumentState, roles: dict[Any, str]) -> None:
-        """Tell each listener whose role changed (or who has none) to re-check, once per change."""
+    def _refresh_roles(
+        self, document_id: str, state: DocumentState, roles: dict[Any, str], asked: set[Any]
+    ) -> None:
+        """Tell each listener whose role changed (or who has none) to re-check, once per change.
+        Only users the sweep asked about: one who arrived during its read was checked on arrival."""
         previous, state.roles = state.roles or {}, roles
-        listeners = list(self.listeners.get(document_channel(document_id), ()))
+        users = state.users.keys() & asked
+        if roles == previous and users <= state.settled:
+            return  # Nothing anyone here could be told.
+        state.settled = users
         changed = set()
-        for user_id in {listener.user_id for listener in listeners}:
+        for user_id in users:
             role = roles.get(user_id)
             if role is None and user_id not in state.told_no_access:
                 state.told_no_access.add(user_id)
@@ -356,7 +384,7 @@ class Hub:
         if not changed:
             return
         message = {"k": "access", "d": document_id, "u": None}
-        for listener in listeners:
+        for listener in list(self.listeners.get(document_channel(document_id), ())):
             if listener.user_id in changed:
                 listener.hub_message(document_channel(document_id), message)
 

@@ -1,5 +1,10 @@
 """Pub/sub between server processes: Redis when `REDIS_URL` is set, else within this process.
 
+Every event reaches this process's own hubs directly (scheduled on their loops the moment it is
+published), and other processes through Redis; a hub drops the Redis copy of an event it was
+handed directly by its origin mark, so a local commit never waits a Redis round trip, nor the
+fan-out of whatever arrived from Redis meanwhile, before its connections hear of it.
+
 A channel name is namespaced by `COLLAB_PUBSUB_PREFIX`, so two deployments (or two test
 databases) sharing one Redis never hear each other: Redis pub/sub ignores database numbers.
 """
@@ -7,7 +12,9 @@ databases) sharing one Redis never hear each other: Redis pub/sub ignores databa
 import asyncio
 import hashlib
 import logging
+import os
 import threading
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +28,15 @@ logger = logging.getLogger(__name__)
 _local_receivers: dict[int, tuple[asyncio.AbstractEventLoop, Callable[[str, str], None]]] = {}
 _local_lock = threading.Lock()
 _sync_client: Any = None
+# Marks this process's publishes, so its subscribers skip their Redis copies (a fork gets a new one).
+_origin: tuple[int, str] = (0, "")
+
+
+def _origin_mark() -> str:
+    global _origin
+    if _origin[0] != os.getpid():
+        _origin = (os.getpid(), uuid.uuid4().hex[:16] + "|")
+    return _origin[1]
 
 
 def _prefix() -> str:
@@ -59,11 +75,7 @@ def _redis_sync() -> Any:
     return _sync_client
 
 
-def publish_sync(channel: str, data: str) -> None:
-    """Publish from synchronous code (services, after commit, in any thread or process)."""
-    if uses_redis():
-        _redis_sync().publish(_full(channel), data)
-        return
+def _deliver_locally(channel: str, data: str) -> None:
     with _local_lock:
         receivers = list(_local_receivers.values())
     for loop, receive in receivers:
@@ -71,13 +83,20 @@ def publish_sync(channel: str, data: str) -> None:
             loop.call_soon_threadsafe(receive, channel, data)
 
 
+def publish_sync(channel: str, data: str) -> None:
+    """Publish from synchronous code (services, after commit, in any thread or process)."""
+    _deliver_locally(channel, data)
+    if uses_redis():
+        _redis_sync().publish(_full(channel), _origin_mark() + data)
+
+
 _async_clients: dict[int, tuple[asyncio.AbstractEventLoop, Any]] = {}
 
 
 async def publish(channel: str, data: str) -> None:
     """Publish from the event loop without blocking it (one Redis client per loop)."""
+    _deliver_locally(channel, data)
     if not uses_redis():
-        publish_sync(channel, data)
         return
     loop = asyncio.get_running_loop()
     entry = _async_clients.get(id(loop))
@@ -89,7 +108,7 @@ async def publish(channel: str, data: str) -> None:
                 del _async_clients[key]
         client = aioredis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
         entry = _async_clients[id(loop)] = (loop, client)
-    await entry[1].publish(_full(channel), data)
+    await entry[1].publish(_full(channel), _origin_mark() + data)
 
 
 class Subscriber:
@@ -115,9 +134,8 @@ class Subscriber:
         self._wake = asyncio.Event()
         if uses_redis():
             self._task = loop.create_task(self._run())
-        else:
-            with _local_lock:
-                _local_receivers[id(loop)] = (loop, self._receive_local)
+        with _local_lock:
+            _local_receivers[id(loop)] = (loop, self._receive_local)
 
     def _receive_local(self, channel: str, data: str) -> None:
         if channel in self.channels:
@@ -168,8 +186,10 @@ class Subscriber:
                             break  # Idle: drop the connection until a channel is watched again.
                         continue
                     if message.get("type") == "message":
-                        data = message["data"]
-                        self.receive(_short(message["channel"].decode()), data.decode())
+                        data = message["data"].decode()
+                        mark = _origin_mark()
+                        if not data.startswith(mark):  # (our own were delivered directly)
+                            self.receive(_short(message["channel"].decode()), data[len(mark) :])
             except asyncio.CancelledError:
                 raise
             except Exception:

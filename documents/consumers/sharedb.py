@@ -11,7 +11,6 @@ import asyncio
 import logging
 import time
 import uuid
-from collections import deque
 from dataclasses import dataclass, field
 from importlib import import_module
 from collections.abc import AsyncIterator
@@ -39,7 +38,7 @@ from ..pipeline import get_pipeline
 from ..services import SubmitRequest
 from . import database as db
 from .presence import PresenceMixin
-from .wire import Wire
+from .wire import Wire, flusher
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +62,8 @@ def _size(frame: str | OpEvent) -> int:
 class TokenBucket:
     """Allow `rate` events per second with bursts of `burst`."""
 
+    __slots__ = ("rate", "burst", "tokens", "stamp")
+
     def __init__(self, rate: float, burst: float) -> None:
         self.rate, self.burst = rate, burst
         self.tokens, self.stamp = burst, time.monotonic()
@@ -76,7 +77,7 @@ class TokenBucket:
         return 0.0 if self.tokens >= 0 else -self.tokens / self.rate
 
 
-@dataclass
+@dataclass(slots=True)
 class Subscription:
     """One subscribed document: the next version the client has been sent (None while loading),
     and the hub's deliveries held until the initial read has been sent."""
@@ -100,14 +101,23 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
         # Set in the connection's own task, so every line it (and what it starts) logs has them.
         logcontext.connection_id.set(self.channel_name)
         logcontext.user_id.set(self.user_id)
-        self.outbox: deque[str | OpEvent | int] = deque()
-        self.wire: Wire | None = None
+        # Frames in order; a close code, if any, is last (nothing is queued behind it).
+        self.outbox: list[str | OpEvent | int] = []
         self.queued_bytes = 0
         self.closing = False  # a close is queued or sent: nothing more goes out or is handled
-        self.wake = asyncio.Event()
-        self.idle = asyncio.Event()  # set while no frame is being handled (see close_for_restart)
-        self.idle.set()
-        self.writer = asyncio.ensure_future(self._write_forever())
+        self.handling = False  # a frame is being handled (see close_for_restart)
+        self.handled: asyncio.Future[None] | None = None
+        # On daphne's socket, queued frames are written by the process's flusher, once per loop
+        # iteration for every connection with something queued: no task per connection.
+        self.wire = Wire(self.base_send)
+        self.flusher = flusher()
+        self.flush_marked = False
+        self.max_queued = settings.COLLAB_MAX_QUEUED_BYTES
+        self.closer: asyncio.Future[Any] | None = None
+        self.writer: asyncio.Future[Any] | None = None
+        if not self.wire.direct:
+            self.wake = asyncio.Event()
+            self.writer = asyncio.ensure_future(self._write_forever())
         await self.accept()
         metrics.connections.inc()
         self.counted = True
@@ -139,22 +149,17 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
         self.presence_bucket = TokenBucket(settings.COLLAB_PRESENCE_RATE, settings.COLLAB_PRESENCE_BURST)
         self.tasks: set[asyncio.Task[Any]] = set()
         await self.hub.watch_user(self.user.pk, self)
-        self.ticker = asyncio.ensure_future(self._tick_forever())
 
     async def disconnect(self, code: int) -> None:
         if getattr(self, "counted", False):
             self.counted = False
             metrics.connections.dec()
-        for task in [
-            getattr(self, "ticker", None),
-            getattr(self, "writer", None),
-            *getattr(self, "tasks", ()),
-        ]:
+        for task in [getattr(self, "writer", None), *getattr(self, "tasks", ())]:
             if task is not None:
                 task.cancel()
         # What was queued for a client that is gone goes now, whatever still refers to us.
-        self.outbox.clear()
-        if self.wire is not None:
+        if hasattr(self, "wire"):
+            self.outbox.clear()
             self.wire.release()
         if not hasattr(self, "src"):
             return
@@ -197,7 +202,7 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
             )
             return
         received = time.monotonic()
-        self.idle.clear()
+        self.handling = True
         document = logcontext.document_id.set(message.get("d") if isinstance(message.get("d"), str) else None)
         try:
             handler = getattr(self, "on_" + protocol.parse_action(message))
@@ -224,7 +229,10 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
             self._send(protocol.error_reply(message, CollabError("Internal error.")))
         finally:
             logcontext.document_id.reset(document)
-            self.idle.set()
+            self.handling = False
+            if self.handled is not None:
+                self.handled.set_result(None)
+                self.handled = None
 
     @staticmethod
     async def _wait(bucket: TokenBucket, cost: float = 1) -> None:
@@ -244,7 +252,7 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
             return
         if not isinstance(frame, int):
             self.queued_bytes += _size(frame)
-            if self.queued_bytes > settings.COLLAB_MAX_QUEUED_BYTES:
+            if self.queued_bytes > self.max_queued:
                 logger.warning("closing a connection that reads too slowly")
                 self.outbox.clear()
                 self.queued_bytes = 0
@@ -252,50 +260,63 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
         if isinstance(frame, int):
             self.closing = True
         self.outbox.append(frame)
-        self.wake.set()
+        if self.writer is not None:
+            self.wake.set()
+        elif not self.flush_marked:
+            self.flush_marked = True
+            self.flusher.mark(self)
 
     def _close(self, code: int) -> None:
         self._push(code)
 
     async def close_for_restart(self) -> None:
         """Finish the frame being handled (its ack is queued), then close behind it."""
-        await self.idle.wait()
+        if self.handling:
+            self.handled = asyncio.get_running_loop().create_future()
+            await self.handled
         self._close(protocol.CLOSE_RESTARTING)
-        await asyncio.wait([self.writer])
+        if self.writer is not None:
+            await asyncio.wait([self.writer])
+            return
+        self.flush()
+        if self.closer is not None:
+            await asyncio.wait([self.closer])
+
+    def flush(self) -> None:
+        """Write what is queued, in one write; start the close if one is queued behind it."""
+        self.flush_marked = False
+        outbox = self.outbox
+        if not outbox or self.closer is not None:
+            return
+        wire = self.wire
+        backlog = wire.backlog()
+        if backlog > self.max_queued:
+            # The client reads too slowly: what it has not read would pile up here.
+            logger.warning("closing a connection that reads too slowly")
+            self.closing = True
+            outbox.clear()
+            self.closer = asyncio.ensure_future(self.close(code=protocol.CLOSE_TOO_SLOW))
+            return
+        self.outbox, self.queued_bytes = [], 0
+        code = outbox.pop() if isinstance(outbox[-1], int) else None
+        wire.send(outbox, backlog)  # type: ignore[arg-type]  (no close code left in it)
+        if code is not None:
+            self.closer = asyncio.ensure_future(self.close(code=code))
 
     async def _write_forever(self) -> None:
-        self.wire = wire = Wire(self.base_send)
+        """Channels' own send, one frame at a time (where there is no daphne socket: tests)."""
         try:
             while True:
                 await self.wake.wait()
                 self.wake.clear()
                 while self.outbox:
-                    if wire.backlog() > settings.COLLAB_MAX_QUEUED_BYTES:
-                        # The client reads too slowly: what it has not read would pile up here.
-                        logger.warning("closing a connection that reads too slowly")
-                        self.closing = True
+                    frame = self.outbox.pop(0)
+                    if isinstance(frame, int):
                         self.outbox.clear()
-                        await self.close(code=protocol.CLOSE_TOO_SLOW)
+                        await self.close(code=frame)
                         return
-                    frames: list[str | OpEvent] = []
-                    while self.outbox and not isinstance(self.outbox[0], int):
-                        frame = self.outbox.popleft()
-                        assert not isinstance(frame, int)
-                        self.queued_bytes -= _size(frame)
-                        frames.append(frame)
-                        if not wire.direct:
-                            break
-                    if frames:
-                        if wire.direct:
-                            wire.send(frames)
-                        else:
-                            frame = frames[0]
-                            await self.send(text_data=frame.frame if isinstance(frame, OpEvent) else frame)
-                        continue
-                    code = self.outbox.popleft()
-                    self.outbox.clear()
-                    await self.close(code=int(code))
-                    return
+                    self.queued_bytes -= _size(frame)
+                    await self.send(text_data=frame.frame if isinstance(frame, OpEvent) else frame)
         except asyncio.CancelledError:
             pass
 
@@ -560,6 +581,12 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
         elif kind == "comment":
             if message.get("d") in self.watched:
                 self._send(protocol.comment_message(message["d"], message["t"]))
+        elif kind == "title":
+            if message.get("d") in self.watched:
+                self._send(protocol.title_message(message["d"], message["title"]))
+        elif kind == "trash":
+            # Sent on the user's own channel, to members only: the page may no longer subscribe.
+            self._send(protocol.trash_message(message["d"], bool(message["trashed"])))
         elif kind == "notify":
             self._send(protocol.notification_message(message["n"]))
         else:
@@ -609,29 +636,21 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
         user = await get_user({"session": session})
         return bool(user.is_authenticated and user.pk == self.user.pk and user.is_active)
 
-    async def _tick_forever(self) -> None:
-        """Every few seconds: notice an ended session, keep visits and cursors alive."""
-        while True:
-            await asyncio.sleep(settings.COLLAB_SYNC_INTERVAL_SECONDS)
-            try:
-                await self._tick()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # One failed round (the database away) must not stop the next.
-                logger.warning("sync tick failed", exc_info=True)
+    def tick(self) -> None:
+        """Every sync interval (the hub calls every connection of the process at once): notice an
+        ended session, keep cursors alive, drop documents no longer readable. No task unless
+        there is something to do, so an idle reader costs nothing here."""
+        if settings.SESSION_ENGINE != "django.contrib.sessions.backends.db":
+            self._spawn(self._check_session())  # (with database sessions the hub checks them all)
+        if self.local_presence or self.remote_presence:
+            self._spawn(self._presence_heartbeat())
+        for document_id in list(self.subscriptions):
+            if not self.hub.may_read(document_id, self.user_id):
+                self._spawn(self._lose_access(document_id))
 
-    async def _tick(self) -> None:
-        if (
-            settings.SESSION_ENGINE != "django.contrib.sessions.backends.db"
-            and not await self._session_valid()
-        ):
-            await self._end_session()  # (with database sessions the hub checks every connection at once)
-            return
-        await self._presence_heartbeat()
-        if self.subscriptions:  # (the hub refreshes every connection's visits at once)
-            for document_id in list(self.subscriptions):
-                if not self.hub.may_read(document_id, self.user_id):
-                    await self._lose_access(document_id)
+    async def _check_session(self) -> None:
+        if not await self._session_valid():
+            await self._end_session()
 
     # --- Watching documents -----------------------------------------------------------------
 

@@ -1,17 +1,21 @@
 """The connection's socket as daphne holds it: how much the client has not read yet, and a direct
 send that frames a broadcast op once for every connection of the process and writes whatever is
-queued in one go.
+queued in one go (straight to the socket when Twisted has nothing buffered for it).
 
 daphne hands each connection `partial(server.handle_reply, protocol)` as its send callable (under
 Channels' session wrapper). Where there is no daphne socket (the tests' communicators), `Wire`
 is inert and the consumer sends through Channels as usual.
 """
 
+import asyncio
+import logging
 from typing import Any
 
 from autobahn.websocket.protocol import PreparedMessage
 
 from ..broadcast.hub import OpEvent
+
+logger = logging.getLogger(__name__)
 
 
 def _daphne_protocol(send: Any) -> Any:
@@ -38,13 +42,18 @@ def _framed(text: str) -> PreparedMessage:
 class Wire:
     def __init__(self, send: Any) -> None:
         self.protocol = _daphne_protocol(send)
+        transport = getattr(self.protocol, "transport", None)
+        # A plain TCP socket (TLS ends at the platform's router): one we may write to directly.
+        self.plain = (
+            transport is not None
+            and not getattr(transport, "TLS", False)
+            and hasattr(transport, "socket")
+            and hasattr(transport, "disconnecting")
+        )
 
     @property
     def direct(self) -> bool:
         return self.protocol is not None
-
-    def is_open(self) -> bool:
-        return self.protocol is not None and self.protocol.state == self.protocol.STATE_OPEN
 
     def backlog(self) -> int:
         """Bytes written to the socket that the client has not read (Twisted buffers them)."""
@@ -64,12 +73,75 @@ class Wire:
         transport.dataBuffer, transport.offset = b"", 0
         transport._tempDataBuffer, transport._tempDataLen = [], 0
 
-    def send(self, frames: list[str | OpEvent]) -> None:
-        """Write frames now, in one write: a catch-up of thousands of ops costs one syscall."""
-        if not frames or not self.is_open():
+    def send(self, frames: list[str | OpEvent], backlog: int | None = None) -> None:
+        """Write frames now, in one write: a catch-up of thousands of ops costs one syscall
+        (`backlog`: what `backlog()` just said, if the caller asked)."""
+        protocol = self.protocol
+        if not frames or protocol is None or protocol.state != protocol.STATE_OPEN:
             return  # Closing or closed: daphne would drop them too.
-        data = b"".join(
-            (prepared(frame) if isinstance(frame, OpEvent) else _framed(frame)).payloadHybi
-            for frame in frames
-        )
-        self.protocol.sendData(data)
+        if len(frames) == 1:
+            frame = frames[0]
+            data = (prepared(frame) if isinstance(frame, OpEvent) else _framed(frame)).payloadHybi
+        else:
+            data = b"".join(
+                (prepared(frame) if isinstance(frame, OpEvent) else _framed(frame)).payloadHybi
+                for frame in frames
+            )
+        transport = protocol.transport
+        if (
+            self.plain
+            and (self.backlog() if backlog is None else backlog) == 0
+            and not protocol.send_queue
+            and transport.connected
+            and not transport.disconnecting
+        ):
+            # Nothing is waiting in Twisted's buffer: write to the socket now. Twisted would
+            # register the socket for writability, wait a loop iteration, write, and unregister
+            # it again: two epoll calls and a callback per socket, per broadcast.
+            try:
+                sent = transport.socket.send(data)
+            except OSError:  # (EAGAIN, or an error Twisted's own write meets and handles)
+                sent = 0
+            if protocol.trafficStats is not None:
+                protocol.trafficStats.outgoingOctetsWireLevel += sent
+            if sent == len(data):
+                return
+            data = data[sent:]
+        protocol.sendData(data)
+
+
+class Flusher:
+    """Writes, once per loop iteration, every connection that queued frames since the last one:
+    one callback for a broadcast to a thousand sockets instead of a thousand task wake-ups."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.marked: list[Any] = []
+
+    def mark(self, connection: Any) -> None:
+        if not self.marked:
+            self.loop.call_soon(self._flush)
+        self.marked.append(connection)
+
+    def _flush(self) -> None:
+        marked, self.marked = self.marked, []
+        for connection in marked:
+            try:
+                connection.flush()
+            except Exception:  # One broken socket must not keep the others' frames back.
+                logger.exception("writing to a connection failed")
+
+
+_flushers: dict[int, Flusher] = {}
+
+
+def flusher() -> Flusher:
+    """The running loop's flusher (daphne has one loop; tests start one per test)."""
+    loop = asyncio.get_running_loop()
+    found = _flushers.get(id(loop))
+    if found is None or found.loop is not loop:
+        for key, old in list(_flushers.items()):
+            if old.loop.is_closed():
+                del _flushers[key]
+        found = _flushers[id(loop)] = Flusher(loop)
+    return found

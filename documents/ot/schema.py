@@ -3,12 +3,13 @@
 The schema is data (``documents/schema.json``), read here, by the editor (which registers exactly
 these formats) and by import and export, so the server never stores what the editor cannot
 render. ``inline`` formats apply to text, ``line`` formats to the newline that ends a line,
-``embeds`` lists the atomic embeds (none today). In an op, ``null`` removes a format, any
+``embeds`` lists the atomic embeds (``divider``, the horizontal rule). In an op, ``null`` removes a format, any
 format: that is how a document stored before the schema is repaired. Every rule has a ``type``:
 
 * ``true``: the value is ``true``;
 * ``enum``: one of ``values`` (compared with their JSON type: ``true`` is not ``1``); a code
-  block is ``true`` as the toolbar sets it or ``"plain"`` as Quill reads it back;
+  block is ``true`` as the toolbar sets it or ``"plain"`` as Quill reads it back; colours are
+  lower-case ``#rrggbb`` from a fixed palette, so no value can carry other CSS;
 * ``url``: a string of at most ``max_length`` characters, without whitespace or control
   characters, whose scheme (if it has one) is in ``schemes``;
 * ``pattern``: a string matching ``pattern`` whole (a comment thread id, a suggestion's
@@ -30,8 +31,10 @@ from typing import Any, Dict, List, Mapping, Optional
 
 from .errors import InvalidDelta
 
-__all__ = ["CONTENT_SCHEMA", "SCHEMA_PATH", "Schema", "load_schema"]
+__all__ = ["CONTENT_SCHEMA", "EMBED_UNIT", "SCHEMA_PATH", "Schema", "load_schema"]
 
+# An embed in a document's text as the submit path keeps it (one UTF-16 unit, as it counts).
+EMBED_UNIT = "\ufffc"
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema.json"
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
 # Whitespace and control characters: a link with them is either broken or an attempt to hide a scheme.
@@ -74,17 +77,18 @@ class Schema:
     def check_retained(self, attributes: Dict[str, Any], covered: str, *, where: str) -> None:
         """Raise ``InvalidDelta`` unless a retain's formats fit the characters it covers.
 
-        ``covered`` is the document's text under the retain (UTF-16 units). A line format may
-        only land on newlines, and an inline format whose rule says ``"newline": false`` on none:
+        ``covered`` is the document's text under the retain (UTF-16 units, an embed as
+        ``EMBED_UNIT``). A line format may only land on newlines (or embeds), and an inline format whose rule says ``"newline": false`` on none:
         the editor shows neither, so the server's copy would silently differ from every page's.
         """
-        newlines = None
+        lines = None
         for name, value in attributes.items():
             if value is None:
                 continue
             if name in self.line:
-                newlines = covered.count("\n") if newlines is None else newlines
-                if newlines != len(covered):
+                if lines is None:  # a line format may also sit on an embed, as in an insert
+                    lines = covered.count("\n") + covered.count(EMBED_UNIT)
+                if lines != len(covered):
                     raise InvalidDelta(
                         f"{where}: line format {_quote(name)} on text (it belongs on a newline)"
                     )

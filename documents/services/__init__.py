@@ -4,7 +4,9 @@ Every actor calls them (pages, the JSON API, the admin, tasks, commands), and th
 connections what changed through `broadcast` once the change is committed.
 
 - `submit`: the submit path, the only place a document's version changes;
-- `documents`: create, rename, delete, replace, restore and repair whole documents;
+- `documents`: create, rename, trash, restore from the trash, purge, replace, restore a version
+  and repair whole documents;
+- `search`: the full-text search index (written by snapshots, create and rename);
 - `members`: roles, ownership and invite links;
 - `comments`: comment threads and replies, accepting and rejecting suggestions;
 - `notifications`: mentions and replies, read state, batched email, unsubscribing;
@@ -39,10 +41,13 @@ from .documents import (
     create_document,
     delete_document,
     purge_document,
+    purge_expired_trash,
     rename_document,
     rename_document_as_operator,
     repair_content,
     replace_content,
+    restore_document,
+    restore_document_as_operator,
     restore_version,
     restore_version_as_operator,
 )
@@ -110,6 +115,9 @@ __all__ = [
     "invite_by_email",
     "invited_email",
     "purge_document",
+    "purge_expired_trash",
+    "restore_document",
+    "restore_document_as_operator",
     "queue_email",
     "record_visits",
     "refresh_visits",

@@ -1,21 +1,28 @@
-"""Creating, renaming, deleting, restoring and replacing whole documents, through the submit path."""
+"""Creating, renaming, trashing, restoring and replacing whole documents, through the submit path."""
 
 import logging
 import uuid
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from .. import broadcast, selectors, text
 from ..errors import (
+    DocAlreadyCreated,
     DocDoesNotExist,
     DocumentNotFound,
     ValidationFailed,
 )
 from ..models import AuditAction, Document, Membership, OperationKind, Role
 from ..ot import CONTENT_SCHEMA, rich_text
+from ..records import SnapshotData
 from ..selectors import access_document, snapshot_at
 from . import audit
+from .search import index_document, index_title
+from .snapshots import take_snapshot
 from .submit import SERVER_SRC, SubmitResult, _clean_content, server_submit, submit_operation
 
 logger = logging.getLogger(__name__)
@@ -52,24 +59,115 @@ def create_document(*, owner: Any, title: Any = "Untitled", content: Any = None)
             data=content,
             check_access=False,
         )
-    document.refresh_from_db()
+        document.refresh_from_db()
+        # Searchable at once; later changes reach the index with the snapshots.
+        index_document(document=document, state=SnapshotData(document.version, document.type, content))
     return document
 
 
 def rename_document(*, user: Any, document_id: Any, title: Any) -> Document:
     document, _role = access_document(user=user, document_id=document_id, min_role=Role.EDITOR)
-    document.title = _clean_title(title)
-    document.save(update_fields=["title", "updated_at"])
+    return _rename(document, title)
+
+
+def _rename(document: Document, title: Any) -> Document:
+    """Save the title, and tell search and every open editor once it is committed."""
+    with transaction.atomic():
+        document.title = _clean_title(title)
+        document.save(update_fields=["title", "updated_at"])
+        index_title(document_id=document.pk, title=document.title)
+        broadcast.publish_title_on_commit(document_id=document.pk, title=document.title)
     return document
 
 
 def delete_document(*, user: Any, document_id: Any) -> None:
-    """Delete through the op log, so open editors learn of it at once."""
+    """Move to the trash through the op log, so open editors learn of it at once.
+
+    The content just before the delete is kept as a snapshot, so a restore finds it whatever
+    the op retention folds away meanwhile; the trash is emptied by `purge_expired_trash`.
+    """
     document, _role = access_document(user=user, document_id=document_id, min_role=Role.OWNER)
     if document.is_deleted:
         raise DocumentNotFound()
-    server_submit(user=user, document_id=document.pk, kind=OperationKind.DELETE)
-    audit.record(actor=user, action=AuditAction.DOCUMENT_DELETED, document=document)
+    take_snapshot(document_id=document.pk, version=document.version)
+    with transaction.atomic():
+        server_submit(user=user, document_id=document.pk, kind=OperationKind.DELETE)
+        audit.record(actor=user, action=AuditAction.DOCUMENT_DELETED, document=document)
+        broadcast.publish_trash_on_commit(
+            document_id=document.pk, user_ids=_member_ids(document), trashed=True
+        )
+
+
+def _member_ids(document: Document) -> list[Any]:
+    return list(Membership.objects.filter(document=document).values_list("user_id", flat=True))
+
+
+def restore_document(*, user: Any, document_id: Any) -> SubmitResult:
+    """The owner brings a document back from the trash, as it was when it was deleted."""
+    document = selectors.trashed_document(user=user, document_id=document_id)
+    return _restore_from_trash(document=document, actor=user)
+
+
+def restore_document_as_operator(*, operator: Any, document_id: Any) -> SubmitResult:
+    """The admin's restore from the trash, recorded as the operator's."""
+    document = selectors.operator_document(operator=operator, document_id=document_id)
+    return _restore_from_trash(document=document, actor=operator)
+
+
+def _restore_from_trash(*, document: Document, actor: Any) -> SubmitResult:
+    """A create op holding the content before the delete: open editors and history see it as
+    one restore, and every member's pages hear that the document is back."""
+    if not document.is_deleted:
+        raise ValidationFailed("This document is not in the trash.")
+    # Nothing is committed on a deleted document but a create, so the last op is the delete.
+    deleted_at_version = document.version - 1
+    before = snapshot_at(document=document, version=deleted_at_version)
+    if not before.type:
+        raise ValidationFailed("This document has no content to restore.")
+    with transaction.atomic():
+        try:
+            result = submit_operation(
+                user=actor,
+                document_id=document.pk,
+                src=f"{SERVER_SRC}-{uuid.uuid4().hex}",
+                seq=1,
+                base_version=None,
+                kind=OperationKind.CREATE,
+                data=before.content,
+                check_access=False,
+                restored_from=deleted_at_version,
+            )
+        except DocAlreadyCreated:
+            raise ValidationFailed("This document is not in the trash.") from None
+        audit.record(
+            actor=actor, action=AuditAction.DOCUMENT_RESTORED, document=document, version=deleted_at_version
+        )
+        broadcast.publish_trash_on_commit(
+            document_id=document.pk, user_ids=_member_ids(document), trashed=False
+        )
+    return result
+
+
+def purge_expired_trash(*, now: datetime | None = None) -> int:
+    """Remove for good the documents trashed longer than COLLAB_TRASH_DAYS (0 keeps them)."""
+    days = settings.COLLAB_TRASH_DAYS
+    if days <= 0:
+        return 0
+    cutoff = (now or timezone.now()) - timedelta(days=days)
+    purged = 0
+    for document_id in list(Document.objects.filter(deleted_at__lt=cutoff).values_list("pk", flat=True)):
+        with transaction.atomic():
+            # Locked and checked again: a restore that just committed keeps its document.
+            document = (
+                Document.objects.select_for_update().filter(pk=document_id, deleted_at__lt=cutoff).first()
+            )
+            if document is None:
+                continue
+            _purge(document=document, actor=None)
+            purged += 1
+    if purged:
+        logger.info("purged %s documents from the trash", purged)
+    return purged
 
 
 def replace_content(*, user: Any, document_id: Any, content: Any) -> SubmitResult:
@@ -133,28 +231,30 @@ def restore_version_as_operator(*, operator: Any, document_id: Any, version: Any
 
 def rename_document_as_operator(*, operator: Any, document_id: Any, title: Any) -> Document:
     document = selectors.operator_document(operator=operator, document_id=document_id)
-    document.title = _clean_title(title)
-    document.save(update_fields=["title", "updated_at"])
-    return document
+    return _rename(document, title)
 
 
 def purge_document(*, operator: Any, document_id: Any) -> None:
     """Remove a document for good (the admin's delete): open editors see it deleted, then lose it."""
     with transaction.atomic():
         document = selectors.operator_document(operator=operator, document_id=document_id)
-        if not document.is_deleted:
-            # Through the op log first, so every subscriber learns of the delete as an op.
-            submit_operation(
-                user=operator,
-                document_id=document.pk,
-                src=f"{SERVER_SRC}-{uuid.uuid4().hex}",
-                seq=1,
-                base_version=None,
-                kind=OperationKind.DELETE,
-                check_access=False,
-            )
-        broadcast.publish_document_access_changed_on_commit(document_id=document.pk)
-        Document.objects.filter(pk=document.pk).delete()
+        _purge(document=document, actor=operator)
+
+
+def _purge(*, document: Document, actor: Any) -> None:
+    if not document.is_deleted:
+        # Through the op log first, so every subscriber learns of the delete as an op.
+        submit_operation(
+            user=actor,
+            document_id=document.pk,
+            src=f"{SERVER_SRC}-{uuid.uuid4().hex}",
+            seq=1,
+            base_version=None,
+            kind=OperationKind.DELETE,
+            check_access=False,
+        )
+    broadcast.publish_document_access_changed_on_commit(document_id=document.pk)
+    Document.objects.filter(pk=document.pk).delete()
 
 
 def _restore(*, document: Document, author: Any, version: Any) -> SubmitResult:

@@ -17,13 +17,13 @@ from .. import selectors
 from ..errors import OpsNotFound
 from ..models import Document, OperationKind
 from ..ot import utf16
+from ..ot.schema import EMBED_UNIT as EMBED
 from ..records import OpRecord
 
 # Documents whose text a process keeps; an evicted one is rebuilt from its snapshot when needed.
 TEXT_CACHE_SIZE = 256
 # Kept text further behind than this many ops is rebuilt from the snapshot instead.
 MAX_CATCH_UP = 1000
-EMBED = "\ufffc"
 
 _texts: "OrderedDict[str, tuple[int, str]]" = OrderedDict()
 _lock = threading.Lock()

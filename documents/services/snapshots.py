@@ -7,16 +7,19 @@ from django.db import IntegrityError, transaction
 
 from ..models import Document, Operation, Snapshot
 from ..selectors import snapshot_at
+from .search import index_document
 
 logger = logging.getLogger(__name__)
 
 
 def take_snapshot(*, document_id: Any, version: int | None = None) -> Snapshot | None:
-    """Materialize and store the document at `version`; safe to run twice or concurrently."""
+    """Materialize and store the document at `version`, and bring its search text up to it;
+    safe to run twice or concurrently."""
     document = Document.objects.filter(pk=document_id).first()
     if document is None:
         return None
     state = snapshot_at(document=document, version=version, with_authorship=True)
+    index_document(document=document, state=state)
     existing = Snapshot.objects.filter(document=document, version=state.version).first()
     if existing is not None:
         return existing

@@ -65,9 +65,18 @@ function setupRename() {
 
 function setupTitleField() {
   const input = $('#doc-title');
-  if (!input || input.readOnly) return;
-  const error = $('#title-error');
+  if (!input) return;
   let saved = input.value;
+  // Renamed elsewhere (x-title): show it, unless this person is typing a title of their own.
+  window.addEventListener('collab:title', (event) => {
+    const { title } = event.detail;
+    const typing = document.activeElement === input && input.value !== saved;
+    saved = title;
+    if (!typing) input.value = title;
+    document.title = `${title} · collab`;
+  });
+  if (input.readOnly) return;
+  const error = $('#title-error');
   const save = async () => {
     const title = input.value;
     if (title === saved) return;

@@ -12,6 +12,8 @@ import { Heartbeat } from './lib/heartbeat.mjs';
 import { composeUnsent, lostSummary, lostText } from './lib/lost-edits.mjs';
 import { collaboratorsFrom, cursorFromPresence } from './lib/presence.mjs';
 import { deltaLength, deltaProblem, formatNames } from './lib/schema.mjs';
+import { registerFormats } from './lib/formats.mjs';
+import { attachDocumentTools, documentModules } from './lib/tools.mjs';
 import { BuildReloader } from './lib/reload.mjs';
 import { ReconnectingSocket } from './lib/socket.mjs';
 import { describeStatus, unsentCount } from './lib/status.mjs';
@@ -20,6 +22,7 @@ import { ReviewPanel } from './review.js';
 
 ShareDB.types.register(richText.type);
 Quill.register('modules/cursors', QuillCursors);
+registerFormats(Quill, contentSchema);
 // Comment anchors and suggestion marks: formats kept as data attributes, styled by the page.
 const Parchment = Quill.import('parchment');
 for (const name of [COMMENT, SUGGEST_INSERT, SUGGEST_DELETE]) {
@@ -181,16 +184,7 @@ class CollabEditor {
       formats: FORMATS,
       placeholder: 'Start writing…',
       modules: {
-        toolbar: {
-          container: [
-            [{ header: [1, 2, 3, false] }],
-            ['bold', 'italic', 'underline', 'strike'],
-            ['link'],
-            [{ list: 'ordered' }, { list: 'bullet' }],
-            ['blockquote', 'code-block'],
-            ['clean'],
-          ],
-        },
+        ...documentModules(contentSchema, { shortcutsActive: () => !this.suggesting }),
         history: { userOnly: true, delay: 500, maxStack: 200 },
         cursors: { hideDelayMs: 500, hideSpeedMs: 300, transformOnTextChange: false },
       },
@@ -198,6 +192,7 @@ class CollabEditor {
     this.quill.disable();
     this.cursors = this.quill.getModule('cursors');
     labelToolbar(this.quill);
+    this.tools = attachDocumentTools(this.quill, contentSchema, { canEdit: () => this.canEdit && !this.ended && !this.contained });
 
     this.socket = new ReconnectingSocket(socketUrl(config.wsPath), {
       onstatus: () => this.renderStatus(),
@@ -295,6 +290,14 @@ class CollabEditor {
       } else if (message.a === 'x-comment') {
         request.data = null;
         if (message.d === this.config.documentId) this.review.threadChanged(message.thread);
+      } else if (message.a === 'x-title') {
+        request.data = null;
+        if (message.d === this.config.documentId) {
+          window.dispatchEvent(new CustomEvent('collab:title', { detail: { title: message.title } }));
+        }
+      } else if (message.a === 'x-trash') {
+        request.data = null;
+        if (message.d === this.config.documentId) this.trashChanged(message.trashed);
       } else if (message.a === 'x-notify') {
         request.data = null;
         window.dispatchEvent(new CustomEvent('collab:notify', { detail: { unread: message.unread } }));
@@ -412,7 +415,8 @@ class CollabEditor {
     clearTimeout(this.presenceTimer);
     this.forgetRemotePresence();
     if (phase === 'signed-out') this.socket.stopForSession();
-    else this.connection.close();
+    // A trashed document may come back: keep listening for its restore (x-trash).
+    else if (phase !== 'deleted') this.connection.close();
     this.notice.show(message, { tone: 'bad', sticky: true });
     this.renderStatus();
   }
@@ -541,7 +545,18 @@ class CollabEditor {
   }
 
   documentDeleted() {
-    this.end('deleted', 'This document has been deleted.');
+    const restore = this.config.role === 'owner' ? ' You can restore it from the Trash.' : ' Its owner can restore it.';
+    this.end('deleted', `This document was moved to the trash.${restore}`);
+  }
+
+  /** The document went to the trash, or came back from it: then load it afresh. */
+  trashChanged(trashed) {
+    if (trashed) {
+      this.documentDeleted();
+    } else if (this.phase === 'deleted') {
+      this.notice.show('This document was restored. Opening it…', { tone: 'ok', sticky: true });
+      window.location.reload();
+    }
   }
 
   docError(err) {

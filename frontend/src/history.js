@@ -2,9 +2,11 @@
 // with now, or coloured by who wrote it; and "Restore this version" for editors.
 import Quill from 'quill';
 
+import contentSchema from '../../documents/schema.json';
 import { api } from './lib/api.mjs';
 import { $, el } from './lib/dom.mjs';
 import { colorForUser } from './lib/colors.mjs';
+import { registerFormats } from './lib/formats.mjs';
 import {
   authorShares,
   authorshipOps,
@@ -23,9 +25,13 @@ const Parchment = Quill.import('parchment');
 Quill.register(new Parchment.ClassAttributor('diff', 'ql-diff', { scope: Parchment.Scope.INLINE }), true);
 Quill.register(new Parchment.Attributor('author', 'data-author', { scope: Parchment.Scope.INLINE }), true);
 
+// Versions show the schema's formats as the editor does (the highlight stays Quill's own: the
+// authors view tints text with it).
+registerFormats(Quill, contentSchema, { palettes: ['color'] });
+
 const FORMATS = [
   'header', 'bold', 'italic', 'underline', 'strike', 'link', 'list', 'blockquote', 'code-block',
-  'diff', 'author', 'background',
+  'code', 'color', 'align', 'indent', 'divider', 'diff', 'author', 'background',
 ];
 
 

@@ -12,8 +12,8 @@ const cases = JSON.parse(readFileSync(new URL('tests/ot/schema_cases.json', root
 
 test('the editor registers exactly the schema formats', () => {
   assert.deepEqual(formatNames(schema).sort(), [
-    'blockquote', 'bold', 'code', 'code-block', 'comment', 'header', 'italic', 'link', 'list', 'strike',
-    'suggest-delete', 'suggest-insert', 'underline',
+    'align', 'background', 'blockquote', 'bold', 'code', 'code-block', 'color', 'comment', 'divider', 'header',
+    'indent', 'italic', 'link', 'list', 'strike', 'suggest-delete', 'suggest-insert', 'underline',
   ]);
 });
 

@@ -26,7 +26,7 @@ test('offline shows the unsent changes', () => {
 test('terminal states', () => {
   assert.equal(describeStatus({ phase: 'signed-out', unsent: 1 }).text, 'Signed out · 1 unsent change');
   assert.equal(describeStatus({ phase: 'no-access' }).tone, 'bad');
-  assert.equal(describeStatus({ phase: 'deleted' }).text, 'Document deleted');
+  assert.equal(describeStatus({ phase: 'deleted' }).text, 'In the trash');
   assert.equal(describeStatus({ phase: 'full' }).text, 'Document full');
 });
 

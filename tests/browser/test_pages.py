@@ -71,6 +71,8 @@ def test_pages_work_with_the_keyboard_on_a_phone(make_user: Any, open_tab: Any, 
     tab.page.keyboard.press("Enter")
     tab.page.wait_for_url("**/?q=groc")
     assert [t.strip() for t in tab.page.locator("[data-document-title]").all_inner_texts()] == ["Groceries"]
+    tab.page.get_by_role("link", name="Clear").click()
+    tab.page.wait_for_url("**/")
 
     # Rename from the list with the keyboard.
     tab_to(tab, "[data-action=rename]")
@@ -83,7 +85,7 @@ def test_pages_work_with_the_keyboard_on_a_phone(make_user: Any, open_tab: Any, 
     tab.page.locator("[data-document-title]", has_text="Weekly groceries").wait_for()
     assert db(lambda: Document.objects.get(owner=alice).title) == "Weekly groceries"
 
-    # Delete asks first; Escape cancels, and confirming removes it for good.
+    # Delete asks first; Escape cancels, and confirming moves it to the trash.
     tab_to(tab, "[data-action=delete]")
     tab.page.keyboard.press("Enter")
     confirm = tab.page.locator("#delete-dialog")
@@ -91,15 +93,15 @@ def test_pages_work_with_the_keyboard_on_a_phone(make_user: Any, open_tab: Any, 
     tab.screenshot(artifacts_dir / "browser-phone-delete-confirm.png")
     tab.page.keyboard.press("Escape")
     confirm.wait_for(state="hidden")
-    assert tab.page.locator("[data-document-row]").count() == 1
+    assert tab.page.locator("[data-document-row]").count() == 2
     tab.page.locator("[data-action=delete]").focus()
     tab.page.keyboard.press("Enter")
     confirm.wait_for(state="visible")
     tab.page.keyboard.press("Tab")  # Cancel has focus first; the next stop is Delete.
     assert tab.page.evaluate("document.activeElement.hasAttribute('data-confirm')")
     tab.page.keyboard.press("Enter")
-    tab.page.wait_for_load_state()
-    tab.page.locator(".empty-state").wait_for()
+    tab.page.locator("[data-document-row]", has_text="Weekly groceries").wait_for(state="detached")
+    assert tab.page.locator("[data-document-row]").count() == 1
     assert db(lambda: Document.objects.get(owner=alice).is_deleted)
 
     # Create a document from the list with the keyboard: it opens in the editor, ready to type.

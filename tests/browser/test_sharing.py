@@ -117,8 +117,8 @@ def test_sharing_from_the_dialog_lets_the_other_user_in(
     page.locator("button[data-action=delete]").click()
     page.locator("#delete-dialog [data-confirm]").click()
     page.wait_for_url(owner.base_url + "/")
-    visitor.page.locator("#editor-notice", has_text="has been deleted").wait_for(timeout=10_000)
-    assert visitor.page.locator("#connection-status").inner_text() == "Document deleted"
+    visitor.page.locator("#editor-notice", has_text="moved to the trash").wait_for(timeout=10_000)
+    assert visitor.page.locator("#connection-status").inner_text() == "In the trash"
     assert visitor.page.locator(".ql-editor").get_attribute("contenteditable") == "false"
     visitor.screenshot(artifacts_dir / "browser-document-deleted.png")
     assert owner.errors == [] and visitor.errors == []

@@ -118,6 +118,35 @@ def test_snapshot_idle_documents_fans_out_on_the_worker(redis_worker: Celery) ->
     ]
 
 
+def test_the_trash_purge_and_the_search_index_on_a_real_worker(redis_worker: Celery) -> None:
+    """The beat tasks of the workspace: an expired trashed document is purged, a stale search
+    row is brought up to date by the snapshot the idle task fans out."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from documents import search
+    from documents.models import Document, SearchText
+
+    owner = get_user_model().objects.create_user(username="trasher", password=None)
+    expired, kept = (services.create_document(owner=owner, title=t, content=FIRST) for t in ("Old", "New"))
+    for document in (expired, kept):
+        services.delete_document(user=owner, document_id=document.pk)
+    Document.objects.filter(pk=expired.pk).update(deleted_at=timezone.now() - timedelta(days=31))
+    assert redis_worker.send_task("documents.tasks.purge_expired_trash").get(timeout=30) == 1
+    assert not Document.objects.filter(pk=expired.pk).exists()
+    assert Document.objects.get(pk=kept.pk).is_deleted
+
+    live = services.create_document(owner=owner, title="Live", content=FIRST)
+    services.take_snapshot(document_id=live.pk)
+    services.replace_content(user=owner, document_id=live.pk, content=[{"insert": "Narwhal census\n"}])
+    assert redis_worker.send_task("documents.tasks.snapshot_idle_documents").get(timeout=30) >= 1
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and SearchText.objects.get(document=live).version < 2:
+        time.sleep(0.1)
+    assert [hit.title for hit in search.search_documents(user=owner, query="narwhal")] == ["Live"]
+
+
 def test_ping_on_a_real_worker(redis_worker: Celery) -> None:
     assert redis_worker.send_task("documents.tasks.ping", args=["x"]).get(timeout=30) == "pong:x"
 

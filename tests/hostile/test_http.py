@@ -105,10 +105,16 @@ def test_imported_title_with_nul(users: Any) -> None:
     ["a\x00b", "\x00", "%", "_", "\\", "x" * 10_000],
     ids=["nul-inside", "nul-only", "percent", "underscore", "backslash", "10kB"],
 )
-@pytest.mark.parametrize("where", ["api", "page"])
+@pytest.mark.parametrize("where", ["api", "page", "full-text"])
 def test_searches(users: Any, document: Any, q: str, where: str) -> None:
     client = signed_in(users["olga"])
-    if where == "api":
+    if where == "full-text":
+        response = client.get("/api/search/", {"q": q})
+        if "\x00" in q or len(q) > 200:
+            expect(response, 400, "ERR_VALIDATION")
+        else:
+            assert response.status_code == 200 and response.json()["results"] == []
+    elif where == "api":
         response = client.get("/api/documents/", {"q": q})
         if "\x00" in q:
             expect(response, 400, "ERR_VALIDATION")

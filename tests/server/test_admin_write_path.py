@@ -238,6 +238,24 @@ def _document_snapshot(world: World, capture: Any) -> None:
     assert world.events == []
 
 
+@case("documents.document:action:restore_from_trash")
+def _document_restore_from_trash(world: World, capture: Any) -> None:
+    services.delete_document(user=world.people["olga"], document_id=world.document.pk)
+    world.events.clear()
+    post(world, DOCS, selected("restore_from_trash", world.document.pk), capture)
+    assert world.role("ed") == Role.EDITOR and world.role("olga") == Role.OWNER
+    [create] = world.ops()
+    assert create["kind"] == "create" and create["data"] == [{"insert": "Hello\n"}]
+    assert create["author_id"] == world.operator.pk
+    # Each member's pages hear it on their own channel.
+    trash = {(channel, event["trashed"]) for channel, event in world.events if event["k"] == "trash"}
+    assert trash == {(broadcast.user_channel(world.pk(name)), False) for name in ("olga", "ed", "vera")}
+    # A live document is refused with a message, and nothing is written.
+    world.events.clear()
+    post(world, DOCS, selected("restore_from_trash", world.document.pk), capture)
+    assert world.events == []
+
+
 @case("documents.document:action:export_document")
 def _document_export(world: World, capture: Any) -> None:
     with capture(execute=True):

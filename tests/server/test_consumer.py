@@ -390,7 +390,7 @@ async def test_owner_deletes_and_subscribers_see_it(cookies: dict[str, str], doc
         [{"insert": {"formula": "e=mc^2"}}],
         [{"insert": {"x-unknown": {"a": 1}}}],
         [{"insert": "a", "attributes": {"color": "#ff0000"}}],
-        [{"retain": 1, "attributes": {"align": "center"}}],
+        [{"retain": 1, "attributes": {"align": "sideways"}}],
         [{"retain": 5}, {"insert": "\n", "attributes": {"header": 99}}],
         [{"retain": 5}, {"retain": 1, "attributes": {"list": "dashed"}}],
         [{"insert": "a", "attributes": {"bold": "<b>"}}],

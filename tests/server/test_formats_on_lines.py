@@ -106,3 +106,16 @@ def test_kept_text_whose_ops_were_compacted_is_rebuilt_from_the_snapshot(users: 
     submit(users["ed"], two_lines, 2, 3, [{"retain": 1, "attributes": {"list": "ordered"}}])
     with pytest.raises(errors.OpBadlyFormed):
         submit(users["ed"], two_lines, 3, 4, [{"retain": 2, "attributes": {"list": "ordered"}}])
+
+
+def test_a_line_format_may_sit_on_an_embed_as_in_an_insert(users: Any) -> None:
+    lines.forget_all()
+    document = services.create_document(
+        owner=users["olga"], content=[{"insert": "ab\n"}, {"insert": {"divider": True}}, {"insert": "cd\n"}]
+    )
+    submit(users["olga"], document, 1, 1, [{"retain": 3}, {"retain": 1, "attributes": {"align": "center"}}])
+    with pytest.raises(errors.OpBadlyFormed):
+        submit(
+            users["olga"], document, 2, 2, [{"retain": 4}, {"retain": 1, "attributes": {"align": "right"}}]
+        )
+    assert content(document)[1] == {"insert": {"divider": True}, "attributes": {"align": "center"}}

@@ -109,7 +109,7 @@ export function sizeLabel({ inserted = 0, deleted = 0 } = {}) {
 /** What a history session did, in words. */
 export function sessionSummary(session) {
   if (session.kind === 'create') return 'Created the document';
-  if (session.kind === 'delete') return 'Deleted the document';
+  if (session.kind === 'delete') return 'Moved the document to the trash';
   if (session.kind === 'restore') return `Restored version ${session.restored_from} · ${sizeLabel(session)}`;
   const edits = session.ops === 1 ? '1 edit' : `${session.ops} edits`;
   return `${edits} · ${sizeLabel(session)}`;

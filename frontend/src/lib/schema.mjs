@@ -1,9 +1,9 @@
 // The content schema (documents/schema.json) on the editor's side: the formats Quill registers,
 // and the same checks the server makes, so a change outside it is contained, never applied.
 
-/** Every format name the schema allows: Quill's `formats` allowlist. */
+/** Every format and embed name the schema allows: Quill's `formats` allowlist. */
 export function formatNames(schema) {
-  return [...Object.keys(schema.inline), ...Object.keys(schema.line)];
+  return [...Object.keys(schema.inline), ...Object.keys(schema.line), ...Object.keys(schema.embeds)];
 }
 
 const SCHEME = /^([A-Za-z][A-Za-z0-9+.-]*):/;
@@ -23,6 +23,12 @@ function matches(rule, value) {
   if (rule.type === 'url') return urlAllowed(rule, value);
   if (rule.type === 'pattern') return typeof value === 'string' && new RegExp(`^(?:${rule.pattern})$`).test(value);
   throw new Error(`unknown schema rule type ${rule.type}`);
+}
+
+/** Whether `value` is an allowed value of the inline or line format `name` (as the server checks). */
+export function valueAllowed(schema, name, value) {
+  const rule = schema.inline[name] || schema.line[name];
+  return Boolean(rule) && matches(rule, value);
 }
 
 function attributesProblem(schema, attributes, insert) {

@@ -14,7 +14,7 @@ export function describeStatus({ phase, unsent = 0, retryInMs = null, online = t
   const tail = pending ? ` · ${changes(pending)}` : '';
   if (phase === 'signed-out') return { text: `Signed out${tail}`, tone: 'bad' };
   if (phase === 'no-access') return { text: 'No access', tone: 'bad' };
-  if (phase === 'deleted') return { text: 'Document deleted', tone: 'bad' };
+  if (phase === 'deleted') return { text: 'In the trash', tone: 'bad' };
   if (phase === 'full') return { text: 'Document full', tone: 'bad' };
   if (phase === 'error') return { text: `Connection problem${tail}`, tone: 'bad' };
   if (!online || phase === 'offline') return { text: `Offline${tail}`, tone: 'warn' };
