@@ -105,7 +105,8 @@ def procfile_web_env() -> dict[str, str]:
 
 ABUSERS = 16
 ROUNDS = 4  # one to warm the allocator up, then three that must not add to it
-RETURNED_WITHIN = 24 * 2**20
+RETURNED_WITHIN = 24 * 2**20  # of the RSS before any abuse, after the first round
+ROUND_RESIDUE = 6 * 2**20  # what a later round may leave above the first one's
 
 
 async def _abusive_round(server: ServerProcess, setup: dict[str, Any]) -> int:
@@ -152,9 +153,11 @@ async def _abusive_round(server: ServerProcess, setup: dict[str, Any]) -> int:
 
 
 def test_memory_returns_to_baseline_after_abusive_connections_close() -> None:
-    """RSS of a real daphne (run as the Procfile runs it) after rounds of abusive sockets: once a
-    round's sockets are gone, the process is back within RETURNED_WITHIN of its RSS before any.
-    Memory held per closed connection grows with each round instead: before the consumer
+    """RSS of a real daphne (run as the Procfile runs it) after rounds of abusive sockets: once the
+    first round's sockets are gone the process is back within RETURNED_WITHIN of its RSS before
+    any (what stays is warm caches), and every later round, though it costs more than twice
+    ROUND_RESIDUE at its peak, leaves less than ROUND_RESIDUE above that. Memory held per closed
+    connection grows with each round instead: before the consumer
     released its socket's buffers on disconnect, the rounds ended at 170, 187, 249 and 317 MiB
     from 101 (the unread bytes waited for the cyclic garbage collector); without the Procfile's
     mmap threshold glibc kept ~50 MiB of freed heap after the first round."""
@@ -167,8 +170,10 @@ def test_memory_returns_to_baseline_after_abusive_connections_close() -> None:
             f"document_id={setup['doc']!r}, content=[{{'insert': 'x' * {DOC_CHARS} + chr(10)}}])"
         )
         server = ServerProcess(
-            {**cluster.env, "COLLAB_MAX_QUEUED_BYTES": str(LIMIT), "COLLAB_READ_RATE": "1000",
-             "COLLAB_READ_BURST": "1000", "COLLAB_PRESENCE_BURST": "1000", **procfile_web_env()},
+            # The production limit on queued bytes (16 MiB): each socket may make the server hold
+            # its 8 MB of unread replies, so a round costs well over RETURNED_WITHIN at its peak.
+            {**cluster.env, "COLLAB_READ_RATE": "1000", "COLLAB_READ_BURST": "1000",
+             "COLLAB_PRESENCE_BURST": "1000", **procfile_web_env()},
             name="daphne-memory",
         ).start()  # fmt: skip
         cluster.servers.append(server)
@@ -192,5 +197,6 @@ def test_memory_returns_to_baseline_after_abusive_connections_close() -> None:
         "after_each_round_mib": [round(a / 2**20, 1) for a in after],
     }
     print(f"memory after abusive rounds: {summary}")
-    assert max(peaks) - started > RETURNED_WITHIN, summary  # the rounds did cost memory
-    assert all(a - started < RETURNED_WITHIN for a in after), summary
+    assert after[0] - started < RETURNED_WITHIN, summary
+    assert min(peaks[1:]) - after[0] > 2 * ROUND_RESIDUE, summary  # each round did cost memory
+    assert all(a - after[0] < ROUND_RESIDUE for a in after[1:]), summary
