@@ -242,7 +242,7 @@ COLLAB_CATCH_UP_RATE = env_int("COLLAB_CATCH_UP_RATE", 2000)
 COLLAB_CATCH_UP_BURST = env_int("COLLAB_CATCH_UP_BURST", 20000)
 # Catch-up is read and sent this many ops at a time, one chunk at a time per process, with the
 # event loop running between chunks (documents.consumers.sharedb._op_chunks).
-COLLAB_CATCH_UP_CHUNK = env_int("COLLAB_CATCH_UP_CHUNK", 500)
+COLLAB_CATCH_UP_CHUNK = env_int("COLLAB_CATCH_UP_CHUNK", 100)
 # How often each server process compares the documents it serves with the database: a gap (an op
 # lost by pub/sub) is repaired within two sweeps, and access is re-read from the database.
 COLLAB_HUB_SWEEP_SECONDS = float(os.environ.get("COLLAB_HUB_SWEEP_SECONDS", "0.5"))
