@@ -7,7 +7,10 @@ into another document on the same daphne process; the benchmark prints that edit
 without the flood (the anchor) and with it, as a ratio from the same run.
 
     .venv/bin/python bench/amplifier_bench.py          # needs PostgreSQL and Redis (see README)
-    AMP_OPS=5000 AMP_SECONDS=5 .venv/bin/python bench/amplifier_bench.py
+    AMP_OPS=5000 AMP_SECONDS=5 AMP_FLOODERS=6 .venv/bin/python bench/amplifier_bench.py
+
+The flood comes from `AMP_FLOODERS` connections of the viewer at once (each connection's catch-up
+is paid for from its own bucket, so more connections are how one person makes more work).
 """
 
 import asyncio
@@ -35,6 +38,8 @@ from tests.server.sharedb_harness import setup_document  # noqa: E402
 HISTORY = int(os.environ.get("AMP_OPS", "20000"))
 SECONDS = float(os.environ.get("AMP_SECONDS", "8"))
 FLOOD = int(os.environ.get("AMP_FLOOD", "36"))
+# Each connection pays for its own catch-up (a token bucket), so a flood comes from several.
+FLOODERS = int(os.environ.get("AMP_FLOODERS", "6"))
 
 GROW_HISTORY = """
 from django.contrib.auth import get_user_model
@@ -135,12 +140,16 @@ def _summary(latencies: list[float]) -> tuple[float, float]:
 
 async def _run(server: Any, quiet: dict[str, Any], busy: dict[str, Any]) -> None:
     anchor = await _typist(server, quiet["sessions"]["typist"], quiet["doc"], SECONDS)
-    flooded, sent = await asyncio.gather(
+    flooded, *sent_each = await asyncio.gather(
         _typist(server, quiet["sessions"]["typist"], quiet["doc"], SECONDS),
-        _flood(server, busy["sessions"]["viewer"], busy["doc"], SECONDS),
+        *(_flood(server, busy["sessions"]["viewer"], busy["doc"], SECONDS) for _ in range(FLOODERS)),
     )
+    sent = sum(sent_each)
     (a50, a99), (f50, f99) = _summary(anchor), _summary(flooded)
-    print(f"history of the flooded document: {HISTORY} ops; flood: {sent} messages in {SECONDS:.0f} s")
+    print(
+        f"history of the flooded document: {HISTORY} ops; flood: {sent} messages"
+        f" from {FLOODERS} connections in {SECONDS:.0f} s"
+    )
     print(f"{'other document, ack ms':28} {'p50':>8} {'p99':>8}")
     print(f"{'anchor (no flood)':28} {a50:8.1f} {a99:8.1f}")
     print(f"{'during the flood':28} {f50:8.1f} {f99:8.1f}")

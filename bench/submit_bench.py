@@ -5,6 +5,10 @@ de-duplication, transform against concurrent ops, length check, insert) into doc
 100 kB and 900 kB, and prints commits per second with the ratio to the 1 kB baseline measured in the
 same run. A ratio near 1.0 means the commit does no work proportional to the document's size.
 
+A second column makes every other op a line format (a header on the last line), the case where
+the submit path must know where the document's newlines are (`services/lines.py`): its ratio to
+typing alone, at the same size in the same run, is the cost of keeping the text.
+
     .venv/bin/python bench/submit_bench.py                 # temporary SQLite database
     DATABASE_URL=postgres://... .venv/bin/python bench/submit_bench.py   # a temporary database on that server
 """
@@ -58,7 +62,7 @@ def formatted_document(size: int) -> list[dict[str, object]]:
     return ops
 
 
-def run(size: int, user: object, rng: random.Random) -> float:
+def run(size: int, user: object, rng: random.Random, *, formatting: bool = False) -> float:
     document = services.create_document(owner=user, title=f"bench {size}", content=formatted_document(size))
     lengths = [document.length]  # the document's length at each version since the start
     src = f"{size:032x}"[-32:]
@@ -67,6 +71,21 @@ def run(size: int, user: object, rng: random.Random) -> float:
         # Half the ops are one version stale, so the transform path runs too.
         stale = 1 if seq % 2 and seq > 1 else 0
         base = document.version + seq - 1 - stale
+        if formatting and seq % 2 == 0:
+            # A header on the final newline (never moved by the typing, which inserts before it).
+            header = {"header": 1 + seq % 3}
+            op = [{"retain": lengths[-1] - 1}, {"retain": 1, "attributes": header}]
+            services.submit_operation(
+                user=user,
+                document_id=document.pk,
+                src=src,
+                seq=seq,
+                base_version=base + stale,
+                kind="edit",
+                data=op,
+            )
+            lengths.append(lengths[-1])
+            continue
         position = rng.randrange(0, lengths[-1 - stale] - 1)
         op = [
             {"retain": position},
@@ -86,11 +105,14 @@ def main() -> None:
     rng = random.Random(7)
     print(f"database: {connection.vendor}; {COMMITS} small commits per size (1-50 chars, half of them stale)")
     baseline = None
-    print(f"{'document size':>15} {'commits/s':>10} {'vs 1 kB':>8}")
+    print(f"{'document size':>15} {'commits/s':>10} {'vs 1 kB':>8} {'½ formats/s':>12} {'vs typing':>10}")
     for size in (1_000, 100_000, 900_000):
         rate = run(size, user, rng)
+        formats = run(size, user, rng, formatting=True)
         baseline = baseline or rate
-        print(f"{size:>12,} ch {rate:>10.0f} {rate / baseline:>8.2f}")
+        print(
+            f"{size:>12,} ch {rate:>10.0f} {rate / baseline:>8.2f} {formats:>12.0f} {formats / rate:>10.2f}"
+        )
 
 
 if __name__ == "__main__":

@@ -11,10 +11,12 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-from documents import shutdown  # noqa: E402
+from documents import access_log, metrics, shutdown  # noqa: E402
 from documents.routing import ExactOriginValidator, websocket_urlpatterns  # noqa: E402
 
 shutdown.install()
+access_log.install()
+metrics.start_publishing()
 
 application = ProtocolTypeRouter(
     {

@@ -188,6 +188,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("COLLAB_CELERY_VISIBILITY_TIMEOUT", CELERY_TASK_TIME_LIMIT + 60)
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# On SIGTERM (with REMAP_SIGTERM=SIGQUIT, as the Procfile runs the worker) running tasks get this
+# many seconds to finish; then the rest are cancelled and requeued (acks late) for another worker.
+# Below the platform's grace period (Heroku: 30 s before SIGKILL).
+CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = float(os.environ.get("COLLAB_CELERY_SOFT_SHUTDOWN_SECONDS", "20"))
 CELERY_BEAT_SCHEDULE = {
     "snapshot-idle-documents": {
         "task": "documents.tasks.snapshot_idle_documents",
@@ -240,6 +244,9 @@ COLLAB_READ_BURST = env_int("COLLAB_READ_BURST", 100)
 # client is served at once, one asking for a long history again and again waits.
 COLLAB_CATCH_UP_RATE = env_int("COLLAB_CATCH_UP_RATE", 2000)
 COLLAB_CATCH_UP_BURST = env_int("COLLAB_CATCH_UP_BURST", 20000)
+# Catch-up is read and sent this many ops at a time, one chunk at a time per process, with the
+# event loop running between chunks (documents.consumers.sharedb._op_chunks).
+COLLAB_CATCH_UP_CHUNK = env_int("COLLAB_CATCH_UP_CHUNK", 100)
 # How often each server process compares the documents it serves with the database: a gap (an op
 # lost by pub/sub) is repaired within two sweeps, and access is re-read from the database.
 COLLAB_HUB_SWEEP_SECONDS = float(os.environ.get("COLLAB_HUB_SWEEP_SECONDS", "0.5"))
@@ -265,6 +272,10 @@ COLLAB_TRASH_DAYS = env_int("COLLAB_TRASH_DAYS", 30)
 
 # A scraper sends "Authorization: Bearer <token>" for /metrics; staff sessions need none.
 COLLAB_METRICS_TOKEN = os.environ.get("COLLAB_METRICS_TOKEN", "")
+# Without PROMETHEUS_MULTIPROC_DIR, each process publishes its metrics to Redis this often, and a
+# scrape of any process serves the sum of all (documents.metrics_redis): a scrape sees others'
+# values at most this old.
+COLLAB_METRICS_PUBLISH_SECONDS = float(os.environ.get("COLLAB_METRICS_PUBLISH_SECONDS", "5"))
 # /readyz waits at most this long for the database and Redis before answering 503.
 COLLAB_READY_TIMEOUT_SECONDS = float(os.environ.get("COLLAB_READY_TIMEOUT_SECONDS", "2"))
 # Names the editor bundle this server hands out (e.g. the commit); unset: a hash of the bundle.

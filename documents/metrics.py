@@ -3,7 +3,9 @@
 With `PROMETHEUS_MULTIPROC_DIR` set in the environment (read by prometheus-client, not by
 settings), each process (daphne or Celery) writes its values to files in that directory and
 a scrape of any one process reads every process's files, so two processes behind one balancer
-report the same totals. Without it, the one process reports its own values.
+report the same totals. Without it but with Redis (processes on several hosts, as Heroku's
+dynos), every process publishes to Redis and a scrape serves the sum (`metrics_redis`). With
+neither, the one process reports its own values.
 
 Gauges that describe a process (connections, documents) carry a `pid` label and only count live
 processes; the database-wide figures (snapshot lag, connections in use) are read at scrape time.
@@ -11,6 +13,7 @@ docs/operations.md lists each metric with the alert worth setting on it.
 """
 
 import glob
+import logging
 import os
 import re
 import time
@@ -25,6 +28,10 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client import multiprocess
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import REGISTRY, Collector
+
+from . import metrics_redis
+
+logger = logging.getLogger(__name__)
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -101,6 +108,16 @@ def process_exiting() -> None:
     directory = multiprocess_dir()
     if directory is not None:
         multiprocess.mark_process_dead(os.getpid(), directory)
+    elif metrics_redis.enabled():
+        try:
+            metrics_redis.withdraw()
+        except Exception:  # Redis away: its `alive` key expires on its own
+            logger.warning("could not withdraw metrics from Redis", exc_info=True)
+
+
+def start_publishing() -> None:
+    """Across hosts (Redis, no multiprocess directory): publish this process's samples."""
+    metrics_redis.start_publishing()
 
 
 class DatabaseCollector(Collector):
@@ -144,6 +161,8 @@ class DatabaseCollector(Collector):
 def render() -> bytes:
     """The text exposition of every process's metrics plus the database figures."""
     directory = multiprocess_dir()
+    if directory is None and metrics_redis.enabled():
+        return metrics_redis.render(DatabaseCollector())
     if directory is None:
         registry: Any = REGISTRY
         extra = CollectorRegistry()
@@ -164,6 +183,9 @@ def connect_celery_signals() -> None:
     """Time every task and count its failures (called where the Celery app is made)."""
     from celery import signals
 
+    signals.worker_init.connect(lambda **_: start_publishing(), weak=False)
+    signals.worker_process_init.connect(lambda **_: start_publishing(), weak=False)
+    signals.worker_process_shutdown.connect(lambda **_: process_exiting(), weak=False)
     signals.task_prerun.connect(_task_prerun, weak=False)
     signals.task_postrun.connect(_task_postrun, weak=False)
     signals.task_failure.connect(_task_failure, weak=False)

@@ -47,6 +47,11 @@ def _prefix() -> str:
     return "collab:" + hashlib.sha256(name.encode()).hexdigest()[:12]
 
 
+def namespace() -> str:
+    """This deployment's prefix for shared Redis names (pub/sub channels, metrics keys)."""
+    return _prefix()
+
+
 def _full(channel: str) -> str:
     return f"{_prefix()}:{channel}"
 

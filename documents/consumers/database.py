@@ -7,10 +7,11 @@ from django.conf import settings
 
 from .. import protocol, selectors, services
 from ..broadcast.hub import OpEvent
-from ..errors import DocumentFull, VersionNewer
+from ..errors import VersionNewer
 from ..models import Document
 from ..records import OpRecord, SnapshotData
 from ..threads import in_thread
+from .wire import prepared
 
 
 @in_thread
@@ -20,14 +21,15 @@ def read_snapshot(user: Any, document_id: str, version: int | None = None) -> Sn
 
 
 @in_thread
-def read_op_events(user: Any, document_id: str, start: int) -> list[OpEvent]:
-    """Ops from `start` to now with their frames, encoded here so a long catch-up never blocks
-    the event loop."""
+def read_op_events(user: Any, document_id: str, start: int, limit: int | None = None) -> list[OpEvent]:
+    """Ops from `start` to now (at most `limit`) with their frames, encoded and framed here so a
+    long catch-up never blocks the event loop."""
     document, _role = selectors.access_document(user=user, document_id=document_id)
     if start > document.version:
         raise VersionNewer()
-    rows = selectors.stored_ops_between(document_id=document.pk, start=start, end=document.version)
-    return [
+    end = document.version if limit is None else min(document.version, start + limit)
+    rows = selectors.stored_ops_between(document_id=document.pk, start=start, end=end)
+    events = [
         OpEvent(
             OpRecord(document_id, version, kind, None, src, seq),
             protocol.stored_op_frame(
@@ -36,6 +38,9 @@ def read_op_events(user: Any, document_id: str, start: int) -> list[OpEvent]:
         )
         for version, kind, src, seq, stored in rows
     ]
+    for event in events:
+        prepared(event)
+    return events
 
 
 @in_thread
@@ -53,11 +58,11 @@ def check_access(user: Any, document_id: str) -> str:
 
 
 @in_thread
-def check_room(document_id: str, channel_name: str) -> None:
-    """Refuse a newcomer once the document has its cap of live connections."""
+def claim_room(user: Any, document_id: str, channel_name: str) -> None:
+    """Take a place in the document, or refuse the newcomer once it has its cap (on every process)."""
     cap = settings.COLLAB_MAX_CONNECTIONS_PER_DOCUMENT
-    if cap and selectors.live_connections(document_id=document_id, excluding=channel_name) >= cap:
-        raise DocumentFull()
+    if cap:
+        services.claim_visit(user=user, channel_name=channel_name, document_id=document_id, cap=cap)
 
 
 @in_thread

@@ -13,6 +13,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from importlib import import_module
+from collections.abc import AsyncIterator
 from typing import Any
 
 from channels.auth import get_user
@@ -41,6 +42,18 @@ from .presence import PresenceMixin
 from .wire import Wire, flusher
 
 logger = logging.getLogger(__name__)
+
+
+_lanes: dict[int, tuple[asyncio.AbstractEventLoop, asyncio.Semaphore]] = {}
+
+
+def catch_up_lane() -> asyncio.Semaphore:
+    """The running loop's one lane for catch-up reads (daphne has one loop; tests one per test)."""
+    loop = asyncio.get_running_loop()
+    entry = _lanes.get(id(loop))
+    if entry is None or entry[0] is not loop:
+        entry = _lanes[id(loop)] = (loop, asyncio.Semaphore(1))
+    return entry[1]
 
 
 def _size(frame: str | OpEvent) -> int:
@@ -152,6 +165,10 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
         for task in [getattr(self, "writer", None), *getattr(self, "tasks", ())]:
             if task is not None:
                 task.cancel()
+        # What was queued for a client that is gone goes now, whatever still refers to us.
+        if hasattr(self, "wire"):
+            self.outbox.clear()
+            self.wire.release()
         if not hasattr(self, "src"):
             return
         logger.info("disconnected (%s)", code)
@@ -352,7 +369,7 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
             if len(self.subscriptions) >= settings.COLLAB_MAX_SUBSCRIPTIONS:
                 raise TooManySubscriptions()
             await db.check_access(self.user, document_id)
-            await db.check_room(document_id, self.channel_name)
+            await db.claim_room(self.user, document_id, self.channel_name)
             logcontext.document_id.set(document_id)  # receive() resets it after this frame
             logger.info("subscribed")
             # Watch before reading, so no op committed after the read can be missed.
@@ -366,20 +383,40 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
                     await db.record_visits(self.user, self.channel_name, [document_id])
                 return protocol.snapshot_data(state)
             await self._pay_for_catch_up(document_id, version)
-            events = await db.read_op_events(self.user, document_id, version)
+            subscription = self.subscriptions.get(document_id) if subscribe else None
+            caught_up = version
+            async for events in self._op_chunks(document_id, version):
+                for event in events:
+                    if (
+                        subscription is None
+                        or subscription.sent is None
+                        or event.record.version >= subscription.sent
+                    ):
+                        self._push(event)
+                caught_up += len(events)
         except CollabError:
             if fresh:
                 self.subscriptions.pop(document_id, None)
                 await self._unwatch_if_unused(document_id)
+                await db.end_visits(self.channel_name, [document_id])  # and its claimed place
             raise
-        subscription = self.subscriptions.get(document_id) if subscribe else None
-        for event in events:
-            if subscription is None or subscription.sent is None or event.record.version >= subscription.sent:
-                self._push(event)
         if subscribe:
-            self._loaded(document_id, version + len(events))
+            self._loaded(document_id, caught_up)
             await db.record_visits(self.user, self.channel_name, [document_id])
         return None
+
+    async def _op_chunks(self, document_id: str, start: int) -> AsyncIterator[list[OpEvent]]:
+        """The ops from `start` to the head, a chunk at a time through the process's catch-up
+        lane: however many connections ask for old versions, one chunk is read at a time and the
+        event loop runs between chunks, so other documents' commits and acks never wait long."""
+        chunk = settings.COLLAB_CATCH_UP_CHUNK
+        while True:
+            async with catch_up_lane():
+                events = await db.read_op_events(self.user, document_id, start, chunk)
+            yield events
+            if len(events) < chunk:
+                return
+            start += len(events)
 
     async def _pay_for_catch_up(self, document_id: str, version: int) -> None:
         head = self.hub.head(document_id)
@@ -520,7 +557,9 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
             return
         subscription.catching_up = True
         try:
-            events = await db.read_op_events(self.user, document_id, subscription.sent)
+            async for events in self._op_chunks(document_id, subscription.sent):
+                for event in events:
+                    self._deliver(document_id, subscription, event)
         except DocumentNotFound:
             await self._lose_access(document_id)
             return
@@ -529,8 +568,9 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
             return
         finally:
             subscription.catching_up = False
-        for event in events:
-            self._deliver(document_id, subscription, event)
+        head = self.hub.head(document_id)
+        if head is not None and subscription.sent is not None and head > subscription.sent:
+            self._spawn(self._catch_up(document_id))  # committed while the last chunk was sent
 
     # --- What the hub hands us --------------------------------------------------------------
 

@@ -63,6 +63,16 @@ class Wire:
         buffered = len(getattr(transport, "dataBuffer", b"")) - int(getattr(transport, "offset", 0))
         return buffered + int(getattr(transport, "_tempDataLen", 0))
 
+    def release(self) -> None:
+        """The socket is gone: drop what Twisted still buffers for it now. (The protocol and its
+        transport refer to each other, so otherwise the unread bytes of a slow or vanished client
+        stay until the cyclic garbage collector happens to run.)"""
+        transport = getattr(self.protocol, "transport", None)
+        if transport is None or not getattr(transport, "disconnected", False):
+            return
+        transport.dataBuffer, transport.offset = b"", 0
+        transport._tempDataBuffer, transport._tempDataLen = [], 0
+
     def send(self, frames: list[str | OpEvent], backlog: int | None = None) -> None:
         """Write frames now, in one write: a catch-up of thousands of ops costs one syscall
         (`backlog`: what `backlog()` just said, if the caller asked)."""

@@ -26,7 +26,14 @@ from .delta import Delta, EmbedHandler
 from .errors import InvalidDelta
 from .iterator import OpIterator
 from .schema import CONTENT_SCHEMA, Schema
-from .validate import Limits, check_keeps_final_newline, validate_document, validate_op
+from .validate import (
+    Limits,
+    check_formats_fit,
+    check_keeps_final_newline,
+    needs_text,
+    validate_document,
+    validate_op,
+)
 
 __all__ = [
     "CONTENT_SCHEMA",
@@ -36,7 +43,9 @@ __all__ = [
     "Limits",
     "OpIterator",
     "Schema",
+    "check_formats_fit",
     "check_keeps_final_newline",
+    "needs_text",
     "rich_text",
     "suggestions",
     "validate_document",

@@ -16,6 +16,11 @@ format: that is how a document stored before the schema is repaired. Every rule 
   characters, whose scheme (if it has one) is in ``schemes``;
 * ``pattern``: a string matching ``pattern`` whole (a comment thread id, a suggestion's
   ``"<author id>:<epoch ms>"``).
+
+An inline rule with ``"newline": false`` never sits on a newline: Quill keeps only line formats
+there, so such a format on a newline is invisible. Comments and suggestion marks may span lines
+(the page anchors them over a whole selection). Whether a retain obeys these rules depends on
+the text it covers, so the submit path checks it against the document (``check_retained``).
 """
 
 from __future__ import annotations
@@ -28,8 +33,10 @@ from typing import Any, Callable, Dict, List, Mapping, Optional
 
 from .errors import InvalidDelta
 
-__all__ = ["CONTENT_SCHEMA", "SCHEMA_PATH", "Schema", "load_schema"]
+__all__ = ["CONTENT_SCHEMA", "EMBED_UNIT", "SCHEMA_PATH", "Schema", "load_schema"]
 
+# An embed in a document's text as the submit path keeps it (one UTF-16 unit, as it counts).
+EMBED_UNIT = "\ufffc"
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema.json"
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
 # Whitespace and control characters: a link with them is either broken or an attempt to hide a scheme.
@@ -68,6 +75,35 @@ class Schema:
                 raise InvalidDelta(f"{where}: {_quote(name)} cannot be {_show(value)}")
             if name in self.line and isinstance(insert, str) and insert.strip("\n"):
                 raise InvalidDelta(f"{where}: line format {_quote(name)} on text (it belongs on a newline)")
+
+    def check_retained(self, attributes: Dict[str, Any], covered: str, *, where: str) -> None:
+        """Raise ``InvalidDelta`` unless a retain's formats fit the characters it covers.
+
+        ``covered`` is the document's text under the retain (UTF-16 units, an embed as
+        ``EMBED_UNIT``). A line format may only land on newlines (or embeds), and an inline format whose rule says ``"newline": false`` on none:
+        the editor shows neither, so the server's copy would silently differ from every page's.
+        """
+        lines = None
+        for name, value in attributes.items():
+            if value is None:
+                continue
+            if name in self.line:
+                if lines is None:  # a line format may also sit on an embed, as in an insert
+                    lines = covered.count("\n") + covered.count(EMBED_UNIT)
+                if lines != len(covered):
+                    raise InvalidDelta(
+                        f"{where}: line format {_quote(name)} on text (it belongs on a newline)"
+                    )
+            elif self.inline.get(name, {}).get("newline", True) is False and "\n" in covered:
+                raise InvalidDelta(f"{where}: format {_quote(name)} on a newline (it belongs on text)")
+
+    def checks_retains(self, attributes: Dict[str, Any]) -> bool:
+        """Whether a retain with these formats depends on the text it covers (``check_retained``)."""
+        return any(
+            value is not None
+            and (name in self.line or self.inline.get(name, {}).get("newline", True) is False)
+            for name, value in attributes.items()
+        )
 
     def check_embed(self, name: str, value: Any, *, where: str) -> None:
         rule = self.embeds.get(name)

@@ -56,7 +56,15 @@ from .errors import InvalidDelta
 from .op import Op
 from .schema import CONTENT_SCHEMA, Schema
 
-__all__ = ["Limits", "MAX_SAFE_INTEGER", "check_keeps_final_newline", "validate_document", "validate_op"]
+__all__ = [
+    "Limits",
+    "MAX_SAFE_INTEGER",
+    "check_formats_fit",
+    "check_keeps_final_newline",
+    "needs_text",
+    "validate_document",
+    "validate_op",
+]
 
 MAX_SAFE_INTEGER = 2**53 - 1
 _OP_KEYS = frozenset(("insert", "retain", "delete", "attributes"))
@@ -157,6 +165,28 @@ def check_keeps_final_newline(op: List[Op], doc_length: int) -> None:
         else:
             break
     raise InvalidDelta("the document must keep ending with a newline (the op deletes it)")
+
+
+def needs_text(op: List[Op], schema: Schema = CONTENT_SCHEMA) -> bool:
+    """Whether ``check_formats_fit`` has anything to check in ``op`` (typing never does)."""
+    return any("retain" in c and "attributes" in c and schema.checks_retains(c["attributes"]) for c in op)
+
+
+def check_formats_fit(op: List[Op], units: str, schema: Schema = CONTENT_SCHEMA) -> None:
+    """Raise ``InvalidDelta`` if a retain of ``op`` formats characters the editor cannot show so.
+
+    ``units`` is the document's text before the op, one character per UTF-16 unit.
+    """
+    position = 0
+    for index, component in enumerate(op):
+        if "retain" in component:
+            count = component["retain"]
+            if "attributes" in component:
+                covered = units[position : position + count]
+                schema.check_retained(component["attributes"], covered, where=f"op {index}")
+            position += count
+        elif "delete" in component:
+            position += component["delete"]
 
 
 def _check_text(ops: List[Op]) -> None:

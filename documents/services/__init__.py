@@ -87,7 +87,7 @@ from .submit import (
     submit_batch,
     submit_operation,
 )
-from .visitors import end_visits, record_visits, refresh_visits
+from .visitors import claim_visit, end_visits, record_visits, refresh_visits
 
 __all__ = [
     "account_changed",
@@ -126,6 +126,7 @@ __all__ = [
     "disconnect_user",
     "delta_limits",
     "document_limits",
+    "claim_visit",
     "end_visits",
     "holds_address",
     "invite_by_email",

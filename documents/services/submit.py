@@ -33,7 +33,9 @@ from ..models import RICH_TEXT_URI, Document, Membership, Operation, OperationKi
 from ..ot import (
     InvalidDelta,
     Limits,
+    check_formats_fit,
     check_keeps_final_newline,
+    needs_text,
     rich_text,
     suggestions,
     validate_document,
@@ -41,6 +43,8 @@ from ..ot import (
 )
 from ..records import OpRecord
 from ..selectors import effective_role, operations_between, role_allows
+from . import lines
+from .lines import BatchText
 from .images import check_embeds
 
 logger = logging.getLogger(__name__)
@@ -229,7 +233,12 @@ def _commit_batch(document_id: Any, requests: list[SubmitRequest]) -> list[Submi
             if r.base_version is not None and r.base_version < document.version
         ]
         start = min(bases, default=document.version)
-        roles, done, committed = _context(document, requests, start)
+        # A format op needs the text: read the ops since the kept text in the same round trip.
+        kept = lines.kept_version(str(document.pk)) if any(_formats(r) for r in requests) else None
+        wide = kept is not None and document.version - lines.MAX_CATCH_UP <= kept < start
+        roles, done, committed = _context(document, requests, kept if wide else start)
+        if wide and committed is None:  # compacted since: the kept text is rebuilt instead
+            roles, done, committed = _context(document, requests, start)
         # Every op from the oldest base to the head, then this batch's own, indexed by version.
         # (Incomplete: each stale request then fails alone below.)
         log = {record.version: record for record in committed or []}
@@ -237,9 +246,10 @@ def _commit_batch(document_id: Any, requests: list[SubmitRequest]) -> list[Submi
         rows: list[Operation] = []
         records: list[OpRecord] = []
         head_at_start = document.version
+        text = BatchText(document, log, committed_head=head_at_start)
         for request in requests:
             try:
-                outcome = _commit_one(document, request, roles, done, log, start)
+                outcome = _commit_one(document, request, roles, done, log, start, text)
             except CollabError as error:
                 outcomes.append(error)
                 continue
@@ -274,6 +284,10 @@ def _commit_batch(document_id: Any, requests: list[SubmitRequest]) -> list[Submi
             pk, snapshot_version = str(document.pk), document.version
             transaction.on_commit(lambda: take_snapshot.delay(pk, snapshot_version), robust=True)
         return outcomes
+
+
+def _formats(request: SubmitRequest) -> bool:
+    return request.kind == OperationKind.EDIT and needs_text(request.data)
 
 
 ADVANCED_FIELDS = ["version", "length", "type", "deleted_at", "updated_at"]
@@ -319,6 +333,7 @@ def _commit_one(
     done: dict[tuple[str, int], int],
     log: dict[int, OpRecord],
     start: int,
+    text: BatchText,
 ) -> SubmitResult:
     """Authorize, de-duplicate and transform one request, and append it to `log` (not saved yet)."""
     kind = request.kind
@@ -383,6 +398,8 @@ def _commit_one(
             raise OpBadlyFormed("The operation retains or deletes past the end of the document.")
         try:
             check_keeps_final_newline(data, document.length)
+            if needs_text(data):
+                check_formats_fit(data, text.at_head())
         except InvalidDelta as exc:
             raise OpBadlyFormed(str(exc)) from None
         new_length = document.length + rich_text.change_length(data)

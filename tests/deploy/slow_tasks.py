@@ -1,4 +1,4 @@
-"""A task for the worker-death test, loaded into a test worker with `-I tests.deploy.slow_tasks`."""
+"""Tasks for the worker-death and SIGTERM tests, loaded into a test worker with `-I tests.deploy.slow_tasks`."""
 
 import os
 import time
@@ -14,3 +14,12 @@ def hang_on_first_delivery(key: str) -> str:
     if client.incr(key) == 1:
         time.sleep(600)
     return f"delivery {int(client.get(key) or 0)}"
+
+
+@shared_task(acks_late=True)
+def sleep_and_count(key: str, seconds: float) -> str:
+    """Count a delivery in `key`, sleep, and say which delivery finished."""
+    client = redis.Redis.from_url(os.environ["REDIS_URL"])
+    delivery = client.incr(key)
+    time.sleep(seconds)
+    return f"delivery {delivery}"

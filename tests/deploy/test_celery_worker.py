@@ -7,6 +7,7 @@ the rest of the suite keeps the configured app untouched, eager or not.
 """
 
 import os
+import re
 import signal
 import subprocess
 import time
@@ -22,6 +23,7 @@ from celery.contrib.testing.worker import start_worker
 from celery.result import AsyncResult, EagerResult
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from honcho.environ import parse_procfile
 
 import documents.tasks  # noqa: F401  (registers the shared tasks with every app)
 from documents import services
@@ -191,4 +193,57 @@ def test_a_task_whose_worker_dies_is_delivered_again(transactional_db: Any) -> N
                 os.killpg(worker.pid, signal.SIGKILL)
                 worker.wait(timeout=30)
         store.delete(key)
+        app.close()
+
+
+def test_sigterm_lets_a_short_task_finish_and_requeues_a_long_one(transactional_db: Any) -> None:
+    """The Procfile's worker on SIGTERM, as a platform restarting it sends: Celery's soft shutdown
+    lets the running short task finish (acked once), cancels the long one and requeues it (acks
+    late), and exits well inside the platform's grace; a new worker then runs the requeued task
+    at once, long before the visibility timeout (360 s) would have brought it back."""
+    redis_url = settings.REDIS_URL or REDIS_URL
+    queue, key = f"collab-test-{uuid.uuid4().hex}", f"collab-test-sigterm-{uuid.uuid4().hex}"
+    worker_line = parse_procfile((ROOT / "Procfile").read_text()).processes["worker"]
+    # The Procfile's command on a private queue, with the test tasks and without the beat schedule.
+    command = re.sub(r" --beat --schedule \S+", "", worker_line)
+    command += f" -Q {queue} -I tests.deploy.slow_tasks --without-mingle --without-gossip"
+    env = production_env(
+        DATABASE_URL=POSTGRES_URL, REDIS_URL=redis_url, COLLAB_CELERY_SOFT_SHUTDOWN_SECONDS="4"
+    )
+    app = Celery("collab-sigterm-test", broker=redis_url, backend=redis_url)
+    store = redis.Redis.from_url(redis_url)
+    workers: list[subprocess.Popen[bytes]] = []
+
+    def start_worker_process() -> subprocess.Popen[bytes]:
+        workers.append(subprocess.Popen(["bash", "-c", command], cwd=ROOT, env=env, start_new_session=True))
+        return workers[-1]
+
+    try:
+        first = start_worker_process()
+        short = app.send_task(
+            "tests.deploy.slow_tasks.sleep_and_count", args=[f"{key}-short", 2], queue=queue
+        )
+        long = app.send_task(
+            "tests.deploy.slow_tasks.hang_on_first_delivery", args=[f"{key}-long"], queue=queue
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not (store.get(f"{key}-short") and store.get(f"{key}-long")):
+            time.sleep(0.1)
+        assert store.get(f"{key}-short") == b"1" and store.get(f"{key}-long") == b"1", "tasks never started"
+        terminated = time.monotonic()
+        os.killpg(first.pid, signal.SIGTERM)
+        first.wait(timeout=30)  # Heroku's grace before SIGKILL
+        exited_after = time.monotonic() - terminated
+        assert short.get(timeout=5) == "delivery 1"  # finished during the shutdown, and only once
+        start_worker_process()
+        assert long.get(timeout=60) == "delivery 2"  # requeued, not waiting for the visibility timeout
+        redelivered_after = time.monotonic() - terminated
+        assert exited_after < 20 and redelivered_after < 60, (exited_after, redelivered_after)
+        assert store.get(f"{key}-short") == b"1"
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                os.killpg(worker.pid, signal.SIGKILL)
+                worker.wait(timeout=30)
+        store.delete(f"{key}-short", f"{key}-long")
         app.close()

@@ -214,6 +214,10 @@ def stack(frontend_dist: Path) -> Iterator[Stack]:
 def test_procfile_declares_the_three_process_types() -> None:
     assert PROCFILE["release"] == "python manage.py migrate --noinput"
     web = PROCFILE["web"].split()
+    # Buffers of 128 kB and more are mmapped, so their memory goes back to the system when freed
+    # (tests/server/test_slow_reader.py); glibc's moving threshold would keep it in the heap.
+    assert web[0] == "MALLOC_MMAP_THRESHOLD_=131072"
+    web = web[1:]
     assert web[0] == "daphne" and web[-1] == "collab.asgi:application"
     for flag, value in [
         ("--bind", "0.0.0.0"),
@@ -224,7 +228,8 @@ def test_procfile_declares_the_three_process_types() -> None:
         assert web[web.index(flag) + 1] == value
     assert "--proxy-headers" in web
     worker = PROCFILE["worker"]
-    assert worker.startswith("celery -A collab worker --beat ")
+    # SIGTERM starts Celery's soft shutdown: tasks finish, or are requeued (test_celery_worker.py).
+    assert worker.startswith("REMAP_SIGTERM=SIGQUIT celery -A collab worker --beat ")
     assert "--concurrency 2" in worker
 
 

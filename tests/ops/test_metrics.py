@@ -1,8 +1,10 @@
-"""/metrics with two daphne processes sharing one PROMETHEUS_MULTIPROC_DIR: a scrape of either
-reports the same totals, and the per-process gauges add up to what is really open."""
+"""/metrics with two daphne processes sharing one PROMETHEUS_MULTIPROC_DIR, or on two hosts summed
+through Redis: a scrape of either reports the same totals, and the per-process gauges add up to
+what is really open."""
 
 import asyncio
 import json
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -91,8 +93,8 @@ async def hold_sockets(
             await ws.close()
 
 
-def test_scrapes_of_either_process_agree(cluster: Cluster, two_servers: list[ServerProcess]) -> None:
-    a, b = two_servers
+def type_twelve_ops(cluster: Cluster, a: ServerProcess, b: ServerProcess) -> tuple[dict[str, Any], Any]:
+    """Two clients, one on each process, commit 12 ops in turn."""
     setup = setup_document(
         cluster, users={"ana": "Ana Lima", "ben": "Ben Okafor"}, owner="ana", members={"ben": "editor"}
     )
@@ -115,6 +117,13 @@ def test_scrapes_of_either_process_agree(cluster: Cluster, two_servers: list[Ser
         }
     )
     require_ok(result)
+    return {**setup, "cookies": cookies}, result
+
+
+def test_scrapes_of_either_process_agree(cluster: Cluster, two_servers: list[ServerProcess]) -> None:
+    a, b = two_servers
+    setup, result = type_twelve_ops(cluster, a, b)
+    cookies = setup["cookies"]
 
     def scrape_both() -> tuple[dict[Any, float], dict[Any, float]]:
         return authorized(a), authorized(b)
@@ -134,6 +143,54 @@ def test_scrapes_of_either_process_agree(cluster: Cluster, two_servers: list[Ser
     assert value(seen_a, "collab_ops_committed_total") == value(seen_b, "collab_ops_committed_total")
     after = authorized(b)
     assert sum(per_process(after, "collab_websocket_connections").values()) == 0
+
+
+@pytest.fixture
+def two_hosts(cluster: Cluster) -> list[ServerProcess]:
+    """Two processes that share no disk (as two Heroku dynos): the sum goes through Redis."""
+    env = {**cluster.env, "COLLAB_METRICS_TOKEN": TOKEN, "COLLAB_METRICS_PUBLISH_SECONDS": "0.5"}
+    servers = []
+    for name in ("host-a", "host-b"):
+        server = ServerProcess(env, name=name)
+        server.env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        cluster.servers.append(server.start())
+        servers.append(server)
+    return servers
+
+
+def test_processes_on_two_hosts_agree_through_redis(cluster: Cluster, two_hosts: list[ServerProcess]) -> None:
+    a, b = two_hosts
+    setup, result = type_twelve_ops(cluster, a, b)
+
+    def scrape_both() -> tuple[dict[Any, float], dict[Any, float]]:
+        time.sleep(1.2)  # past a publishing interval: each process's latest values are in Redis
+        return authorized(a), authorized(b)
+
+    seen_a, seen_b = asyncio.run(
+        hold_sockets([a, b], setup["cookies"]["ana"], [3, 2], setup["doc"], scrape_both)
+    )
+    for seen in (seen_a, seen_b):
+        assert value(seen, "collab_ops_committed_total") == 12, summary(result)
+        assert value(seen, "collab_submit_latency_seconds_count") == 12
+        assert value(seen, "collab_commit_batch_size_sum") == 12
+        assert value(seen, "collab_submit_latency_seconds_bucket", le="+Inf") == 12
+        connections = {
+            dict(labels)["process"]: v
+            for (n, labels), v in seen.items()
+            if n == "collab_websocket_connections"
+        }
+        assert sorted(connections.values()) == [2, 3], connections
+        assert value(seen, "collab_snapshot_lag_versions") == setup["version"] + 12
+    # A dyno killed outright: its gauges go with it, its counts stay in the totals.
+    b.stop(kill=True)
+    time.sleep(2.0)  # past its `alive` key's expiry (3 intervals)
+    after = authorized(a)
+    assert value(after, "collab_ops_committed_total") == 12
+    assert value(after, "collab_submit_latency_seconds_count") == 12
+    live = [
+        dict(labels)["process"] for (n, labels), v in after.items() if n == "collab_websocket_connections"
+    ]
+    assert len(live) == 1, live
 
 
 def test_refusals_are_counted_by_code(cluster: Cluster, two_servers: list[ServerProcess]) -> None:

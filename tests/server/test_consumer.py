@@ -122,6 +122,36 @@ async def test_subscribe_with_version_sends_ops_then_bare_reply(
     await client.disconnect()
 
 
+async def test_a_long_catch_up_comes_in_chunks_in_order_and_stays_live(
+    cookies: dict[str, str], document: Any, users: Any, settings: Any
+) -> None:
+    """Catch-up is read a chunk at a time (here 3 ops) through the process's lane; the client
+    sees every op once, in order, then the reply, then live ops, as with one read."""
+    settings.COLLAB_CATCH_UP_CHUNK = 3
+    for seq in range(1, 9):
+        await database_sync_to_async(services.submit_operation)(
+            user=users["ed"], document_id=document.pk, src="x" * 32, seq=seq, base_version=None,
+            kind="edit", data=[{"insert": str(seq)}],
+        )  # fmt: skip
+    olga, fetcher = ProtocolClient(cookies["olga"]), ProtocolClient(cookies["vera"])
+    await olga.handshake()
+    await fetcher.handshake()
+    messages = await olga.subscribe(str(document.pk), version=1)
+    assert [m.get("v") for m in messages[:-1]] == list(range(1, 9))
+    assert messages[-1] == {"a": "s", "c": "documents", "d": str(document.pk)}
+    await fetcher.send({"a": "f", "c": "documents", "d": str(document.pk), "v": 3})
+    fetched = await fetcher.recv_until(lambda m: m.get("a") == "f")
+    assert [m.get("v") for m in fetched[:-1]] == list(range(3, 9))
+    await database_sync_to_async(services.submit_operation)(
+        user=users["ed"], document_id=document.pk, src="x" * 32, seq=9, base_version=None,
+        kind="edit", data=[{"insert": "9"}],
+    )  # fmt: skip
+    live = await olga.recv()
+    assert live["v"] == 9 and live["op"] == [{"insert": "9"}]
+    await olga.disconnect()
+    await fetcher.disconnect()
+
+
 async def test_missing_and_forbidden_documents_look_the_same(cookies: dict[str, str], document: Any) -> None:
     client = ProtocolClient(cookies["nina"])
     await client.handshake()
