@@ -22,6 +22,7 @@ from django.conf import settings
 
 from . import metrics, services
 from .errors import CollabError, ServerUnavailable
+from .loops import PerLoop
 from .services.submit import SubmitRequest, SubmitResult
 from .threads import TRANSIENT, in_thread
 
@@ -122,16 +123,9 @@ class CommitPipeline:
                 delay = min(delay * 2, 2.0)
 
 
-_pipelines: dict[int, tuple[asyncio.AbstractEventLoop, CommitPipeline]] = {}
+_pipelines: PerLoop[CommitPipeline] = PerLoop(lambda _loop: CommitPipeline())
 
 
 def get_pipeline() -> CommitPipeline:
-    """The pipeline of the running event loop (daphne has one loop; tests start one per test)."""
-    loop = asyncio.get_running_loop()
-    entry = _pipelines.get(id(loop))
-    if entry is None or entry[0] is not loop:
-        for key, (old, _pipeline) in list(_pipelines.items()):
-            if old.is_closed():
-                del _pipelines[key]
-        entry = _pipelines[id(loop)] = (loop, CommitPipeline())
-    return entry[1]
+    """The pipeline of the running event loop."""
+    return _pipelines.get()

@@ -21,6 +21,7 @@ from django.conf import settings
 
 from .. import metrics, protocol, selectors
 from ..errors import CollabError
+from ..loops import PerLoop
 from ..records import OpRecord
 from ..threads import in_thread
 from . import document_channel, transport, user_channel
@@ -411,21 +412,13 @@ class Hub:
         self.subscriber.close()
 
 
-_hubs: dict[int, Hub] = {}
+_hubs: PerLoop[Hub] = PerLoop(Hub, on_drop=Hub.close)
 
 
 def get_hub() -> Hub:
-    """The hub of the running event loop (daphne has one loop; tests start one per test)."""
-    loop = asyncio.get_running_loop()
-    hub = _hubs.get(id(loop))
-    if hub is None or hub.loop is not loop:
-        for key, old in list(_hubs.items()):
-            if old.loop.is_closed():
-                old.close()
-                del _hubs[key]
-        hub = _hubs[id(loop)] = Hub(loop)
-    return hub
+    """The hub of the running event loop."""
+    return _hubs.get()
 
 
 def live_hubs() -> list[Hub]:
-    return [hub for hub in _hubs.values() if not hub.loop.is_closed()]
+    return _hubs.live()

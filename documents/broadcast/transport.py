@@ -21,6 +21,7 @@ from typing import Any
 from django.conf import settings
 
 from .. import metrics
+from ..loops import PerLoop
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +91,13 @@ def publish_sync(channel: str, data: str) -> None:
         _redis_sync().publish(_full(channel), _origin_mark() + data)
 
 
-_async_clients: dict[int, tuple[asyncio.AbstractEventLoop, Any]] = {}
+def _async_client(_loop: asyncio.AbstractEventLoop) -> Any:
+    from redis import asyncio as aioredis
+
+    return aioredis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
+
+
+_async_clients: PerLoop[Any] = PerLoop(_async_client)
 
 
 async def publish(channel: str, data: str) -> None:
@@ -98,17 +105,7 @@ async def publish(channel: str, data: str) -> None:
     _deliver_locally(channel, data)
     if not uses_redis():
         return
-    loop = asyncio.get_running_loop()
-    entry = _async_clients.get(id(loop))
-    if entry is None or entry[0] is not loop:
-        from redis import asyncio as aioredis
-
-        for key, (old, _client) in list(_async_clients.items()):
-            if old.is_closed():
-                del _async_clients[key]
-        client = aioredis.Redis.from_url(settings.REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
-        entry = _async_clients[id(loop)] = (loop, client)
-    await entry[1].publish(_full(channel), _origin_mark() + data)
+    await _async_clients.get().publish(_full(channel), _origin_mark() + data)
 
 
 class Subscriber:

@@ -14,6 +14,7 @@ from typing import Any
 from autobahn.websocket.protocol import PreparedMessage
 
 from ..broadcast.hub import OpEvent
+from ..loops import PerLoop
 
 logger = logging.getLogger(__name__)
 
@@ -132,16 +133,9 @@ class Flusher:
                 logger.exception("writing to a connection failed")
 
 
-_flushers: dict[int, Flusher] = {}
+_flushers: PerLoop[Flusher] = PerLoop(Flusher)
 
 
 def flusher() -> Flusher:
-    """The running loop's flusher (daphne has one loop; tests start one per test)."""
-    loop = asyncio.get_running_loop()
-    found = _flushers.get(id(loop))
-    if found is None or found.loop is not loop:
-        for key, old in list(_flushers.items()):
-            if old.loop.is_closed():
-                del _flushers[key]
-        found = _flushers[id(loop)] = Flusher(loop)
-    return found
+    """The running loop's flusher."""
+    return _flushers.get()

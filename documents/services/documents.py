@@ -1,7 +1,6 @@
 """Creating, renaming, trashing, restoring and replacing whole documents, through the submit path."""
 
 import logging
-import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,7 +24,7 @@ from . import audit
 from .images import delete_files, replace_placeholders, store_imported_images
 from .search import index_document, index_title
 from .snapshots import take_snapshot
-from .submit import SERVER_SRC, SubmitResult, _clean_content, server_submit, submit_operation
+from .submit import SubmitResult, _clean_content, server_submit
 
 logger = logging.getLogger(__name__)
 
@@ -64,12 +63,9 @@ def create_document(
                 values, files = store_imported_images(document=document, user=owner, images=images)
                 content = _clean_content(replace_placeholders(content, values))
             # The owner was authorized by creating the row; it has no type yet, so no access check finds it.
-            submit_operation(
+            server_submit(
                 user=owner,
                 document_id=document.pk,
-                src=f"{SERVER_SRC}-{uuid.uuid4().hex}",
-                seq=1,
-                base_version=None,
                 kind=OperationKind.CREATE,
                 data=content,
                 check_access=False,
@@ -144,12 +140,9 @@ def _restore_from_trash(*, document: Document, actor: Any) -> SubmitResult:
         raise ValidationFailed("This document has no content to restore.")
     with transaction.atomic():
         try:
-            result = submit_operation(
+            result = server_submit(
                 user=actor,
                 document_id=document.pk,
-                src=f"{SERVER_SRC}-{uuid.uuid4().hex}",
-                seq=1,
-                base_version=None,
                 kind=OperationKind.CREATE,
                 data=before.content,
                 check_access=False,
@@ -202,11 +195,9 @@ def _replace(
     if not current.type:
         raise DocDoesNotExist()
     change = rich_text.diff(current.content or [], target)
-    return submit_operation(
+    return server_submit(
         user=author,
         document_id=document.pk,
-        src=f"{SERVER_SRC}-{uuid.uuid4().hex}",
-        seq=1,
         base_version=current.version,
         kind=OperationKind.EDIT,
         data=change,
@@ -263,12 +254,9 @@ def _purge(*, document: Document, actor: Any) -> None:
     """Delete the row for good, and its image files once that has committed."""
     if not document.is_deleted:
         # Through the op log first, so every subscriber learns of the delete as an op.
-        submit_operation(
+        server_submit(
             user=actor,
             document_id=document.pk,
-            src=f"{SERVER_SRC}-{uuid.uuid4().hex}",
-            seq=1,
-            base_version=None,
             kind=OperationKind.DELETE,
             check_access=False,
         )

@@ -431,7 +431,14 @@ def _commit_one(
 
 
 def server_submit(
-    *, user: Any, document_id: Any, kind: str, data: Any = None, base_version: int | None = None
+    *,
+    user: Any,
+    document_id: Any,
+    kind: str,
+    data: Any = None,
+    base_version: int | None = None,
+    check_access: bool = True,
+    restored_from: int | None = None,
 ) -> SubmitResult:
     """Commit an op on the server's own behalf (create, restore, delete) through the same path."""
     return submit_operation(
@@ -443,4 +450,6 @@ def server_submit(
         base_version=base_version,
         kind=kind,
         data=data,
+        check_access=check_access,
+        restored_from=restored_from,
     )
