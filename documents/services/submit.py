@@ -337,6 +337,7 @@ def _commit_one(
 ) -> SubmitResult:
     """Authorize, de-duplicate and transform one request, and append it to `log` (not saved yet)."""
     kind = request.kind
+    suggester = None  # the user id when a suggester submits
     if request.check_access:
         user_id = (
             getattr(request.user, "pk", None) if getattr(request.user, "is_authenticated", False) else None
@@ -362,6 +363,8 @@ def _commit_one(
                 request.data, author_id=user_id, may_suggest=role == Role.SUGGESTER
             ):
                 raise OpRejected(reason)
+            # What they may delete or mark depends on the text under it, once transformed.
+            suggester = user_id if role == Role.SUGGESTER else None
     base_version = request.base_version
     existing = done.get((request.src, request.seq))
     if existing is not None:
@@ -402,6 +405,9 @@ def _commit_one(
                 check_formats_fit(data, text.at_head())
         except InvalidDelta as exc:
             raise OpBadlyFormed(str(exc)) from None
+        if suggester is not None and suggestions.needs_content(data):
+            if reason := suggestions.content_refusal(data, text.content_at_head(), author_id=suggester):
+                raise OpRejected(reason)
         new_length = document.length + rich_text.change_length(data)
         if new_length > settings.COLLAB_MAX_DOCUMENT_LENGTH:
             raise OpRejected("The document would exceed the maximum document length.")

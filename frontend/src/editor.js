@@ -316,7 +316,7 @@ class CollabEditor {
 
   /** What the user typed, as the change to send: marked in suggesting mode, else unmarked. */
   ownChange(delta, oldContents) {
-    const wanted = this.suggesting ? asSuggestion(delta, suggestionTag(this.userId)) : asEdit(delta);
+    const wanted = this.suggesting ? asSuggestion(delta, suggestionTag(this.userId), oldContents) : asEdit(delta);
     if (sameOps(wanted, delta)) return delta.ops;
     // At once, inside Quill's own change: Quill may make a second change in the same turn (typing
     // over a selection deletes, then inserts), computed against what it shows now.

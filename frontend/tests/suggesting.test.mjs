@@ -150,3 +150,57 @@ test('the side panel says what each suggestion proposes', () => {
   assert.equal(suggestionLabel({ kind: 'delete', text: '\n' }), 'Delete “¶”');
   assert.equal(suggestionLabel({ kind: 'format', text: 'there', formats: { bold: true, italic: null } }), 'Make “there” bold, not italic');
 });
+
+test("deleting one's own suggested text withdraws it; other text is struck, and others' strikes stay", () => {
+  const mine = '7:60000';
+  const theirs = '8:60000';
+  const old = [
+    { insert: 'ab' },
+    { insert: 'cd', attributes: { 'suggest-insert': mine, bold: true } },
+    { insert: 'ef', attributes: { 'suggest-insert': theirs } },
+    { insert: 'gh', attributes: { 'suggest-delete': theirs } },
+    { insert: 'ij', attributes: { 'suggest-insert': mine, 'suggest-delete': theirs } },
+    { insert: 'kl', attributes: { 'suggest-insert': mine, 'suggest-format': `${theirs}:bold=1` } },
+    { insert: '\n' },
+  ];
+  // A backspace at the end of my suggestion removes its last character for real.
+  const backspace = asSuggestion([{ retain: 3 }, { delete: 1 }], TAG, old);
+  assert.deepEqual(backspace.ops, [{ retain: 3 }, { delete: 1 }]);
+  assert.equal(caretAfter(backspace), null);
+  // One more, into the plain text before it: struck.
+  assert.deepEqual(asSuggestion([{ retain: 1 }, { delete: 1 }], TAG, old).ops, [
+    { retain: 1 },
+    { retain: 1, attributes: { 'suggest-delete': TAG } },
+  ]);
+  // A selection over all of it: mine goes, the rest is struck, already struck text keeps its mark,
+  // and my suggestion someone struck or reformats is theirs to judge too.
+  const selection = asSuggestion([{ delete: 12 }], TAG, old);
+  assert.deepEqual(selection.ops, [
+    { retain: 2, attributes: { 'suggest-delete': TAG } },
+    { delete: 2 },
+    { retain: 2, attributes: { 'suggest-delete': TAG } },
+    { retain: 4 },
+    { retain: 2, attributes: { 'suggest-delete': TAG } },
+  ]);
+  assert.equal(caretAfter(selection), 10);
+  // Typing over my own suggestion replaces it outright.
+  assert.deepEqual(asSuggestion([{ retain: 2 }, { insert: 'X' }, { delete: 2 }], TAG, old).ops, [
+    { retain: 2 },
+    { insert: 'X', attributes: { 'suggest-insert': TAG } },
+    { delete: 2 },
+  ]);
+});
+
+test("a format proposal skips text carrying another person's, and replaces one's own", () => {
+  const old = [
+    { insert: 'ab', attributes: { 'suggest-format': '8:60000:italic=1' } },
+    { insert: 'cd', attributes: { 'suggest-format': '7:60000:italic=1' } },
+    { insert: 'ef\n' },
+  ];
+  const typed = [{ retain: 6, attributes: { bold: true, comment: THREAD } }];
+  assert.deepEqual(asSuggestion(typed, TAG, old).ops, [
+    { retain: 2, attributes: { comment: THREAD } },
+    { retain: 4, attributes: { comment: THREAD, 'suggest-format': `${TAG}:bold=1` } },
+  ]);
+  assert.deepEqual(asSuggestion([{ retain: 2, attributes: { bold: true } }], TAG, old).ops, []);
+});

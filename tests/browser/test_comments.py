@@ -1,5 +1,6 @@
 """Comments and suggestions in real browsers: two people discuss a passage live; a suggester
-proposes and the owner accepts; a commenter cannot type."""
+proposes and the owner accepts; a suggester's backspace withdraws their own text and strikes the
+owner's; a commenter cannot type."""
 
 from pathlib import Path
 from typing import Any
@@ -113,16 +114,16 @@ def test_a_suggester_proposes_and_the_owner_accepts(
     )
     select_text(sue, 24, 6)
     sue.page.keyboard.type("Frid")
-    # Backspace strikes the suggester's own text too (only editors delete); then type on.
+    # Backspace withdraws the suggester's own text outright; then type on.
     sue.page.keyboard.press("Backspace")
     sue.page.keyboard.type("day")
     wait_until(lambda: sue.unsent() == 0, message="Sue's suggestions to be saved", tab=sue)
-    assert plain_text(saved_content(document.pk)) == "Ship the launch plan on FridaydMonday.\n"
+    assert plain_text(saved_content(document.pk)) == "Ship the launch plan on FridayMonday.\n"
     suggestions = olga.page.locator(".suggestion")
     wait_until(lambda: suggestions.count() == 2, message="two suggestions at Olga", tab=olga)
     added, deleted = suggestions.all_inner_texts()
-    assert "Add “Friday”" in added and "Delete “dMonday”" in deleted and "Sue Suggester" in added
-    assert "".join(olga.page.locator(".ql-editor [data-suggest-delete]").all_inner_texts()) == "dMonday"
+    assert "Add “Friday”" in added and "Delete “Monday”" in deleted and "Sue Suggester" in added
+    assert "".join(olga.page.locator(".ql-editor [data-suggest-delete]").all_inner_texts()) == "Monday"
     # Sue sees no accept buttons; the owner does.
     assert sue.page.locator("[data-review=accept]").count() == 0
     olga.screenshot(artifacts_dir / "browser-suggestions-proposed.png")
@@ -161,6 +162,40 @@ def test_a_suggester_proposes_and_the_owner_accepts(
     assert review.inner_text() == "Accepted 2 suggestions by Sue Suggester"
     history.screenshot(artifacts_dir / "browser-history-who-accepted.png")
     assert sue.errors == [] and olga.errors == [] and history.errors == []
+
+
+def test_a_suggesters_backspace_withdraws_their_own_text_and_strikes_the_owners(
+    shared: dict[str, Any], open_tab: Any, artifacts_dir: Path
+) -> None:
+    document = shared["document"]
+    sue, olga = open_tab(shared["sue"]), open_tab(shared["olga"])
+    for tab in (sue, olga):
+        tab.open_editor(document.pk)
+    sue.page.locator(".ql-editor p").first.click()
+    select_text(sue, 30, 0)  # after "Monday"
+    sue.page.keyboard.type("ish")
+    wait_until(lambda: sue.unsent() == 0, message="Sue's word to be saved", tab=sue)
+    # Three backspaces take her "ish" back: gone, not struck.
+    for _ in range(3):
+        sue.page.keyboard.press("Backspace")
+    wait_until(lambda: sue.unsent() == 0, message="the withdrawal to be saved", tab=sue)
+    assert saved_content(document.pk) == [{"insert": "Ship the launch plan on Monday.\n"}]
+    # Two more reach Olga's text: struck, one character after the other, and still there.
+    sue.page.keyboard.press("Backspace")
+    sue.page.keyboard.press("Backspace")
+    wait_until(lambda: sue.unsent() == 0, message="the strikes to be saved", tab=sue)
+    [before, struck, after] = saved_content(document.pk)
+    assert (before, after) == ({"insert": "Ship the launch plan on Mond"}, {"insert": ".\n"})
+    assert struck["insert"] == "ay" and struck["attributes"]["suggest-delete"].startswith(
+        f"{shared['sue'].pk}:"
+    )
+    suggestion = olga.page.locator(".suggestion")
+    wait_until(lambda: suggestion.count() == 1, message="one suggestion at Olga", tab=olga)
+    assert "Delete “ay”" in suggestion.inner_text()
+    assert sue.page.locator(".ql-editor [data-suggest-insert]").count() == 0
+    assert sue.page.locator(".ql-editor [data-suggest-delete]").inner_text() == "ay"
+    sue.screenshot(artifacts_dir / "browser-suggester-backspace.png")
+    assert sue.errors == [] and olga.errors == []
 
 
 def test_a_suggester_proposes_bold_and_the_owner_accepts_it(

@@ -86,7 +86,8 @@ SUGGESTION_FUZZ = settings(FUZZ, max_examples=max(25, FUZZ_EXAMPLES // 4))
             False,
             id="suggester forges an author",
         ),
-        pytest.param([{"delete": 1}], True, False, id="suggester deletes"),
+        # Whether over their own suggestion is for content_refusal (tests/ot/test_suggestion_content.py).
+        pytest.param([{"delete": 1}], True, True, id="suggester deletes"),
         pytest.param(
             [{"retain": 1, "attributes": {SUGGEST_DELETE: THEIRS}}],
             True,

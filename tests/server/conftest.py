@@ -135,3 +135,20 @@ def document(users: dict[str, Any]) -> Any:
 @pytest.fixture
 def cookies(users: dict[str, Any]) -> dict[str, str]:
     return {name: session_cookie(user) for name, user in users.items()}
+
+
+@pytest.fixture
+def team(users: dict[str, Any], document: Any) -> dict[str, Any]:
+    """The users, plus carl (commenter) and sue (suggester) on the document."""
+    user_model = get_user_model()
+    for name, role in (("carl", Role.COMMENTER), ("sue", Role.SUGGESTER)):
+        users[name] = user_model.objects.create_user(
+            username=name, email=f"{name}@example.com", password=None
+        )
+        services.add_member(actor=users["olga"], document_id=document.pk, identifier=name, role=role)
+    return users
+
+
+@pytest.fixture
+def team_cookies(team: dict[str, Any]) -> dict[str, str]:
+    return {name: session_cookie(user) for name, user in team.items()}

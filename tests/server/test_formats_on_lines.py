@@ -85,11 +85,11 @@ def test_a_stale_format_is_checked_where_it_lands_after_transformation(users: An
 
 def test_kept_text_is_brought_forward_by_ops_committed_elsewhere(users: Any, two_lines: Any) -> None:
     submit(users["ed"], two_lines, 1, 1, [{"retain": 2}, {"retain": 1, "attributes": {"header": 1}}])
-    kept = dict(lines._texts)
+    kept = dict(lines.TEXTS.entries)
     # Another process's commits: the ops are in the database, the kept text is one version old.
     submit(users["olga"], two_lines, 1, 2, [{"delete": 3}, {"insert": "line\n"}], src=SRC_B)
-    lines._texts.clear()
-    lines._texts.update(kept)
+    lines.TEXTS.entries.clear()
+    lines.TEXTS.entries.update(kept)
     with pytest.raises(errors.OpBadlyFormed):
         submit(users["ed"], two_lines, 2, 3, [{"retain": 1, "attributes": {"header": 2}}])
     submit(users["ed"], two_lines, 3, 3, [{"retain": 4}, {"retain": 1, "attributes": {"header": 2}}])
@@ -98,11 +98,11 @@ def test_kept_text_is_brought_forward_by_ops_committed_elsewhere(users: Any, two
 
 def test_kept_text_whose_ops_were_compacted_is_rebuilt_from_the_snapshot(users: Any, two_lines: Any) -> None:
     submit(users["ed"], two_lines, 1, 1, [{"retain": 2}, {"retain": 1, "attributes": {"header": 1}}])
-    kept = dict(lines._texts)
+    kept = dict(lines.TEXTS.entries)
     submit(users["olga"], two_lines, 1, 2, [{"insert": "\n"}], src=SRC_B)  # "\nab\ncd\n"
     services.compact_document(document_id=two_lines.pk, cutoff=timezone.now())
-    lines._texts.clear()
-    lines._texts.update(kept)
+    lines.TEXTS.entries.clear()
+    lines.TEXTS.entries.update(kept)
     submit(users["ed"], two_lines, 2, 3, [{"retain": 1, "attributes": {"list": "ordered"}}])
     with pytest.raises(errors.OpBadlyFormed):
         submit(users["ed"], two_lines, 3, 4, [{"retain": 2, "attributes": {"list": "ordered"}}])

@@ -2,7 +2,7 @@
 services, the WebSocket and the JSON API.
 
 The users come from tests/server/conftest.py (olga owns, ed edits, vera views, nina is not a
-member); carl comments and sue suggests.
+member; `team` adds carl, who comments, and sue, who suggests).
 """
 
 import json
@@ -18,7 +18,7 @@ from documents.models import CommentThread, Document, Invite, Role
 from documents.ot import rich_text
 from documents.ot import suggestions as suggestions_module
 
-from .conftest import ProtocolClient, session_cookie
+from .conftest import ProtocolClient
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -50,23 +50,6 @@ def submit_first(user: Any, document: Any, op: Any) -> services.SubmitResult:
     return services.submit_operation(
         user=user, document_id=document.pk, src="a" * 32, seq=1, base_version=1, kind="edit", data=op
     )
-
-
-@pytest.fixture
-def team(users: dict[str, Any], document: Any) -> dict[str, Any]:
-    """conftest's users, plus carl (commenter) and sue (suggester) on the document."""
-    user_model = get_user_model()
-    for name, role in (("carl", Role.COMMENTER), ("sue", Role.SUGGESTER)):
-        users[name] = user_model.objects.create_user(
-            username=name, email=f"{name}@example.com", password=None
-        )
-        services.add_member(actor=users["olga"], document_id=document.pk, identifier=name, role=role)
-    return users
-
-
-@pytest.fixture
-def team_cookies(team: dict[str, Any]) -> dict[str, str]:
-    return {name: session_cookie(user) for name, user in team.items()}
 
 
 NAME_OF_ROLE = {"viewer": "vera", "commenter": "carl", "suggester": "sue", "editor": "ed", "owner": "olga"}

@@ -53,32 +53,79 @@ function withoutMarks(attributes) {
   return kept;
 }
 
+function isMine(value, author) {
+  const parsed = parseTag(value);
+  return parsed !== null && parsed.author === author;
+}
+
+/** Whether text with these marks is `author`'s own suggestion no one else has marked: theirs to withdraw. */
+function ownSuggestion(attributes, author) {
+  return isMine(attributes[SUGGEST_INSERT], author)
+    && [SUGGEST_DELETE, SUGGEST_FORMAT].every((mark) => !(mark in attributes) || isMine(attributes[mark], author));
+}
+
+/** Deleting `length` characters of the old document from `index`, as `author` suggests it. */
+function suggestDeletion(result, old, index, length, tag, author) {
+  const pieces = old.slice(index, index + length).ops;
+  let covered = 0;
+  for (const piece of pieces) {
+    const size = typeof piece.insert === 'string' ? piece.insert.length : 1;
+    const attributes = piece.attributes || {};
+    covered += size;
+    if (ownSuggestion(attributes, author)) result.delete(size);
+    else if (attributes[SUGGEST_DELETE]) result.retain(size); // already struck: their mark stays
+    else result.retain(size, { [SUGGEST_DELETE]: tag });
+  }
+  if (covered < length) result.retain(length - covered, { [SUGGEST_DELETE]: tag });
+}
+
 /**
  * A change typed in suggesting mode, as the suggestion it stands for: inserted text is marked
- * as ours, deleted text stays and is marked for deletion, and formatting existing text becomes
- * a format suggestion (only editors format outright). Comment anchors pass through.
+ * as ours; deleting our own suggested text withdraws it (a real delete), deleting other text
+ * strikes it (left alone where someone struck it already); formatting existing text becomes a
+ * format suggestion (only editors format outright), except over another person's. Comment anchors
+ * pass through. `oldContents` is the document before the change: what the deletions and formats
+ * fall on (the server checks the same, documents/ot/suggestions.py content_refusal).
  */
-export function asSuggestion(delta, tag) {
+export function asSuggestion(delta, tag, oldContents = []) {
   const result = new Delta();
+  const old = new Delta(opsOf(oldContents));
+  const author = parseTag(tag)?.author;
   const ops = opsOf(delta);
+  let index = 0; // in the old document
   for (let i = 0; i < ops.length; i += 1) {
     const op = ops[i];
     if (op.insert !== undefined) {
       // Typing over a selection: the struck text comes first, then what replaces it.
       const next = ops[i + 1];
       if (next && next.delete !== undefined) {
-        result.retain(next.delete, { [SUGGEST_DELETE]: tag });
+        suggestDeletion(result, old, index, next.delete, tag, author);
+        index += next.delete;
         i += 1;
       }
       result.insert(op.insert, { ...withoutMarks(op.attributes), [SUGGEST_INSERT]: tag });
     } else if (op.delete !== undefined) {
-      result.retain(op.delete, { [SUGGEST_DELETE]: tag });
+      suggestDeletion(result, old, index, op.delete, tag, author);
+      index += op.delete;
     } else {
       const attributes = {};
       if (op.attributes && COMMENT in op.attributes) attributes[COMMENT] = op.attributes[COMMENT];
       const proposal = formatTag(tag, op.attributes);
-      if (proposal) attributes[SUGGEST_FORMAT] = proposal;
-      result.retain(op.retain, Object.keys(attributes).length ? attributes : undefined);
+      if (proposal) {
+        // Another person's format proposal stays: those characters get only the anchor.
+        let covered = 0;
+        for (const piece of old.slice(index, index + op.retain).ops) {
+          const size = typeof piece.insert === 'string' ? piece.insert.length : 1;
+          const theirs = piece.attributes && piece.attributes[SUGGEST_FORMAT] && !isMine(piece.attributes[SUGGEST_FORMAT], author);
+          const kept = theirs ? { ...attributes } : { ...attributes, [SUGGEST_FORMAT]: proposal };
+          result.retain(size, Object.keys(kept).length ? kept : undefined);
+          covered += size;
+        }
+        if (covered < op.retain) result.retain(op.retain - covered, { ...attributes, [SUGGEST_FORMAT]: proposal });
+      } else {
+        result.retain(op.retain, Object.keys(attributes).length ? attributes : undefined);
+      }
+      index += op.retain;
     }
   }
   return result.chop();
@@ -86,19 +133,26 @@ export function asSuggestion(delta, tag) {
 
 /**
  * Where the caret belongs after a suggestion: just after its last insert, or after text struck
- * as a selection (so what is typed next follows it); null to leave it (a backspace strikes
- * one character and steps over it).
+ * or withdrawn as a selection (so what is typed next follows it); null to leave it (a backspace
+ * strikes one character and steps over it, or withdraws it and Quill's caret is right).
  */
 export function caretAfter(delta) {
   let index = 0;
   let caret = null;
+  let removed = 0;
   for (const op of opsOf(delta)) {
     if (op.insert !== undefined) {
       index += typeof op.insert === 'string' ? op.insert.length : 1;
       caret = index;
-    } else if (op.retain !== undefined) {
+    } else if (op.delete !== undefined) {
+      removed += op.delete;
+      if (removed > 1) caret = index;
+    } else {
       index += op.retain;
-      if (op.attributes && op.attributes[SUGGEST_DELETE] && op.retain > 1) caret = index;
+      if (op.attributes && op.attributes[SUGGEST_DELETE]) {
+        removed += op.retain;
+        if (removed > 1) caret = index;
+      }
     }
   }
   return caret;
