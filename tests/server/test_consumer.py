@@ -397,6 +397,9 @@ async def test_owner_deletes_and_subscribers_see_it(cookies: dict[str, str], doc
         [{"insert": "a", "attributes": {"link": 5}}],
         [{"insert": "a", "attributes": {"link": "javascript:alert(1)"}}],
         [{"insert": "Title", "attributes": {"header": 1}}],
+        # A text format on an inserted newline: Quill would drop it, the server would keep it.
+        [{"retain": 5}, {"insert": "\n", "attributes": {"bold": True}}],
+        [{"insert": "a\nb", "attributes": {"link": "https://example.com/"}}],
     ],
 )
 async def test_invalid_deltas_are_refused_and_change_nothing(
