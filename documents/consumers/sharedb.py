@@ -512,12 +512,14 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
         await self._wait(self.op_bucket)
         request = SubmitRequest(self.user, src, submit.seq, submit.version, submit.kind, submit.data)
         result = await get_pipeline().submit(submit.document_id, request)
-        if (
-            submit.version is not None
-            and result.version - submit.version > settings.COLLAB_MAX_CATCH_UP
-            and len(self.rebasing) < settings.COLLAB_MAX_SUBSCRIPTIONS
-        ):
-            self.rebasing.add(submit.document_id)
+        if submit.version is not None and len(self.rebasing) < settings.COLLAB_MAX_SUBSCRIPTIONS:
+            head = result.version + 1
+            if result.duplicate:  # acked before (the ack was lost): the head may be far beyond
+                head = self.hub.head(submit.document_id) or await db.head_version(
+                    self.user, submit.document_id
+                )
+            if head - submit.version > settings.COLLAB_MAX_CATCH_UP:
+                self.rebasing.add(submit.document_id)
         subscription = self.subscriptions.get(submit.document_id)
         if subscription is None or subscription.sent is None:
             # Not (yet) subscribed: the ops it missed, then the ack, straight from the result.

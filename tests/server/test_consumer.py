@@ -188,6 +188,30 @@ async def test_catch_up_past_the_bound_is_refused_unless_unsent_edits_need_it(
     assert [m.get("v") for m in messages[:-1]] == list(range(1, 10))
     await editor.disconnect()
     assert (await content_of(doc_id)) == [{"insert": "87654321ZHello\n"}]
+    # An edit acked at version 10 (its ack lost), then the document moves on by 10 more: the
+    # same op resent from a new connection is acked again (not applied twice), and the catch-up
+    # its pending edits need is still served in full, though the op itself was only 1 behind.
+    again = ProtocolClient(cookies["ed"])
+    await again.handshake()
+    [ack] = await again.submit(doc_id, 10, 1, [{"insert": "Y"}])
+    src = ack["src"]
+    await again.disconnect()
+    for seq in range(9, 19):
+        await database_sync_to_async(services.submit_operation)(
+            user=users["ed"], document_id=document.pk, src="x" * 32, seq=seq, base_version=None,
+            kind="edit", data=[{"retain": 1}, {"insert": "-"}],
+        )  # fmt: skip
+    resent = ProtocolClient(cookies["ed"])
+    await resent.handshake()
+    await resent.send(
+        {"a": "op", "c": "documents", "d": doc_id, "v": 10, "src": src, "seq": 1, "op": [{"insert": "Y"}]}
+    )
+    answered = await resent.recv_until(lambda m: m.get("a") == "op" and "op" not in m)
+    assert answered[-1]["v"] == 10
+    messages = await resent.subscribe(doc_id, version=10)
+    assert [m.get("v") for m in messages[:-1]] == list(range(10, 21))
+    await resent.disconnect()
+    assert (await content_of(doc_id)) == [{"insert": "Y" + "-" * 10 + "87654321ZHello\n"}]
 
 
 async def test_missing_and_forbidden_documents_look_the_same(cookies: dict[str, str], document: Any) -> None:
