@@ -247,6 +247,10 @@ COLLAB_CATCH_UP_BURST = env_int("COLLAB_CATCH_UP_BURST", 20000)
 # Catch-up is read and sent this many ops at a time, one chunk at a time per process, with the
 # event loop running between chunks (documents.consumers.sharedb._op_chunks).
 COLLAB_CATCH_UP_CHUNK = env_int("COLLAB_CATCH_UP_CHUNK", 100)
+# A fetch or subscribe more ops behind than this is answered ERR_CATCH_UP_TOO_LONG (the page loads
+# the document afresh, one snapshot), unless the connection has resent an op that old: a client
+# with unsent edits needs every op since to rebase them, and gets them in chunks.
+COLLAB_MAX_CATCH_UP = env_int("COLLAB_MAX_CATCH_UP", 5000)
 # How often each server process compares the documents it serves with the database: a gap (an op
 # lost by pub/sub) is repaired within two sweeps, and access is re-read from the database.
 COLLAB_HUB_SWEEP_SECONDS = float(os.environ.get("COLLAB_HUB_SWEEP_SECONDS", "0.5"))

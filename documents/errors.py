@@ -73,6 +73,13 @@ class OpsNotFound(CollabError):
     default_message = "The edits since that version are no longer available; reload the document."
 
 
+class CatchUpTooLong(CollabError):
+    """Sending every op since that version would cost more than one fresh load of the document."""
+
+    code = "ERR_CATCH_UP_TOO_LONG"
+    default_message = "The document has changed too much since that version; load it afresh."
+
+
 class DocAlreadyCreated(CollabError):
     code = "ERR_DOC_ALREADY_CREATED"
     http_status = 409

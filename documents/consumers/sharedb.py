@@ -23,6 +23,7 @@ from django.conf import settings
 from .. import build, logcontext, metrics, protocol, shutdown
 from ..broadcast.hub import OpEvent, get_hub
 from ..errors import (
+    CatchUpTooLong,
     CollabError,
     DocumentFull,
     DocumentNotFound,
@@ -154,6 +155,9 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
         # Catch-up is paid for by the op: a request for the whole history of a long document waits
         # its turn instead of taking the process's time from everyone else.
         self.catch_up_bucket = TokenBucket(settings.COLLAB_CATCH_UP_RATE, settings.COLLAB_CATCH_UP_BURST)
+        # Documents this connection resent an op to from further back than COLLAB_MAX_CATCH_UP:
+        # its unsent edits need every op since, so its catch-up there is served in full.
+        self.rebasing: set[str] = set()
         self.presence_bucket = TokenBucket(settings.COLLAB_PRESENCE_RATE, settings.COLLAB_PRESENCE_BURST)
         self.tasks: set[asyncio.Task[Any]] = set()
         await self.hub.watch_user(self.user.pk, self)
@@ -382,7 +386,15 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
                     self._loaded(document_id, state.version)
                     await db.record_visits(self.user, self.channel_name, [document_id])
                 return protocol.snapshot_data(state)
-            await self._pay_for_catch_up(document_id, version)
+            head = self.hub.head(document_id)
+            if head is None:
+                head = await db.head_version(self.user, document_id)
+            if head - version > settings.COLLAB_MAX_CATCH_UP and document_id not in self.rebasing:
+                raise CatchUpTooLong(
+                    f"The document has changed by {head - version} edits since version {version};"
+                    " load it afresh."
+                )
+            await self._wait(self.catch_up_bucket, max(1, head - version))
             subscription = self.subscriptions.get(document_id) if subscribe else None
             caught_up = version
             async for events in self._op_chunks(document_id, version):
@@ -417,12 +429,6 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
             if len(events) < chunk:
                 return
             start += len(events)
-
-    async def _pay_for_catch_up(self, document_id: str, version: int) -> None:
-        head = self.hub.head(document_id)
-        if head is None:
-            head = await db.head_version(self.user, document_id)
-        await self._wait(self.catch_up_bucket, max(1, head - version))
 
     def _loaded(self, document_id: str, version: int) -> None:
         """The initial read of a subscription is queued: send what the hub delivered meanwhile."""
@@ -506,6 +512,14 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
         await self._wait(self.op_bucket)
         request = SubmitRequest(self.user, src, submit.seq, submit.version, submit.kind, submit.data)
         result = await get_pipeline().submit(submit.document_id, request)
+        if submit.version is not None and len(self.rebasing) < settings.COLLAB_MAX_SUBSCRIPTIONS:
+            head = result.version + 1
+            if result.duplicate:  # acked before (the ack was lost): the head may be far beyond
+                head = self.hub.head(submit.document_id) or await db.head_version(
+                    self.user, submit.document_id
+                )
+            if head - submit.version > settings.COLLAB_MAX_CATCH_UP:
+                self.rebasing.add(submit.document_id)
         subscription = self.subscriptions.get(submit.document_id)
         if subscription is None or subscription.sent is None:
             # Not (yet) subscribed: the ops it missed, then the ack, straight from the result.

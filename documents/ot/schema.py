@@ -75,6 +75,8 @@ class Schema:
                 raise InvalidDelta(f"{where}: {_quote(name)} cannot be {_show(value)}")
             if name in self.line and isinstance(insert, str) and insert.strip("\n"):
                 raise InvalidDelta(f"{where}: line format {_quote(name)} on text (it belongs on a newline)")
+            if rule.get("newline", True) is False and isinstance(insert, str) and "\n" in insert:
+                raise InvalidDelta(f"{where}: format {_quote(name)} on a newline (it belongs on text)")
 
     def check_retained(self, attributes: Dict[str, Any], covered: str, *, where: str) -> None:
         """Raise ``InvalidDelta`` unless a retain's formats fit the characters it covers.
@@ -112,6 +114,26 @@ class Schema:
         if not _matches(rule, value):
             raise InvalidDelta(f"{where}: embed {_quote(name)} cannot be {_show(value)}")
 
+    def fit_newlines(self, ops: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+        """A document (inserts only) without the inline formats its newlines cannot show.
+
+        Quill keeps only line formats on a newline, so dropping the others changes nothing any
+        page shows; content stored before the rule (restores, repairs) passes the checks again.
+        """
+        result: List[Dict[str, Any]] = []
+        for op in ops:
+            insert, attributes = op.get("insert"), op.get("attributes") or {}
+            hidden = [name for name in attributes if self.inline.get(name, {}).get("newline", True) is False]
+            if not isinstance(insert, str) or "\n" not in insert or not hidden:
+                result.append(op)
+                continue
+            shown = {name: value for name, value in attributes.items() if name not in hidden}
+            for piece in re.split(r"(\n+)", insert):
+                if piece:
+                    kept = shown if piece[0] == "\n" else attributes
+                    result.append({"insert": piece, "attributes": dict(kept)} if kept else {"insert": piece})
+        return result
+
     def sanitize(
         self, ops: List[Dict[str, Any]], keep: Optional[Callable[[str, Any], bool]] = None
     ) -> List[Dict[str, Any]]:
@@ -145,6 +167,7 @@ class Schema:
                 if self.value_allowed(name, value) and not (name in self.line and insert.strip("\n"))
             }
             result.append({"insert": insert, "attributes": kept} if kept else {"insert": insert})
+        result = self.fit_newlines(result)
         last = result[-1] if result else {}
         if isinstance(last.get("insert"), str) and last["insert"].endswith("\n"):
             return result

@@ -144,7 +144,7 @@ def _restore_from_trash(*, document: Document, actor: Any) -> SubmitResult:
                 user=actor,
                 document_id=document.pk,
                 kind=OperationKind.CREATE,
-                data=before.content,
+                data=CONTENT_SCHEMA.fit_newlines(before.content or []),
                 check_access=False,
                 restored_from=deleted_at_version,
             )
@@ -272,6 +272,8 @@ def _restore(*, document: Document, author: Any, version: Any) -> SubmitResult:
     old = snapshot_at(document=document, version=version)
     if not old.type:
         raise ValidationFailed("The document did not exist at that version.")
-    result = _replace(document=document, author=author, content=old.content, restored_from=version)
+    # Content stored before a schema rule may not pass it now; what it drops no page showed.
+    content = CONTENT_SCHEMA.fit_newlines(old.content or [])
+    result = _replace(document=document, author=author, content=content, restored_from=version)
     audit.record(actor=author, action=AuditAction.VERSION_RESTORED, document=document, version=version)
     return result

@@ -26,6 +26,11 @@ for (const [name, op] of Object.entries(cases.invalid_ops)) {
   test(`refuses: ${name}`, () => assert.notEqual(deltaProblem(schema, op), null));
 }
 
+// The server refuses these on submit; the editor still opens documents stored before the rule.
+for (const [name, op] of Object.entries(cases.hidden_on_newlines.cases)) {
+  test(`opens: ${name}`, () => assert.equal(deltaProblem(schema, op), null));
+}
+
 test('an embed change (object retain) is refused', () => {
   assert.match(deltaProblem(schema, [{ retain: { image: 'x' } }]), /embed/);
 });

@@ -327,5 +327,26 @@ def test_paste_keeps_schema_formats_and_the_rule_button(
     # Bob's counter follows Alice's edits (the rule counts as nothing).
     counts = bob.page.locator("#doc-counts")
     wait_until(lambda: counts.inner_text() == "7 words · 31 characters", message="Bob's counts", tab=bob)
+    # Bold around several paragraphs (as word processors copy it): the text keeps its bold, the
+    # newlines carry none (the server refuses a text format on a newline), and it all lands.
+    alice.page.locator(".ql-editor").click()
+    alice.page.keyboard.press("Control+End")
+    alice.page.evaluate(
+        """() => {
+          const data = new DataTransfer();
+          data.setData('text/html', '<b><p>one</p><p>two</p><div>three<br>four</div></b>');
+          data.setData('text/plain', 'one two three four');
+          window.collab.quill.root.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));
+        }"""
+    )
+    wait_until(lambda: "four" in bob.text(), message="the bold paste", tab=bob)
+    wait_converged(alice, bob)
+    assert (
+        alice.unsent() == 0 and alice.page.locator("#connection-status").inner_text() == "All changes saved"
+    )
+    for op in bob.contents():
+        if isinstance(op["insert"], str) and "\n" in op["insert"]:
+            assert "bold" not in (op.get("attributes") or {}), op
+    assert {"insert": "four", "attributes": {"bold": True}} in bob.contents()
     assert alice.errors == [] and bob.errors == []
     bob.screenshot(artifacts_dir / "formats-paste-and-rule.png")

@@ -36,6 +36,48 @@ def test_rejects(op: Any) -> None:
         validate_document([*op, {"insert": "\n"}])
 
 
+HIDDEN = CASES["hidden_on_newlines"]["cases"]
+
+
+@pytest.mark.parametrize("op", HIDDEN.values(), ids=HIDDEN.keys())
+def test_refuses_a_format_no_page_shows_on_a_newline(op: Any) -> None:
+    with pytest.raises(InvalidDelta, match="on a newline"):
+        validate_op(op)
+    document = [*op, {"insert": "\n"}]
+    with pytest.raises(InvalidDelta, match="on a newline"):
+        validate_document(document)
+    # Stored before the rule: a restore drops only what no page showed, and passes.
+    fitted = CONTENT_SCHEMA.fit_newlines(document)
+    validate_document(fitted)
+    assert "".join(piece["insert"] for piece in fitted if isinstance(piece["insert"], str)) == "".join(
+        piece["insert"] for piece in document if isinstance(piece["insert"], str)
+    )
+    for before, piece in zip(_characters(document), _characters(fitted)):
+        if before[0] != "\n":
+            assert before == piece  # text keeps every format
+        else:
+            assert piece[1] == {k: v for k, v in before[1].items() if k in CONTENT_SCHEMA.line}
+
+
+def test_sanitize_keeps_text_formats_and_drops_them_from_newlines() -> None:
+    content = [{"insert": "ab\ncd", "attributes": {"bold": True, "comment": "0" * 32}}, {"insert": "\n"}]
+    assert CONTENT_SCHEMA.sanitize(content) == [
+        {"insert": "ab", "attributes": {"bold": True, "comment": "0" * 32}},
+        {"insert": "\n", "attributes": {"comment": "0" * 32}},
+        {"insert": "cd", "attributes": {"bold": True, "comment": "0" * 32}},
+        {"insert": "\n"},
+    ]
+
+
+def _characters(ops: Any) -> list[tuple[str, dict[str, Any]]]:
+    return [
+        (character, piece.get("attributes") or {})
+        for piece in ops
+        if isinstance(piece["insert"], str)
+        for character in piece["insert"]
+    ]
+
+
 @pytest.mark.parametrize(("op", "length", "keeps"), CASES["final_newline"]["cases"])
 def test_final_newline(op: Any, length: int, keeps: bool) -> None:
     if keeps:

@@ -152,6 +152,68 @@ async def test_a_long_catch_up_comes_in_chunks_in_order_and_stays_live(
     await fetcher.disconnect()
 
 
+async def test_catch_up_past_the_bound_is_refused_unless_unsent_edits_need_it(
+    cookies: dict[str, str], document: Any, users: Any, settings: Any
+) -> None:
+    """Far behind with nothing to rebase, a fetch or subscribe gets ERR_CATCH_UP_TOO_LONG at
+    once (the page loads afresh); a connection that resent an op from that far back gets
+    every op since, since its unsent edits are rebased on them."""
+    settings.COLLAB_MAX_CATCH_UP = 5
+    doc_id = str(document.pk)
+    for seq in range(1, 9):
+        await database_sync_to_async(services.submit_operation)(
+            user=users["ed"], document_id=document.pk, src="x" * 32, seq=seq, base_version=None,
+            kind="edit", data=[{"insert": str(seq)}],
+        )  # fmt: skip
+    reader = ProtocolClient(cookies["olga"])
+    await reader.handshake()
+    for action in ("s", "f"):
+        await reader.send({"a": action, "c": "documents", "d": doc_id, "v": 1})
+        reply = await reader.recv()
+        assert reply["error"]["code"] == "ERR_CATCH_UP_TOO_LONG" and reply["d"] == doc_id, reply
+    await reader.send({"a": "bs", "c": "documents", "b": {doc_id: 1}})
+    replies = await reader.recv_until(lambda m: m.get("a") == "bs")
+    assert replies[0]["error"]["code"] == "ERR_CATCH_UP_TOO_LONG" and replies[-1]["b"] == {}
+    # Within the bound, and unversioned: served as usual.
+    messages = await reader.subscribe(doc_id, version=4)
+    assert [m.get("v") for m in messages[:-1]] == list(range(4, 9))
+    await reader.disconnect()
+
+    editor = ProtocolClient(cookies["ed"])
+    await editor.handshake()
+    await editor.send({"a": "op", "c": "documents", "d": doc_id, "v": 1, "seq": 1, "op": [{"insert": "Z"}]})
+    answered = await editor.recv_until(lambda m: m.get("a") == "op" and "op" not in m)
+    assert [m.get("v") for m in answered[:-1]] == list(range(1, 9)) and answered[-1]["v"] == 9
+    messages = await editor.subscribe(doc_id, version=1)
+    assert [m.get("v") for m in messages[:-1]] == list(range(1, 10))
+    await editor.disconnect()
+    assert (await content_of(doc_id)) == [{"insert": "87654321ZHello\n"}]
+    # An edit acked at version 10 (its ack lost), then the document moves on by 10 more: the
+    # same op resent from a new connection is acked again (not applied twice), and the catch-up
+    # its pending edits need is still served in full, though the op itself was only 1 behind.
+    again = ProtocolClient(cookies["ed"])
+    await again.handshake()
+    [ack] = await again.submit(doc_id, 10, 1, [{"insert": "Y"}])
+    src = ack["src"]
+    await again.disconnect()
+    for seq in range(9, 19):
+        await database_sync_to_async(services.submit_operation)(
+            user=users["ed"], document_id=document.pk, src="x" * 32, seq=seq, base_version=None,
+            kind="edit", data=[{"retain": 1}, {"insert": "-"}],
+        )  # fmt: skip
+    resent = ProtocolClient(cookies["ed"])
+    await resent.handshake()
+    await resent.send(
+        {"a": "op", "c": "documents", "d": doc_id, "v": 10, "src": src, "seq": 1, "op": [{"insert": "Y"}]}
+    )
+    answered = await resent.recv_until(lambda m: m.get("a") == "op" and "op" not in m)
+    assert answered[-1]["v"] == 10
+    messages = await resent.subscribe(doc_id, version=10)
+    assert [m.get("v") for m in messages[:-1]] == list(range(10, 21))
+    await resent.disconnect()
+    assert (await content_of(doc_id)) == [{"insert": "Y" + "-" * 10 + "87654321ZHello\n"}]
+
+
 async def test_missing_and_forbidden_documents_look_the_same(cookies: dict[str, str], document: Any) -> None:
     client = ProtocolClient(cookies["nina"])
     await client.handshake()
@@ -397,6 +459,9 @@ async def test_owner_deletes_and_subscribers_see_it(cookies: dict[str, str], doc
         [{"insert": "a", "attributes": {"link": 5}}],
         [{"insert": "a", "attributes": {"link": "javascript:alert(1)"}}],
         [{"insert": "Title", "attributes": {"header": 1}}],
+        # A text format on an inserted newline: Quill would drop it, the server would keep it.
+        [{"retain": 5}, {"insert": "\n", "attributes": {"bold": True}}],
+        [{"insert": "a\nb", "attributes": {"link": "https://example.com/"}}],
     ],
 )
 async def test_invalid_deltas_are_refused_and_change_nothing(

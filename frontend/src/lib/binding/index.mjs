@@ -17,6 +17,9 @@ import { unsentCharacters, unsentCount } from '../status.mjs';
 export const LOCAL_SOURCE = 'collab-local';
 export const OPS_NOT_FOUND = 'ERR_SUBMIT_TRANSFORM_OPS_NOT_FOUND';
 export const OP_REJECTED = 'ERR_OP_SUBMIT_REJECTED';
+// Too far behind for the server to send every op since (and nothing unsent to rebase): load afresh.
+export const CATCH_UP_TOO_LONG = 'ERR_CATCH_UP_TOO_LONG';
+const LOAD_AFRESH_ERRORS = new Set([OPS_NOT_FOUND, CATCH_UP_TOO_LONG]);
 const PRESENCE_THROTTLE_MS = 80;
 // Room left in a message for the frame around an op (action, ids, version, seq).
 const FRAME_BYTES = 4096;
@@ -293,7 +296,7 @@ export class DocBinding {
   onDocError(err) {
     if (this.destroyed) return;
     const code = err && err.code;
-    if (code === OPS_NOT_FOUND) {
+    if (LOAD_AFRESH_ERRORS.has(code)) {
       const lostOps = this.lostOps || unsentOps(this.doc);
       this.lostOps = null;
       // The page keeps their text for the reload; the stored ops can never be applied.
@@ -312,7 +315,7 @@ export class DocBinding {
       // An error with an op in flight makes sharedb roll back and drop every unsent op.
       if (this.doc.inflightOp) this.lostOps = unsentOps(this.doc);
     } else if ((message.a === 's' || message.a === 'f') && message.error) {
-      if (!this.lostOps && message.error.code === OPS_NOT_FOUND) this.lostOps = unsentOps(this.doc);
+      if (!this.lostOps && LOAD_AFRESH_ERRORS.has(message.error.code)) this.lostOps = unsentOps(this.doc);
     } else if (message.a === 'p' && !message.error) {
       // Who is really here: sharedb re-emits presences it already holds whenever an op moves
       // them, even for people who left while we were disconnected.
