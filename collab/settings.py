@@ -185,7 +185,11 @@ CELERY_TASK_TIME_LIMIT = 300
 # seconds unacknowledged: a little longer than the time limit, so a task still running is never
 # handed to a second worker, and far shorter than Redis' default of one hour.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": env_int("COLLAB_CELERY_VISIBILITY_TIMEOUT", CELERY_TASK_TIME_LIMIT + 60)
+    "visibility_timeout": env_int("COLLAB_CELERY_VISIBILITY_TIMEOUT", CELERY_TASK_TIME_LIMIT + 60),
+    # Workers look for tasks past that timeout every so many seconds. kombu's default looks only
+    # on every 10th 10 s sweep, which would add up to 100 s to every redelivery.
+    "unacked_restore_interval": env_int("COLLAB_CELERY_RESTORE_SECONDS", 10),
+    "unacked_restore_throttle": 1,
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # On SIGTERM (with REMAP_SIGTERM=SIGQUIT, as the Procfile runs the worker) running tasks get this

@@ -100,13 +100,19 @@ def test_one_comments_the_other_replies_and_resolves(
     assert carl.errors == [] and olga.errors == []
 
 
+def open_suggester_and_owner(shared: dict[str, Any], open_tab: Any) -> tuple[Any, Any]:
+    """Sue (suggester) and Olga (owner), each in the shared document's editor."""
+    sue, olga = open_tab(shared["sue"]), open_tab(shared["olga"])
+    for tab in (sue, olga):
+        tab.open_editor(shared["document"].pk)
+    return sue, olga
+
+
 def test_a_suggester_proposes_and_the_owner_accepts(
     shared: dict[str, Any], open_tab: Any, artifacts_dir: Path
 ) -> None:
     document = shared["document"]
-    sue, olga = open_tab(shared["sue"]), open_tab(shared["olga"])
-    for tab in (sue, olga):
-        tab.open_editor(document.pk)
+    sue, olga = open_suggester_and_owner(shared, open_tab)
     # Sue replaces "Monday" with "Friday" by typing: a struck deletion and a marked insertion.
     sue.page.locator(".ql-editor p").first.click()
     sue.page.evaluate(
@@ -168,9 +174,7 @@ def test_a_suggesters_backspace_withdraws_their_own_text_and_strikes_the_owners(
     shared: dict[str, Any], open_tab: Any, artifacts_dir: Path
 ) -> None:
     document = shared["document"]
-    sue, olga = open_tab(shared["sue"]), open_tab(shared["olga"])
-    for tab in (sue, olga):
-        tab.open_editor(document.pk)
+    sue, olga = open_suggester_and_owner(shared, open_tab)
     sue.page.locator(".ql-editor p").first.click()
     select_text(sue, 30, 0)  # after "Monday"
     sue.page.keyboard.type("ish")
@@ -202,9 +206,7 @@ def test_a_suggester_proposes_bold_and_the_owner_accepts_it(
     shared: dict[str, Any], open_tab: Any, artifacts_dir: Path
 ) -> None:
     document = shared["document"]
-    sue, olga = open_tab(shared["sue"]), open_tab(shared["olga"])
-    for tab in (sue, olga):
-        tab.open_editor(document.pk)
+    sue, olga = open_suggester_and_owner(shared, open_tab)
     sue.page.locator(".ql-editor p").first.click()
     select_text(sue, 9, 6)  # "launch"
     sue.page.keyboard.press("Control+b")

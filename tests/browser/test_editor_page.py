@@ -120,8 +120,19 @@ def test_a_collaborators_name_box_does_not_take_clicks(
     bob_tab.page.keyboard.press("Home")
     flag = ada_tab.page.locator(".ql-cursor-flag")
     flag.wait_for(state="visible", timeout=10_000)
-    box = flag.bounding_box()
-    assert box is not None
+    # The flag may first show where Bob's click put his caret: wait for it to come to rest at the
+    # start of his line (after Home), at the text's left edge.
+    left = ada_tab.page.locator(".ql-editor p").first.bounding_box()
+    assert left is not None
+
+    def at_rest() -> Any:
+        first = flag.bounding_box()
+        ada_tab.page.wait_for_timeout(100)
+        if first and first == flag.bounding_box() and first["x"] < left["x"] + 40:
+            return first
+        return None
+
+    box = wait_until(at_rest, message="Bob's flag at the start of his line", tab=ada_tab)
     x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     ada_tab.screenshot(artifacts_dir / "browser-editor-remote-flag.png")
     under = ada_tab.page.evaluate(

@@ -155,13 +155,20 @@ def test_a_task_whose_worker_dies_is_delivered_again(transactional_db: Any) -> N
     """A worker killed outright cannot requeue its task: the visibility timeout brings it back.
 
     The workers run with COLLAB_CELERY_VISIBILITY_TIMEOUT=3 (production: 360 s, above the task
-    time limit); with Redis' default of an hour the second worker would never see the task here.
+    time limit) and look for such tasks every second (production: 10 s); with Redis' default of an
+    hour, or kombu's default of looking only every 100 s, the second worker would not see the task
+    within the 30 s allowed here.
     """
     assert settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] > settings.CELERY_TASK_TIME_LIMIT
     redis_url = settings.REDIS_URL or REDIS_URL
     queue = f"collab-test-{uuid.uuid4().hex}"
     key = f"collab-test-delivery-{uuid.uuid4().hex}"
-    env = production_env(DATABASE_URL=POSTGRES_URL, REDIS_URL=redis_url, COLLAB_CELERY_VISIBILITY_TIMEOUT="3")
+    env = production_env(
+        DATABASE_URL=POSTGRES_URL,
+        REDIS_URL=redis_url,
+        COLLAB_CELERY_VISIBILITY_TIMEOUT="3",
+        COLLAB_CELERY_RESTORE_SECONDS="1",
+    )
     command = [
         str(VENV_BIN / "celery"), "-A", "collab", "worker", "-P", "solo", "-Q", queue,
         "-I", "tests.deploy.slow_tasks", "--without-mingle", "--without-gossip", "--loglevel=WARNING",
@@ -186,7 +193,7 @@ def test_a_task_whose_worker_dies_is_delivered_again(transactional_db: Any) -> N
         os.killpg(first.pid, signal.SIGKILL)  # the whole worker, as when a host is lost
         first.wait(timeout=30)
         start_worker_process()
-        assert result.get(timeout=120) == "delivery 2"
+        assert result.get(timeout=30) == "delivery 2"
     finally:
         for worker in workers:
             if worker.poll() is None:

@@ -116,7 +116,11 @@ async def _abusive_round(server: ServerProcess, setup: dict[str, Any]) -> int:
     channel = f"documents.{setup['doc']}"
     sockets = []
     for i in range(ABUSERS):
-        ws = await connect(url, origin=server.url, additional_headers=headers, max_size=None, max_queue=1)
+        # A close handshake behind 8 MB nobody reads cannot finish: give up on it after 2 s (the
+        # client's default waits 10 s per socket, one after the other).
+        ws = await connect(
+            url, origin=server.url, additional_headers=headers, max_size=None, max_queue=1, close_timeout=2
+        )
         await ws.send(json.dumps({"a": "hs", "id": None, "protocol": 1, "protocolMinor": 2}))
         await ws.recv()
         await ws.send(json.dumps({"a": "s", "c": "documents", "d": setup["doc"], "v": None}))
@@ -144,11 +148,13 @@ async def _abusive_round(server: ServerProcess, setup: dict[str, Any]) -> int:
     for _ in range(8):
         peak = max(peak, rss_bytes(pid))
         await asyncio.sleep(0.25)
+    closing = []
     for i, ws in enumerate(sockets):
         if i % 2:
             ws.transport.abort()  # gone without a close frame, as a dropped network
         else:
-            await ws.close()
+            closing.append(ws.close())
+    await asyncio.gather(*closing)
     return peak
 
 
