@@ -122,6 +122,7 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
             self.wake = asyncio.Event()
             self.writer = asyncio.ensure_future(self._write_forever())
         await self.accept()
+        self.wire.shed_handshake(self.scope)
         metrics.connections.inc()
         self.counted = True
         if shutdown.draining():

@@ -52,6 +52,23 @@ class Wire:
             and hasattr(transport, "disconnecting")
         )
 
+    def shed_handshake(self, scope: dict[str, Any]) -> None:
+        """The socket is open: let go of what only the upgrade needed and autobahn and daphne
+        would otherwise keep for the connection's whole life (about 4 kB of an idle reader's 40,
+        docs/performance.md): autobahn's raw handshake and parsed headers, and the scope's header
+        list and cookies (shared by every copy of the scope the middleware made, so clearing is
+        the only way to free them; nothing reads them after connect)."""
+        protocol = self.protocol
+        if protocol is None:
+            return
+        protocol.http_request_data, protocol.http_headers = b"", {}
+        if getattr(protocol, "request", None) is not None:
+            protocol.request.headers = {}  # (daphne reads only its path, in log lines)
+        if isinstance(getattr(protocol, "clean_headers", None), list):
+            protocol.clean_headers.clear()  # the scope's "headers"
+        if isinstance(scope.get("cookies"), dict):
+            scope["cookies"].clear()
+
     @property
     def direct(self) -> bool:
         return self.protocol is not None
