@@ -20,6 +20,10 @@ from typing import Any
 import pytest
 from django.conf import settings
 
+from tests import fast_flush
+
+fast_flush.install()
+
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = Path(os.environ.get("COLLAB_TEST_ARTIFACTS", ROOT / "artifacts"))
 POSTGRES_URL = os.environ.get("COLLAB_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
