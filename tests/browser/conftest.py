@@ -177,6 +177,17 @@ def plain_text(content: list[dict[str, Any]] | None) -> str:
     return "".join(op["insert"] for op in content or [] if isinstance(op.get("insert"), str))
 
 
+def stored_text(document_id: Any) -> str:
+    """A document's text as the database has it now."""
+    from documents import selectors
+    from documents.models import Document
+
+    def read() -> str:
+        return plain_text(selectors.snapshot_at(document=Document.objects.get(pk=document_id)).content)
+
+    return str(db(read))
+
+
 def wait_converged(*tabs: Tab, timeout: float = 30.0) -> str:
     """Wait until every tab has nothing unsent and all show the same text; return it."""
 

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from documents import selectors, services
-from documents.models import Document, Role
+from documents import services
+from documents.models import Role
 
-from .conftest import PHONE, Tab, db, plain_text, wait_until
+from .conftest import stored_text, PHONE, Tab, db, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -32,13 +32,6 @@ def edit(user: Any, document: Any, seq: int, op: list[dict[str, Any]]) -> None:
         kind="edit",
         data=op,
     )
-
-
-def stored_text(document_id: Any) -> str:
-    def read() -> str:
-        return plain_text(selectors.snapshot_at(document=Document.objects.get(pk=document_id)).content)
-
-    return str(db(read))
 
 
 @pytest.fixture

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from django.conf import settings
 
-from documents import selectors, services
-from documents.models import Document, Role
+from documents import services
+from documents.models import Role
 from tests.conftest import ServerProcess, database_url_for_test_db
 
-from .conftest import db, plain_text, wait_until
+from .conftest import stored_text, db, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -29,13 +29,6 @@ def live_server_url(transactional_db: Any) -> Iterator[str]:
         yield server.url
     finally:
         server.stop()
-
-
-def stored_text(document_id: Any) -> str:
-    def read() -> str:
-        return plain_text(selectors.snapshot_at(document=Document.objects.get(pk=document_id)).content)
-
-    return str(db(read))
 
 
 def commit_many(user: Any, document_id: Any, count: int, tag: str) -> None:

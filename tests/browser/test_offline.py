@@ -12,22 +12,14 @@ from typing import Any
 
 import pytest
 
-from documents import selectors, services
-from documents.models import Document, Role
+from documents import services
+from documents.models import Role
 
-from .conftest import db, plain_text, wait_converged, wait_until
+from .conftest import db, stored_text, wait_converged, wait_until
 
 pytestmark = pytest.mark.browser
 
 PREFIX = "Notes: "
-
-
-def stored_text(document_id: Any) -> str:
-    def read() -> str:
-        document = Document.objects.get(pk=document_id)
-        return plain_text(selectors.snapshot_at(document=document).content)
-
-    return str(db(read))
 
 
 def authored(text: str, alphabet: str) -> str:
