@@ -174,8 +174,6 @@ class CollabEditor {
     this.lostPanel = new LostEditsPanel(document.getElementById('lost-edits'), {
       ondismiss: () => this.binding.forgetRefusal(),
     });
-    // Why unsent changes may be refused next (a downgrade to viewer), for the lost-edits panel.
-    this.accessLoss = null;
     this.reloading = false;
 
     this.quill = new Quill('#editor', {
@@ -344,17 +342,23 @@ class CollabEditor {
 
   /** The server refused a change and the document was loaded afresh (a hard rollback). */
   refused({ rejection, lostOps }) {
+    // The role as known now: a downgrade is pushed (x-access) before the refusal it causes, so a
+    // read-only role here names the reason; the rollback lists the text that was on its way.
+    const readOnly = !this.canEdit;
     const reason = rejection && rejection.message;
-    if (!this.accessLoss) {
+    if (!readOnly) {
       this.notice.show(
         `Your last change was not accepted${reason ? `: ${reason}` : '.'} The document shows what was saved.`,
         { tone: 'warn' },
       );
     }
-    if (lostOps) this.lostPanel.show(lostOps, this.accessLoss || 'The server refused a change.');
-    this.accessLoss = null;
+    if (lostOps) this.lostPanel.show(lostOps, readOnly ? this.readOnlyReason() : 'The server refused a change.');
     // Refused for our role: the access message may have been missed while offline, so ask.
-    if (rejection && rejection.code === OP_REJECTED) this.refreshRole();
+    if (rejection && rejection.code === OP_REJECTED && !readOnly) this.refreshRole();
+  }
+
+  readOnlyReason() {
+    return `Your access changed to ${this.role === 'commenter' ? 'comment only' : 'view only'}.`;
   }
 
   // --- Connection -------------------------------------------------------------------------
@@ -420,7 +424,6 @@ class CollabEditor {
     this.review.queueRender();
     if (!this.binding.loaded) return;
     if (this.canEdit) {
-      this.accessLoss = null;
       if (!this.binding.contained) this.quill.enable();
       if (previous === 'viewer' || previous === 'commenter') {
         this.notice.show(`You can now edit this document (${role}).`, { tone: 'ok' });
@@ -429,7 +432,6 @@ class CollabEditor {
       // Read-only at once, so no keystroke is made that the server would refuse. Changes already
       // on their way are refused in one go; the rollback then lists their text (see refused()).
       this.quill.disable();
-      this.accessLoss = this.binding.unsent() ? 'Your access changed to view only.' : null;
       const only = role === 'commenter' ? 'comment on' : 'view';
       this.notice.show(`Your access changed: you can now only ${only} this document.`, { tone: 'warn', timeoutMs: 20000 });
     }
