@@ -445,7 +445,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Where collectstatic puts the built assets the app serves (WhiteNoise).
+STATIC_ROOT = Path(os.environ.get("COLLAB_STATIC_ROOT", BASE_DIR / "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "frontend" / "dist"]
 # Uploaded images: files under MEDIA_ROOT by default, an S3-compatible bucket when
 # COLLAB_S3_BUCKET is set (credentials from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, any

@@ -165,6 +165,9 @@ class CollabEditor {
   constructor(config) {
     this.config = config;
     this.role = config.role;
+    // Whether this page was ever allowed to edit: a refusal under a read-only role then means a
+    // downgrade took away what was typed (not a viewer's tampering).
+    this.couldEdit = this.canEdit;
     this.phase = 'connecting';
     this.ended = false;
     this.statusNode = document.getElementById('connection-status');
@@ -344,7 +347,7 @@ class CollabEditor {
   refused({ rejection, lostOps }) {
     // The role as known now: a downgrade is pushed (x-access) before the refusal it causes, so a
     // read-only role here names the reason; the rollback lists the text that was on its way.
-    const readOnly = !this.canEdit;
+    const readOnly = !this.canEdit && this.couldEdit;
     const reason = rejection && rejection.message;
     if (!readOnly) {
       this.notice.show(
@@ -420,6 +423,7 @@ class CollabEditor {
     }
     const previous = this.role;
     this.role = role;
+    if (this.canEdit) this.couldEdit = true;
     this.renderRole();
     this.review.queueRender();
     if (!this.binding.loaded) return;

@@ -10,8 +10,10 @@ import json
 import os
 import random
 import re
+import shutil
 import signal
 import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -103,6 +105,8 @@ class Stack:
             WS_ALLOWED_ORIGINS=self.origin,
             SECURE_SSL_REDIRECT="0",
             CELERY_BEAT_SCHEDULE_FILE=str(ARTIFACTS / f"celerybeat-{self.port}"),
+            # Its collectstatic writes a directory of its own: servers of other tests read the checkout's.
+            COLLAB_STATIC_ROOT=tempfile.mkdtemp(prefix="collab-static-"),
         )
         self.process: subprocess.Popen[bytes] | None = None
         self.started: set[int] = set()
@@ -198,6 +202,7 @@ class Stack:
         self.stop()
         for leftover in ARTIFACTS.glob(f"celerybeat-{self.port}*"):
             leftover.unlink()
+        shutil.rmtree(self.env["COLLAB_STATIC_ROOT"], ignore_errors=True)
         with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)')
 
@@ -253,7 +258,7 @@ def test_site_answers_over_plain_http(stack: Stack) -> None:
 
 
 def test_static_files_are_served_from_the_manifest(stack: Stack) -> None:
-    manifest = json.loads((ROOT / "staticfiles" / "staticfiles.json").read_text())
+    manifest = json.loads((Path(stack.env["COLLAB_STATIC_ROOT"]) / "staticfiles.json").read_text())
     hashed = manifest["paths"]["admin/css/base.css"]
     status, body = stack.get(f"/static/{hashed}")
     assert status == 200 and "body" in body
