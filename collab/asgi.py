@@ -11,7 +11,7 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-from documents import access_log, metrics, shutdown  # noqa: E402
+from documents import access_log, collector, metrics, shutdown  # noqa: E402
 from documents.routing import ExactOriginValidator, websocket_urlpatterns  # noqa: E402
 
 shutdown.install()
@@ -24,3 +24,4 @@ application = ProtocolTypeRouter(
         "websocket": ExactOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
+collector.install()
