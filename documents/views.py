@@ -150,7 +150,9 @@ def document_editor(request: HttpRequest, document_id: Any) -> HttpResponse:
             m.user_id: m.user.get_full_name() or m.user.get_username()
             for m in document.memberships.select_related("user")
         },
-        "wsPath": "/ws/",
+        # The document rides along as a routing hint only (a balancer may send every socket of one
+        # document to one process; docs/operations.md): the server ignores the query string.
+        "wsPath": f"/ws/?doc={document.pk}",
         # The client splits a bigger change into several ops (a long paste lands whole).
         "maxMessageBytes": settings.COLLAB_MAX_MESSAGE_BYTES,
         "maxImageBytes": settings.COLLAB_MAX_IMAGE_BYTES,

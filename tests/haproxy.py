@@ -5,7 +5,10 @@ as a Heroku-style router puts one in front of a platform's web dynos.
     balancer.url, balancer.port      # clients connect here; the Origin they send must be allowed
     balancer.stop()
 
-Connections are spread round-robin, so the clients of one document land on every process.
+Connections are spread round-robin, so the clients of one document land on every process; with
+`affinity=True` a socket whose URL names its document (`/ws/?doc=<id>`, as the editor page's
+does) goes to the process the document hashes to, as docs/operations.md configures it, and one
+without falls back to round-robin.
 """
 
 import os
@@ -39,7 +42,7 @@ frontend web
     default_backend daphne
 
 backend daphne
-    balance roundrobin
+{balance}
     option forwardfor
     option httpchk GET /readyz
 {servers}
@@ -70,8 +73,9 @@ def _free_port() -> int:
 class LoadBalancer:
     """HAProxy on a free loopback port, round-robin over the given backend ports."""
 
-    def __init__(self, backend_ports: list[int], *, port: int | None = None) -> None:
+    def __init__(self, backend_ports: list[int], *, port: int | None = None, affinity: bool = False) -> None:
         self.backend_ports = list(backend_ports)
+        self.affinity = affinity
         self.port = port or _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}/ws/"
@@ -86,7 +90,12 @@ class LoadBalancer:
             for i, port in enumerate(self.backend_ports)
         )
         config = self._dir / "haproxy.cfg"
-        config.write_text(CONFIG.format(port=self.port, servers=servers))
+        balance = (
+            "    balance url_param doc\n    hash-type consistent"
+            if self.affinity
+            else "    balance roundrobin"
+        )
+        config.write_text(CONFIG.format(port=self.port, servers=servers, balance=balance))
         log = open(self._dir / "haproxy.log", "wb")
         self.process = subprocess.Popen(
             [binary, "-db", "-f", str(config)], stdout=log, stderr=subprocess.STDOUT

@@ -1,4 +1,5 @@
-"""Side-by-side real-time benchmark: collab (1 and 2 daphne processes) against ShareDB 7 (in memory,
+"""Side-by-side real-time benchmark: collab (1 and 2 daphne processes, the 2 behind HAProxy by
+round-robin and by document) against ShareDB 7 (in memory,
 and on sharedb-postgres + sharedb-redis-pubsub), real sharedb clients, the same run, alternating.
 
     make bench-realtime                          # the default run, ~20 minutes on 2 cores
@@ -32,7 +33,9 @@ from systems import Collab, ShareDBTarget, Target  # noqa: E402
 ROOT = HERE.parent.parent
 OUT = Path(os.environ.get("BENCH_OUT", ROOT / "artifacts"))
 LABEL = os.environ.get("BENCH_LABEL", "run")
-SYSTEMS = os.environ.get("BENCH_SYSTEMS", "collab-1p,collab-2p,sharedb-pg,sharedb-mem").split(",")
+SYSTEMS = os.environ.get("BENCH_SYSTEMS", "collab-1p,collab-2p,collab-2p-doc,sharedb-pg,sharedb-mem").split(
+    ","
+)
 WORKLOADS = os.environ.get("BENCH_WORKLOADS", "W1,W2,W3,W4,W5").split(",")
 PROFILE_WORKLOAD = os.environ.get("BENCH_PROFILE_WORKLOAD", "W1")
 PROFILE = (

@@ -59,7 +59,9 @@ function connect(spec) {
     const headers = {};
     if (config.origin) headers.Origin = config.origin;
     if (spec.cookie) headers.Cookie = spec.cookie;
-    const ws = new WebSocket(config.url, {headers, perMessageDeflate: false});
+    // With a document-affine balancer the URL names the document, as the editor page's does.
+    const url = config.affinity ? `${config.url}?doc=${encodeURIComponent(spec.doc)}` : config.url;
+    const ws = new WebSocket(url, {headers, perMessageDeflate: false});
     const connection = new sharedb.Connection(ws);
     let opened = false;
     const timer = setTimeout(() => reject(new Error('connect timeout')), 60000);

@@ -145,13 +145,15 @@ class Collab:
         # The shell that writes the sessions signs them with the servers' key.
         self.cluster.env["SECRET_KEY"] = secrets.token_urlsafe(50)
         self.balancer_port = free_port()
+        self.doc_balancer_port = free_port()
         # Production settings: the Procfile's ping interval and timeout.
         self.servers = [
             ServerProcess(self.cluster.env, name="collab-a", ping=PROCFILE_PING),
             ServerProcess(self.cluster.env, name="collab-b", ping=PROCFILE_PING),
         ]
         origins = ",".join(
-            f"http://127.0.0.1:{p}" for p in [*(s.port for s in self.servers), self.balancer_port]
+            f"http://127.0.0.1:{p}"
+            for p in [*(s.port for s in self.servers), self.balancer_port, self.doc_balancer_port]
         )
         self.env = {
             **self.cluster.env,
@@ -171,6 +173,10 @@ class Collab:
             self.cluster.servers.append(server)  # stopped by cluster.close()
             server.start()
         self.balancer = LoadBalancer([s.port for s in self.servers], port=self.balancer_port).start()
+        # The same two processes behind a balancer that sends each document's sockets to one of them.
+        self.doc_balancer = LoadBalancer(
+            [s.port for s in self.servers], port=self.doc_balancer_port, affinity=True
+        ).start()
         self.beat_dir = Path(tempfile.mkdtemp(prefix="collab-bench-beat-"))
         schedule = self.beat_dir / "schedule"
         self.worker = Child(
@@ -213,6 +219,14 @@ class Collab:
                 f"http://127.0.0.1:{self.servers[0].port}",
             ),
             CollabTarget(self, "collab-2p", self.servers, self.balancer.ws_url, self.balancer.origin),
+            CollabTarget(
+                self,
+                "collab-2p-doc",
+                self.servers,
+                self.doc_balancer.ws_url,
+                self.doc_balancer.origin,
+                balancer=self.doc_balancer,
+            ),
         ]
 
     def create_documents(self, layout: list[list[str]]) -> tuple[list[str], list[list[int]]]:
@@ -241,20 +255,26 @@ class Collab:
     def close(self) -> None:
         self.worker.stop()
         shutil.rmtree(self.beat_dir, ignore_errors=True)
-        if getattr(self, "balancer", None):
-            self.balancer.stop()
+        for balancer in (getattr(self, "balancer", None), getattr(self, "doc_balancer", None)):
+            if balancer is not None:
+                balancer.stop()
         self.cluster.close()  # stops the daphne processes and drops the database
 
 
 class CollabTarget(Target):
-    def __init__(self, collab: Collab, name: str, servers: list[Any], ws_url: str, origin: str) -> None:
+    def __init__(
+        self, collab: Collab, name: str, servers: list[Any], ws_url: str, origin: str, balancer: Any = None
+    ) -> None:
         self.collab, self.name, self.servers, self.ws_url, self.origin = collab, name, servers, ws_url, origin
+        self.balancer = balancer or (collab.balancer if len(servers) > 1 else None)
+        # Each client's URL names its document (`?doc=`), as the editor page's does.
+        self.affinity = balancer is not None and balancer.affinity
 
     def serving_pids(self) -> list[int]:
         return [s.process.pid for s in self.servers]
 
     def cpu_pids(self) -> list[int]:
-        extra = [self.collab.balancer.process.pid] if len(self.servers) > 1 else []
+        extra = [self.balancer.process.pid] if self.balancer is not None else []
         return [
             *self.serving_pids(),
             *extra,

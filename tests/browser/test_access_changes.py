@@ -66,7 +66,7 @@ def test_a_downgrade_in_the_admin_keeps_unsent_text_and_an_upgrade_needs_no_relo
 
     socket = HeldSocket()
     editor = open_tab(bob)
-    editor.page.route_web_socket(re.compile(r"/ws/$"), socket.route)
+    editor.page.route_web_socket(re.compile(r"/ws/(\?.*)?$"), socket.route)
     editor.open_editor(document.pk)
     admin = open_tab(root)
 
