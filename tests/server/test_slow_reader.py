@@ -144,9 +144,14 @@ async def _abusive_round(server: ServerProcess, setup: dict[str, Any]) -> int:
                 )  # fmt: skip
             )
         sockets.append(ws)
-    peak = 0
-    for _ in range(8):
-        peak = max(peak, rss_bytes(pid))
+    # The peak: sampled until it has not grown for a second (at least 2 s, at most 8: a loaded
+    # machine takes longer to answer every request).
+    peak, still = 0, 0
+    for sample in range(32):
+        rss = rss_bytes(pid)
+        peak, still = (rss, 0) if rss > peak else (peak, still + 1)
+        if sample >= 8 and still >= 4:
+            break
         await asyncio.sleep(0.25)
     closing = []
     for i, ws in enumerate(sockets):
