@@ -31,6 +31,8 @@ export class ReviewPanel {
     this.draftRange = null;
     this.showResolved = false;
     this.renderQueued = false;
+    // The open comment boxes' pickers: shown again when the members arrive after the `@` was typed.
+    this.mentionPickers = new Map();
     this.build();
     this.onEditorClick = (event) => {
       const marked = event.target.closest && event.target.closest('[data-comment]');
@@ -119,6 +121,7 @@ export class ReviewPanel {
       for (const thread of data.threads) this.store.update(thread);
       this.members = members.members;
       this.invitees = people.people;
+      this.refreshMentionPickers();
     } catch (err) {
       this.showError(err);
     }
@@ -160,10 +163,18 @@ export class ReviewPanel {
       );
     };
     textarea.addEventListener('input', update);
+    this.mentionPickers.set(textarea, update);
     textarea.addEventListener('blur', () => {
       picker.hidden = true;
     });
     return el('div', { class: 'mention-box' }, textarea, picker);
+  }
+
+  refreshMentionPickers() {
+    for (const [textarea, update] of this.mentionPickers) {
+      if (!textarea.isConnected) this.mentionPickers.delete(textarea);
+      else if (document.activeElement === textarea) update();
+    }
   }
 
   /** The owner mentions someone not in the document: make them a commenter, so the mention reaches them. */
