@@ -238,12 +238,12 @@ COLLAB_MAX_CONNECTIONS_PER_DOCUMENT = env_int("COLLAB_MAX_CONNECTIONS_PER_DOCUME
 # Seconds an import's parser may run (in its own process) before it is stopped; files within
 # the size limits parse in a few seconds even when built to be slow (docs/reliability.md).
 COLLAB_IMPORT_TIME_LIMIT = env_int("COLLAB_IMPORT_TIME_LIMIT", 20)
-# How often a connection checks its documents' versions and its session (heals dropped broadcasts).
 # The garbage collector's thresholds in a web process, after start-up is frozen out of its way
 # (documents/collector.py); empty leaves CPython's defaults and freezes nothing.
 COLLAB_GC_THRESHOLD = [
     int(part) for part in os.environ.get("COLLAB_GC_THRESHOLD", "20000,10,10").split(",") if part.strip()
 ]
+# How often a connection checks its documents' versions and its session (heals dropped broadcasts).
 COLLAB_SYNC_INTERVAL_SECONDS = float(os.environ.get("COLLAB_SYNC_INTERVAL_SECONDS", "10"))
 # Reads (f, s, bf, bs, nf, nt) per connection per second, and the burst on top: each may cost a
 # database read and a reply as large as the document.

@@ -71,7 +71,7 @@ def _free_port() -> int:
 
 
 class LoadBalancer:
-    """HAProxy on a free loopback port, round-robin over the given backend ports."""
+    """HAProxy on a free loopback port over the given backend ports: round-robin, or by document."""
 
     def __init__(self, backend_ports: list[int], *, port: int | None = None, affinity: bool = False) -> None:
         self.backend_ports = list(backend_ports)

@@ -100,6 +100,7 @@ class Target:
     ws_url: str
     origin: str | None = None
     create = False
+    affinity = False  # each client's URL names its document (`?doc=`), for a by-document balancer
 
     def cpu_pids(self) -> list[int]:
         raise NotImplementedError
@@ -267,8 +268,7 @@ class CollabTarget(Target):
     ) -> None:
         self.collab, self.name, self.servers, self.ws_url, self.origin = collab, name, servers, ws_url, origin
         self.balancer = balancer or (collab.balancer if len(servers) > 1 else None)
-        # Each client's URL names its document (`?doc=`), as the editor page's does.
-        self.affinity = balancer is not None and balancer.affinity
+        self.affinity = self.balancer is not None and self.balancer.affinity
 
     def serving_pids(self) -> list[int]:
         return [s.process.pid for s in self.servers]

@@ -72,7 +72,7 @@ def run(
         spec["rate"] = workload.rate
     config = {
         "url": target.ws_url,
-        "affinity": getattr(target, "affinity", False),
+        "affinity": target.affinity,
         "origin": target.origin,
         "seconds": workload.seconds,
         "clients": specs,
