@@ -20,7 +20,7 @@ from typing import Any
 
 from django.conf import settings
 
-from .. import metrics
+from .. import metrics, outbox
 from ..loops import PerLoop
 
 logger = logging.getLogger(__name__)
@@ -85,10 +85,25 @@ def _deliver_locally(channel: str, data: str) -> None:
 
 
 def publish_sync(channel: str, data: str) -> None:
-    """Publish from synchronous code (services, after commit, in any thread or process)."""
+    """Publish from synchronous code (services, after commit, in any thread or process).
+
+    This process's hubs have it at once; from a commit thread, Redis gets it from the outbox."""
     _deliver_locally(channel, data)
-    if uses_redis():
-        _redis_sync().publish(_full(channel), _origin_mark() + data)
+    if not uses_redis():
+        return
+    message = _origin_mark() + data
+    if outbox.handing_off():
+        outbox.OUTBOX.put(lambda: _publish_remote(channel, message))
+    else:
+        _redis_sync().publish(_full(channel), message)
+
+
+def _publish_remote(channel: str, message: str) -> None:
+    try:
+        _redis_sync().publish(_full(channel), message)
+    except Exception:  # As `broadcast._publish`: other processes repair the gap from the database.
+        metrics.redis_errors.labels(where="publish").inc()
+        logger.warning("publish to %s failed", channel, exc_info=True)
 
 
 def _async_client(_loop: asyncio.AbstractEventLoop) -> Any:

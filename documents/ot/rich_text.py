@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, TypeGuard
 
-from .delta import Delta, _ops_of, transform_position
+from .delta import Delta, _ops_of, transform_position, transform_single_edits
 from .errors import InvalidDelta
 from .op import Op
 from .op import length as op_length
@@ -68,6 +68,10 @@ def transform(op1: OpsLike, op2: OpsLike, side: str) -> List[Op]:
     """
     if side != "left" and side != "right":
         raise InvalidDelta(f'side must be "left" or "right", not {side!r}')
+    if op1.__class__ is list and op2.__class__ is list:
+        simple = transform_single_edits(op2, op1, side == "left")
+        if simple is not None:
+            return simple
     return Delta(op2).transform(Delta(op1), side == "left").ops
 
 

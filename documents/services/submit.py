@@ -17,7 +17,7 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from .. import broadcast, selectors
+from .. import broadcast, outbox, selectors
 from ..errors import (
     CollabError,
     DocAlreadyCreated,
@@ -156,16 +156,15 @@ def submit_batch(*, document_id: Any, requests: list[SubmitRequest]) -> list[Sub
     return [MaxRetriesExceeded() for _ in requests]
 
 
-def _context(
-    document: Document, requests: list[SubmitRequest], start: int
-) -> tuple[dict[Any, str], dict[tuple[str, int], int], list[OpRecord] | None]:
-    """In one round trip: the role of each checked submitter (active members only), which of the
-    batch's (src, seq) pairs are committed already (and where), and the ops in [start, head)
-    (None if some are no longer kept)."""
+def _context_query(
+    document_key: Any, requests: list[SubmitRequest], start: int | None, end: int | None
+) -> tuple[str, list[Any]]:
+    """One statement: the role of each checked submitter (active members only), which of the
+    batch's (src, seq) pairs are committed already (and where), and the ops from `start` (to
+    `end`, or to the head when None; none when `start` is None)."""
     db = connection.ops
     membership, operation = Membership._meta.db_table, Operation._meta.db_table
     users = get_user_model()._meta.db_table
-    document_key = Document._meta.pk.get_db_prep_value(document.pk, connection)
     parts: list[str] = []
     params: list[Any] = []
     user_ids = sorted(
@@ -186,59 +185,120 @@ def _context(
         f" WHERE document_id = %s AND ({' OR '.join(['(src = %s AND seq = %s)'] * len(pairs))})"
     )
     params += [document_key, *(value for pair in pairs for value in pair)]
-    if start < document.version:
+    if start is not None:
         parts.append(
             f"SELECT 'o', src, kind, seq, version, data, author_id FROM {db.quote_name(operation)}"
-            " WHERE document_id = %s AND version >= %s AND version < %s"
+            " WHERE document_id = %s AND version >= %s" + ("" if end is None else " AND version < %s")
         )
-        params += [document_key, start, document.version]
+        params += [document_key, start] + ([] if end is None else [end])
+    return " UNION ALL ".join(parts), params
+
+
+def _context_rows(
+    document: Document, rows: list[tuple[Any, ...]], start: int
+) -> tuple[dict[Any, str], dict[tuple[str, int], int], list[OpRecord] | None]:
+    """The roles (by user id as text), the committed pairs, and the ops in [start, head) (None if
+    some are no longer kept) from `_context_query`'s rows."""
     closed = document.editing_closed_at is not None
     roles: dict[Any, str] = {}
     done: dict[tuple[str, int], int] = {}
     ops: list[OpRecord] = []
-    with connection.cursor() as cursor:
-        cursor.execute(" UNION ALL ".join(parts), params)
-        for tag, key, kind, seq, version, data, author_id in cursor.fetchall():
-            if tag == "r":
-                roles[key] = effective_role(kind, closed=closed)  # by the user id as text
-            elif tag == "d":
-                done[(key, int(seq))] = int(version)
-            else:
-                ops.append(
-                    OpRecord(
-                        document_id=str(document.pk),
-                        version=int(version),
-                        kind=kind,
-                        data=None if data is None else json.loads(data),
-                        src=key,
-                        seq=int(seq),
-                        author_id=author_id,
-                    )
+    for tag, key, kind, seq, version, data, author_id in rows:
+        if tag == "r":
+            roles[key] = effective_role(kind, closed=closed)
+        elif tag == "d":
+            done[(key, int(seq))] = int(version)
+        elif start <= version < document.version:
+            ops.append(
+                OpRecord(
+                    document_id=str(document.pk),
+                    version=int(version),
+                    kind=kind,
+                    data=None if data is None else json.loads(data),
+                    src=key,
+                    seq=int(seq),
+                    author_id=author_id,
                 )
+            )
     ops.sort(key=lambda record: record.version)
     complete = len(ops) == document.version - start and (not ops or ops[0].version == start)
     return roles, done, ops if complete else None
 
 
+def _context(
+    document: Document, requests: list[SubmitRequest], start: int
+) -> tuple[dict[Any, str], dict[tuple[str, int], int], list[OpRecord] | None]:
+    """In one round trip, `_context_rows` for the locked document."""
+    document_key = Document._meta.pk.get_db_prep_value(document.pk, connection)
+    sql, params = _context_query(
+        document_key, requests, start if start < document.version else None, document.version
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return _context_rows(document, cursor.fetchall(), start)
+
+
+_LOCK_SQL: str | None = None
+
+
+def _lock_sql() -> str:
+    """The ORM's SELECT ... FOR NO KEY UPDATE of one document, compiled once (its one parameter
+    is the primary key)."""
+    global _LOCK_SQL
+    if _LOCK_SQL is None:
+        query = Document.objects.select_for_update(no_key=True).filter(pk=uuid.UUID(int=0)).query
+        sql, params = query.get_compiler(connection=connection).as_sql()
+        assert len(params) == 1, params
+        _LOCK_SQL = sql
+    return _LOCK_SQL
+
+
+def _lock_with_context(
+    document_pk: uuid.UUID, requests: list[SubmitRequest]
+) -> tuple[Document | None, int, dict[Any, str], dict[tuple[str, int], int], list[OpRecord] | None]:
+    """PostgreSQL: lock the document and read the batch's context in one round trip (two
+    statements; the second's snapshot is taken once the lock is held, so it sees every op
+    committed before). Returns the document (None if missing), `start` and `_context_rows`."""
+    document_key = Document._meta.pk.get_db_prep_value(document_pk, connection)
+    bases = [r.base_version for r in requests if r.base_version is not None]
+    sql, params = _context_query(document_key, requests, min(bases) if bases else None, None)
+    with connection.cursor() as cursor:
+        cursor.execute(f"{_lock_sql()}; {sql}", [document_key, *params])
+        row = cursor.fetchone()
+        cursor.nextset()
+        rows = cursor.fetchall()
+    if row is None:
+        return None, 0, {}, {}, None
+    document = Document.from_db(connection.alias, None, row)
+    start = min((b for b in bases if b < document.version), default=document.version)
+    return (document, start, *_context_rows(document, rows, start))
+
+
 def _commit_batch(document_id: Any, requests: list[SubmitRequest]) -> list[SubmitResult | CollabError]:
     document_pk = selectors.parse_document_id(document_id)
+    formats = any(_formats(r) for r in requests)
     with transaction.atomic():
         # NO KEY UPDATE: visits and memberships referencing the row (FOR KEY SHARE) never wait.
-        document = Document.objects.select_for_update(no_key=True).filter(pk=document_pk).first()
-        if document is None:
-            return [DocumentNotFound() for _ in requests]
-        bases = [
-            r.base_version
-            for r in requests
-            if r.base_version is not None and r.base_version < document.version
-        ]
-        start = min(bases, default=document.version)
-        # A format op needs the text: read the ops since the kept text in the same round trip.
-        kept = lines.kept_version(str(document.pk)) if any(_formats(r) for r in requests) else None
-        wide = kept is not None and document.version - lines.MAX_CATCH_UP <= kept < start
-        roles, done, committed = _context(document, requests, kept if wide else start)
-        if wide and committed is None:  # compacted since: the kept text is rebuilt instead
-            roles, done, committed = _context(document, requests, start)
+        if connection.vendor == "postgresql" and not formats:
+            document, start, roles, done, committed = _lock_with_context(document_pk, requests)
+            if document is None:
+                return [DocumentNotFound() for _ in requests]
+        else:
+            document = Document.objects.select_for_update(no_key=True).filter(pk=document_pk).first()
+            if document is None:
+                return [DocumentNotFound() for _ in requests]
+            bases = [
+                r.base_version
+                for r in requests
+                if r.base_version is not None and r.base_version < document.version
+            ]
+            start = min(bases, default=document.version)
+            # A format op needs the text: read the ops since the kept text in the same round trip.
+            kept = lines.kept_version(str(document.pk)) if formats else None
+            wide = kept is not None and document.version - lines.MAX_CATCH_UP <= kept < start
+            roles, done, committed = _context(document, requests, kept if wide else start)
+            if wide and committed is None:  # compacted since: the kept text is rebuilt instead
+                roles, done, committed = _context(document, requests, start)
         # Every op from the oldest base to the head, then this batch's own, indexed by version.
         # (Incomplete: each stale request then fails alone below.)
         log = {record.version: record for record in committed or []}
@@ -279,11 +339,24 @@ def _commit_batch(document_id: Any, requests: list[SubmitRequest]) -> list[Submi
         transaction.on_commit(lambda: broadcast.publish_ops(records), robust=True)
         every = settings.COLLAB_SNAPSHOT_EVERY
         if document.version // every > head_at_start // every:
-            from ..tasks import take_snapshot
-
             pk, snapshot_version = str(document.pk), document.version
-            transaction.on_commit(lambda: take_snapshot.delay(pk, snapshot_version), robust=True)
+            # (An eager task runs right here: it reads the database, so it stays on this thread.)
+            run = _run_now if settings.CELERY_TASK_ALWAYS_EAGER else outbox.run_or_hand_off
+            transaction.on_commit(lambda: run(lambda: _take(pk, snapshot_version)), robust=True)
         return outcomes
+
+
+def _run_now(work: Any) -> None:
+    work()
+
+
+def _take(document_id: str, version: int) -> None:
+    from ..tasks import take_snapshot
+
+    try:
+        take_snapshot.delay(document_id, version)
+    except Exception:  # The beat task snapshots whatever a lost task left behind.
+        logger.warning("snapshot task for %s not sent", document_id, exc_info=True)
 
 
 def _formats(request: SubmitRequest) -> bool:

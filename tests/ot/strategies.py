@@ -168,6 +168,29 @@ def ops_for(draw: Any, doc_length: int, max_steps: int = 6, canonical_only: bool
 
 
 @st.composite
+def single_edits(draw: Any, doc_length: int) -> List[Op]:
+    """What a keystroke makes: one insert or one delete after at most one plain retain; now and
+    then something close to that but not it (a retain with attributes, an embed, a second edit),
+    which the single-edit path must leave to the general algorithm."""
+    index = draw(st.integers(0, doc_length))
+    shape = draw(st.sampled_from(["insert", "insert", "delete", "delete", "near"]))
+    if shape == "delete" and index < doc_length:
+        edit: Op = {"delete": draw(st.integers(1, doc_length - index))}
+    elif shape == "near":
+        return draw(ops_for(doc_length, max_steps=2))
+    else:
+        edit = _with_attributes({"insert": draw(text_chunks)}, draw(attribute_maps()))
+    return [{"retain": index}, edit] if index else [edit]
+
+
+@st.composite
+def doc_and_two_single_edits(draw: Any) -> Tuple[List[Op], List[Op], List[Op]]:
+    doc = draw(documents())
+    size = rich_text.length(doc)
+    return doc, draw(single_edits(size)), draw(single_edits(size))
+
+
+@st.composite
 def doc_and_op(draw: Any) -> Tuple[List[Op], List[Op]]:
     doc = draw(documents())
     return doc, draw(ops_for(rich_text.length(doc)))

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from documents.ot import Delta, rich_text, utf16
 from documents.ot import fastdiff
+from documents.ot.delta import transform_single_edits
 
 from .oracle import Oracle, assert_same, canon, dump
 from .strategies import (
@@ -25,6 +26,7 @@ from .strategies import (
     doc_and_op,
     doc_and_sequential_ops,
     doc_and_two_concurrent_ops,
+    doc_and_two_single_edits,
     diff_texts,
     documents,
     edited_text_pairs,
@@ -169,6 +171,27 @@ def test_transform(oracle: Oracle) -> None:
         return cases, python
 
     differential(oracle, transform_inputs(), make)
+
+
+def test_transform_of_single_edits(oracle: Oracle) -> None:
+    """Keystrokes take `rich_text.transform`'s direct path: the same results as quill-delta, and
+    as the general algorithm, whenever the direct path answers."""
+
+    def make(inputs: Any) -> Tuple[List[Case], List[Any]]:
+        doc, a, b = inputs
+        cases: List[Case] = []
+        python: List[Any] = []
+        for side in ("left", "right"):
+            cases.append({"cmd": "transform", "a": a, "b": b, "side": side})
+            python.append(rich_text.transform(a, b, side))
+            direct = transform_single_edits(b, a, side == "left")
+            assert direct is None or direct == Delta(b).transform(Delta(a), side == "left").ops, (a, b)
+        left = _apply(_apply(doc, b), rich_text.transform(a, b, "left"))
+        right = _apply(_apply(doc, a), rich_text.transform(b, a, "right"))
+        assert canon(left) == canon(right), (doc, a, b)
+        return cases, python
+
+    differential(oracle, doc_and_two_single_edits(), make)
 
 
 # ------------------------------------------------------------------ invert
