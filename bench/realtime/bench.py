@@ -9,7 +9,8 @@ and on sharedb-postgres + sharedb-redis-pubsub), real sharedb clients, the same 
 Environment: BENCH_SECONDS (window, default 20), BENCH_W5_SECONDS (each W5 step, default 10),
 BENCH_OUT (directory for the JSON and Markdown table, default artifacts/), BENCH_LABEL (file name
 part, default "run"), BENCH_PROFILE=0 (skip the py-spy profile of collab), BENCH_PROFILE_WORKLOAD
-(the workload profiled on collab-1p, default W1; e.g. W4-1000).
+(the workload profiled on collab-1p, default W1; e.g. W4-1000), BENCH_PROFILE_GIL=1 (sample only
+the thread holding the GIL).
 See docs/performance.md for what each workload and column means.
 """
 

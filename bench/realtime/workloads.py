@@ -167,7 +167,8 @@ def row(
 
 
 def start_profile(pid: int, seconds: float, path: Path) -> subprocess.Popen[bytes]:
-    """py-spy, sampling every thread of the process for the window, as collapsed stacks."""
+    """py-spy, sampling every thread of the process for the window, as collapsed stacks (with
+    BENCH_PROFILE_GIL=1 only the thread holding the GIL: where the process's Python time goes)."""
     spy = Path(os.environ.get("VIRTUAL_ENV", HERE.parent.parent / ".venv")) / "bin" / "py-spy"
     return subprocess.Popen(
         [
@@ -182,6 +183,7 @@ def start_profile(pid: int, seconds: float, path: Path) -> subprocess.Popen[byte
             "--format",
             "raw",
             "--threads",
+            *(["--gil"] if os.environ.get("BENCH_PROFILE_GIL") == "1" else []),
             "--output",
             str(path),
         ],

@@ -333,7 +333,8 @@ def _commit_batch(document_id: Any, requests: list[SubmitRequest]) -> list[Submi
             )
         if not rows:
             return outcomes
-        _append(document, rows)
+        # The outermost transaction (the commit pipeline's) commits in the same round trip.
+        _append(document, rows, commit=len(connection.atomic_blocks) == 1)
         # Robust: once committed, the op is acked whatever the broadcast or the task queue say
         # (a lost broadcast is repaired by the sweep, a lost snapshot task by the beat task).
         transaction.on_commit(lambda: broadcast.publish_ops(records), robust=True)
@@ -366,8 +367,10 @@ def _formats(request: SubmitRequest) -> bool:
 ADVANCED_FIELDS = ["version", "length", "type", "deleted_at", "updated_at"]
 
 
-def _append(document: Document, rows: list[Operation]) -> None:
-    """Insert the batch's ops and advance the document: on PostgreSQL in one statement."""
+def _append(document: Document, rows: list[Operation], *, commit: bool = False) -> None:
+    """Insert the batch's ops and advance the document: on PostgreSQL in one statement, and with
+    `commit` the COMMIT in the same round trip (the outermost block's exit then finds nothing left
+    to commit; if the insert fails, the COMMIT never runs and the block rolls back)."""
     if connection.vendor != "postgresql":
         Operation.objects.bulk_create(rows)
         document.save(update_fields=ADVANCED_FIELDS)
@@ -383,7 +386,7 @@ def _append(document: Document, rows: list[Operation]) -> None:
         f" VALUES {', '.join([placeholders] * len(rows))} RETURNING 1)"
         f" UPDATE {db.quote_name(Document._meta.db_table)}"
         f" SET {', '.join(f'{db.quote_name(f.column)} = %s' for f in advanced)}"
-        f" WHERE {db.quote_name(Document._meta.pk.column)} = %s"
+        f" WHERE {db.quote_name(Document._meta.pk.column)} = %s" + ("; COMMIT" if commit else "")
     )
     params = [value for row in values for value in row]
     params += [f.get_db_prep_save(f.pre_save(document, False), connection) for f in advanced]

@@ -6,12 +6,16 @@ import json
 from typing import Any
 
 from channels.db import database_sync_to_async
-from django.db import OperationalError
+from unittest import mock
+
+import pytest
+from django.db import OperationalError, connection, transaction
 
 from documents import broadcast, pipeline, selectors, services
 from documents.errors import DocumentNotFound, OpBadlyFormed, OpRejected
 from documents.models import Operation
 from documents.services import SubmitRequest
+from documents.services import submit as submit_module
 
 from .conftest import ProtocolClient, connected
 
@@ -52,6 +56,68 @@ def test_a_batch_commits_consecutive_versions_each_op_once(users: Any, document:
     assert document.version == 4
     state = selectors.snapshot_at(document=document)
     assert state.content == [{"insert": "cabHello\n"}]
+
+
+def test_the_outermost_batch_commits_in_the_round_trip_of_its_append(users: Any, document: Any) -> None:
+    """On PostgreSQL the append carries the COMMIT: the moment it returns, another connection sees
+    the ops, and nothing is left for the block's exit to send. Inside a caller's transaction it
+    leaves the commit to that caller; a failing append commits nothing."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the merged COMMIT is PostgreSQL's (SQLite commits as the block exits)")
+    import psycopg
+
+    settings_dict = connection.settings_dict
+    other = psycopg.connect(
+        host=settings_dict["HOST"] or None,
+        port=settings_dict["PORT"] or None,
+        user=settings_dict["USER"] or None,
+        dbname=settings_dict["NAME"],
+        autocommit=True,
+    )
+    seen: list[tuple[Any, int]] = []
+
+    def watch(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        result = execute(sql, params, many, context)
+        if "WITH appended" in sql:
+            (version,) = other.execute(
+                "SELECT version FROM documents_document WHERE id = %s", [document.pk]
+            ).fetchone()
+            seen.append((connection.connection.pgconn.transaction_status, version))
+        return result
+
+    ed = users["ed"]
+    with connection.execute_wrapper(watch):
+        services.submit_batch(
+            document_id=document.pk, requests=[services.clean_request(_edit(ed, 1, 1, "a"))]
+        )
+        with transaction.atomic():  # a caller's own transaction: its exit commits
+            services.submit_batch(
+                document_id=document.pk, requests=[services.clean_request(_edit(ed, 2, 2, "b"))]
+            )
+    other.close()
+    assert seen == [(psycopg.pq.TransactionStatus.IDLE, 2), (psycopg.pq.TransactionStatus.INTRANS, 2)]
+    document.refresh_from_db()
+    assert document.version == 3
+
+    # An append that fails (this version is taken meanwhile) commits nothing; the batch goes again.
+    real_append = submit_module._append
+    calls: list[int] = []
+
+    def taken_first(document_row: Any, rows: Any, *, commit: bool = False) -> None:
+        calls.append(len(rows))
+        if len(calls) == 1:
+            Operation.objects.create(
+                document=document_row, version=rows[0].version, src="x" * 32, seq=1, data=[]
+            )
+        real_append(document_row, rows, commit=commit)
+
+    with mock.patch.object(submit_module, "_append", taken_first):
+        outcomes = services.submit_batch(
+            document_id=document.pk, requests=[services.clean_request(_edit(ed, 3, 3, "c"))]
+        )
+    assert calls == [1, 1]
+    assert [getattr(o, "version", o) for o in outcomes] == [3]
+    assert Operation.objects.filter(document=document, src="x" * 32).count() == 0
 
 
 async def test_ops_queued_for_one_document_commit_together(
