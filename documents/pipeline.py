@@ -20,7 +20,7 @@ from typing import Any
 
 from django.conf import settings
 
-from . import metrics, outbox, services
+from . import handoff, metrics, services
 from .errors import CollabError, ServerUnavailable
 from .loops import PerLoop
 from .services.submit import SubmitRequest, SubmitResult
@@ -61,7 +61,7 @@ def _commit(document_id: str, requests: list[SubmitRequest]) -> list[SubmitResul
 # document's commit wait for a free thread. A broken connection fails the batch with a transient
 # error (no retry inside: the pipeline holds the batch and tries again with backoff).
 COMMIT_THREADS = ThreadPoolExecutor(
-    max_workers=settings.COLLAB_COMMIT_THREADS, thread_name_prefix="commit", initializer=outbox.hand_off_here
+    max_workers=settings.COLLAB_COMMIT_THREADS, thread_name_prefix="commit", initializer=handoff.hand_off_here
 )
 _commit_in_thread = in_thread(_commit, executor=COMMIT_THREADS, retry=False)
 

@@ -77,9 +77,9 @@ async def drain(reactor: Any) -> None:
     except TimeoutError:
         logger.warning("drain cut short after %ss", settings.COLLAB_SHUTDOWN_SECONDS)
     # What the commit threads handed off (the last batches' broadcasts to other processes).
-    from .outbox import OUTBOX
+    from .handoff import HANDOFF
 
-    await asyncio.get_running_loop().run_in_executor(None, OUTBOX.flush, 2.0)
+    await asyncio.get_running_loop().run_in_executor(None, HANDOFF.flush, 2.0)
     logger.info("drained %d connections; stopping", len(connections))
     metrics.process_exiting()
     reactor.stop()

@@ -20,7 +20,7 @@ from typing import Any
 
 from django.conf import settings
 
-from .. import metrics, outbox
+from .. import handoff, metrics
 from ..loops import PerLoop
 
 logger = logging.getLogger(__name__)
@@ -87,13 +87,13 @@ def _deliver_locally(channel: str, data: str) -> None:
 def publish_sync(channel: str, data: str) -> None:
     """Publish from synchronous code (services, after commit, in any thread or process).
 
-    This process's hubs have it at once; from a commit thread, Redis gets it from the outbox."""
+    This process's hubs have it at once; from a commit thread, Redis gets it from the hand-off thread."""
     _deliver_locally(channel, data)
     if not uses_redis():
         return
     message = _origin_mark() + data
-    if outbox.handing_off():
-        outbox.OUTBOX.put(lambda: _publish_remote(channel, message))
+    if handoff.handing_off():
+        handoff.HANDOFF.put(lambda: _publish_remote(channel, message))
     else:
         _redis_sync().publish(_full(channel), message)
 

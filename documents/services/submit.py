@@ -17,7 +17,7 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from .. import broadcast, outbox, selectors
+from .. import broadcast, handoff, selectors
 from ..errors import (
     CollabError,
     DocAlreadyCreated,
@@ -254,16 +254,25 @@ def _lock_sql() -> str:
 
 
 def _lock_with_context(
-    document_pk: uuid.UUID, requests: list[SubmitRequest]
+    document_pk: uuid.UUID, requests: list[SubmitRequest], *, begin: bool
 ) -> tuple[Document | None, int, dict[Any, str], dict[tuple[str, int], int], list[OpRecord] | None]:
     """PostgreSQL: lock the document and read the batch's context in one round trip (two
     statements; the second's snapshot is taken once the lock is held, so it sees every op
-    committed before). Returns the document (None if missing), `start` and `_context_rows`."""
+    committed before), with `begin` the transaction's BEGIN too (see `_commit_batch`). Returns
+    the document (None if missing), `start` and `_context_rows`."""
     document_key = Document._meta.pk.get_db_prep_value(document_pk, connection)
     bases = [r.base_version for r in requests if r.base_version is not None]
     sql, params = _context_query(document_key, requests, min(bases) if bases else None, None)
     with connection.cursor() as cursor:
-        cursor.execute(f"{_lock_sql()}; {sql}", [document_key, *params])
+        if begin:
+            # psycopg would send its own BEGIN first, a round trip of its own: in autocommit
+            # mode it sends none, and the transaction is the server's from this BEGIN to the
+            # append's COMMIT (or the block's ROLLBACK; psycopg sends either whatever the mode).
+            connection.connection.autocommit = True
+            cursor.execute(f"BEGIN; {_lock_sql()}; {sql}", [document_key, *params])
+            cursor.nextset()
+        else:
+            cursor.execute(f"{_lock_sql()}; {sql}", [document_key, *params])
         row = cursor.fetchone()
         cursor.nextset()
         rows = cursor.fetchall()
@@ -278,9 +287,15 @@ def _commit_batch(document_id: Any, requests: list[SubmitRequest]) -> list[Submi
     document_pk = selectors.parse_document_id(document_id)
     formats = any(_formats(r) for r in requests)
     with transaction.atomic():
+        # The outermost transaction (the commit pipeline's) sends its BEGIN with the lock and its
+        # COMMIT with the append: a batch is two round trips. Inside a caller's transaction,
+        # that caller begins and commits.
+        outermost = connection.vendor == "postgresql" and len(connection.atomic_blocks) == 1
         # NO KEY UPDATE: visits and memberships referencing the row (FOR KEY SHARE) never wait.
         if connection.vendor == "postgresql" and not formats:
-            document, start, roles, done, committed = _lock_with_context(document_pk, requests)
+            document, start, roles, done, committed = _lock_with_context(
+                document_pk, requests, begin=outermost
+            )
             if document is None:
                 return [DocumentNotFound() for _ in requests]
         else:
@@ -333,8 +348,7 @@ def _commit_batch(document_id: Any, requests: list[SubmitRequest]) -> list[Submi
             )
         if not rows:
             return outcomes
-        # The outermost transaction (the commit pipeline's) commits in the same round trip.
-        _append(document, rows, commit=len(connection.atomic_blocks) == 1)
+        _append(document, rows, commit=outermost)
         # Robust: once committed, the op is acked whatever the broadcast or the task queue say
         # (a lost broadcast is repaired by the sweep, a lost snapshot task by the beat task).
         transaction.on_commit(lambda: broadcast.publish_ops(records), robust=True)
@@ -342,7 +356,7 @@ def _commit_batch(document_id: Any, requests: list[SubmitRequest]) -> list[Submi
         if document.version // every > head_at_start // every:
             pk, snapshot_version = str(document.pk), document.version
             # (An eager task runs right here: it reads the database, so it stays on this thread.)
-            run = _run_now if settings.CELERY_TASK_ALWAYS_EAGER else outbox.run_or_hand_off
+            run = _run_now if settings.CELERY_TASK_ALWAYS_EAGER else handoff.run_or_hand_off
             transaction.on_commit(lambda: run(lambda: _take(pk, snapshot_version)), robust=True)
         return outcomes
 

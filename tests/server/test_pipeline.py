@@ -59,9 +59,10 @@ def test_a_batch_commits_consecutive_versions_each_op_once(users: Any, document:
 
 
 def test_the_outermost_batch_commits_in_the_round_trip_of_its_append(users: Any, document: Any) -> None:
-    """On PostgreSQL the append carries the COMMIT: the moment it returns, another connection sees
-    the ops, and nothing is left for the block's exit to send. Inside a caller's transaction it
-    leaves the commit to that caller; a failing append commits nothing."""
+    """On PostgreSQL the lock carries the BEGIN and the append the COMMIT: the moment the append
+    returns, another connection sees the ops, and the server never warns of a second BEGIN or a
+    COMMIT outside a transaction. Inside a caller's transaction both are left to that caller; a
+    failing append commits nothing."""
     if connection.vendor != "postgresql":
         pytest.skip("the merged COMMIT is PostgreSQL's (SQLite commits as the block exits)")
     import psycopg
@@ -75,9 +76,11 @@ def test_the_outermost_batch_commits_in_the_round_trip_of_its_append(users: Any,
         autocommit=True,
     )
     seen: list[tuple[Any, int]] = []
+    statements: list[str] = []
 
     def watch(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
         result = execute(sql, params, many, context)
+        statements.append(sql.split(" ", 1)[0])
         if "WITH appended" in sql:
             (version,) = other.execute(
                 "SELECT version FROM documents_document WHERE id = %s", [document.pk]
@@ -86,6 +89,9 @@ def test_the_outermost_batch_commits_in_the_round_trip_of_its_append(users: Any,
         return result
 
     ed = users["ed"]
+    connection.ensure_connection()
+    notices: list[str] = []
+    connection.connection.add_notice_handler(lambda notice: notices.append(notice.message_primary or ""))
     with connection.execute_wrapper(watch):
         services.submit_batch(
             document_id=document.pk, requests=[services.clean_request(_edit(ed, 1, 1, "a"))]
@@ -96,6 +102,9 @@ def test_the_outermost_batch_commits_in_the_round_trip_of_its_append(users: Any,
             )
     other.close()
     assert seen == [(psycopg.pq.TransactionStatus.IDLE, 2), (psycopg.pq.TransactionStatus.INTRANS, 2)]
+    assert notices == []
+    assert statements[:2] == ["BEGIN;", "WITH"]  # the pipeline's own: two round trips
+    assert statements[2:] == ["SAVEPOINT", "SELECT", "WITH", "RELEASE"]  # inside a caller's transaction
     document.refresh_from_db()
     assert document.version == 3
 

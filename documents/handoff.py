@@ -4,7 +4,7 @@ After each batch the commit pipeline's threads (`documents.pipeline`) publish th
 other server processes and, now and then, send a snapshot task. Neither changes what was
 committed, and both are at-most-once already (a process that misses a broadcast repairs the gap
 from the op log; a lost snapshot task is made up by the beat task). So in those threads they go
-to the outbox, one thread that does them in order, while the commit thread takes the document's
+to the hand-off thread, which does them in order, while the commit thread takes the document's
 next batch. Everywhere else (requests, the admin, tasks, commands) they run before the call
 returns, as before.
 """
@@ -22,7 +22,7 @@ _here = threading.local()
 
 
 def hand_off_here() -> None:
-    """A thread initializer: this thread's after-commit work goes to the outbox."""
+    """A thread initializer: this thread's after-commit work goes to the hand-off thread."""
     _here.on = True
 
 
@@ -30,7 +30,7 @@ def handing_off() -> bool:
     return getattr(_here, "on", False)
 
 
-class Outbox:
+class HandOff:
     def __init__(self) -> None:
         self.queue: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
         self.lock = threading.Lock()
@@ -45,7 +45,7 @@ class Outbox:
                 self.queue = queue.SimpleQueue()
                 self.pending = 0
                 self.thread = threading.Thread(
-                    target=self._run, args=(self.queue,), name="outbox", daemon=True
+                    target=self._run, args=(self.queue,), name="handoff", daemon=True
                 )
                 self.thread.start()
             self.pending += 1
@@ -74,12 +74,12 @@ class Outbox:
         return False
 
 
-OUTBOX = Outbox()
+HANDOFF = HandOff()
 
 
 def run_or_hand_off(work: Callable[[], None]) -> None:
-    """Run `work` now, or in the outbox when called from a commit thread."""
+    """Run `work` now, or on the hand-off thread when called from a commit thread."""
     if handing_off():
-        OUTBOX.put(work)
+        HANDOFF.put(work)
     else:
         work()
