@@ -32,7 +32,7 @@ def handing_off() -> bool:
 
 class HandOff:
     def __init__(self) -> None:
-        self.queue: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+        self.queue: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
         self.lock = threading.Lock()
         self.thread: threading.Thread | None = None
         self.pid = 0
@@ -51,12 +51,11 @@ class HandOff:
             self.pending += 1
             self.queue.put(work)
 
-    def _run(self, work_queue: "queue.SimpleQueue[Callable[[], None] | None]") -> None:
+    def _run(self, work_queue: "queue.SimpleQueue[Callable[[], None]]") -> None:
         while True:
             work = work_queue.get()
             try:
-                if work is not None:
-                    work()
+                work()
             except Exception:  # Each piece handles its own failures; this is the last guard.
                 logger.exception("after-commit work failed")
             finally:

@@ -290,9 +290,10 @@ def _commit_batch(document_id: Any, requests: list[SubmitRequest]) -> list[Submi
         # The outermost transaction (the commit pipeline's) sends its BEGIN with the lock and its
         # COMMIT with the append: a batch is two round trips. Inside a caller's transaction,
         # that caller begins and commits.
-        outermost = connection.vendor == "postgresql" and len(connection.atomic_blocks) == 1
+        postgresql = connection.vendor == "postgresql"
+        outermost = postgresql and len(connection.atomic_blocks) == 1
         # NO KEY UPDATE: visits and memberships referencing the row (FOR KEY SHARE) never wait.
-        if connection.vendor == "postgresql" and not formats:
+        if postgresql and not formats:
             document, start, roles, done, committed = _lock_with_context(
                 document_pk, requests, begin=outermost
             )
@@ -355,17 +356,19 @@ def _commit_batch(document_id: Any, requests: list[SubmitRequest]) -> list[Submi
         every = settings.COLLAB_SNAPSHOT_EVERY
         if document.version // every > head_at_start // every:
             pk, snapshot_version = str(document.pk), document.version
+
+            def snapshot() -> None:
+                _send_snapshot(pk, snapshot_version)
+
             # (An eager task runs right here: it reads the database, so it stays on this thread.)
-            run = _run_now if settings.CELERY_TASK_ALWAYS_EAGER else handoff.run_or_hand_off
-            transaction.on_commit(lambda: run(lambda: _take(pk, snapshot_version)), robust=True)
+            eager = settings.CELERY_TASK_ALWAYS_EAGER
+            transaction.on_commit(
+                snapshot if eager else lambda: handoff.run_or_hand_off(snapshot), robust=True
+            )
         return outcomes
 
 
-def _run_now(work: Any) -> None:
-    work()
-
-
-def _take(document_id: str, version: int) -> None:
+def _send_snapshot(document_id: str, version: int) -> None:
     from ..tasks import take_snapshot
 
     try:

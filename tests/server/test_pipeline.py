@@ -8,7 +8,6 @@ from typing import Any
 from channels.db import database_sync_to_async
 from unittest import mock
 
-import pytest
 from django.db import OperationalError, connection, transaction
 
 from documents import broadcast, pipeline, selectors, services
@@ -58,13 +57,35 @@ def test_a_batch_commits_consecutive_versions_each_op_once(users: Any, document:
     assert state.content == [{"insert": "cabHello\n"}]
 
 
+def _submit_alone_and_inside_a_transaction(ed: Any, document: Any) -> None:
+    services.submit_batch(document_id=document.pk, requests=[services.clean_request(_edit(ed, 1, 1, "a"))])
+    with transaction.atomic():  # a caller's own transaction: its exit commits
+        services.submit_batch(
+            document_id=document.pk, requests=[services.clean_request(_edit(ed, 2, 2, "b"))]
+        )
+
+
 def test_the_outermost_batch_commits_in_the_round_trip_of_its_append(users: Any, document: Any) -> None:
     """On PostgreSQL the lock carries the BEGIN and the append the COMMIT: the moment the append
     returns, another connection sees the ops, and the server never warns of a second BEGIN or a
-    COMMIT outside a transaction. Inside a caller's transaction both are left to that caller; a
-    failing append commits nothing."""
+    COMMIT outside a transaction. Inside a caller's transaction both are left to that caller.
+    Elsewhere (SQLite) the blocks begin and commit as Django does: no statement carries either."""
+    ed = users["ed"]
+    statements: list[str] = []
     if connection.vendor != "postgresql":
-        pytest.skip("the merged COMMIT is PostgreSQL's (SQLite commits as the block exits)")
+
+        def record(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+            statements.append(sql)
+            return execute(sql, params, many, context)
+
+        with connection.execute_wrapper(record):
+            _submit_alone_and_inside_a_transaction(ed, document)
+        # Each block's own BEGIN goes alone (Django's, IMMEDIATE here); no statement commits.
+        assert [sql for sql in statements if "BEGIN" in sql] == ["BEGIN IMMEDIATE"] * 2
+        assert not any("COMMIT" in sql for sql in statements)
+        document.refresh_from_db()
+        assert document.version == 3
+        return
     import psycopg
 
     settings_dict = connection.settings_dict
@@ -76,7 +97,6 @@ def test_the_outermost_batch_commits_in_the_round_trip_of_its_append(users: Any,
         autocommit=True,
     )
     seen: list[tuple[Any, int]] = []
-    statements: list[str] = []
 
     def watch(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
         result = execute(sql, params, many, context)
@@ -88,18 +108,11 @@ def test_the_outermost_batch_commits_in_the_round_trip_of_its_append(users: Any,
             seen.append((connection.connection.pgconn.transaction_status, version))
         return result
 
-    ed = users["ed"]
     connection.ensure_connection()
     notices: list[str] = []
     connection.connection.add_notice_handler(lambda notice: notices.append(notice.message_primary or ""))
     with connection.execute_wrapper(watch):
-        services.submit_batch(
-            document_id=document.pk, requests=[services.clean_request(_edit(ed, 1, 1, "a"))]
-        )
-        with transaction.atomic():  # a caller's own transaction: its exit commits
-            services.submit_batch(
-                document_id=document.pk, requests=[services.clean_request(_edit(ed, 2, 2, "b"))]
-            )
+        _submit_alone_and_inside_a_transaction(ed, document)
     other.close()
     assert seen == [(psycopg.pq.TransactionStatus.IDLE, 2), (psycopg.pq.TransactionStatus.INTRANS, 2)]
     assert notices == []
@@ -108,7 +121,10 @@ def test_the_outermost_batch_commits_in_the_round_trip_of_its_append(users: Any,
     document.refresh_from_db()
     assert document.version == 3
 
-    # An append that fails (this version is taken meanwhile) commits nothing; the batch goes again.
+
+def test_a_failing_append_commits_nothing_and_the_batch_goes_again(users: Any, document: Any) -> None:
+    """The version is taken meanwhile: the append fails, nothing of the batch is committed (on
+    PostgreSQL the COMMIT that rides with it never runs), and the retry commits the op once."""
     real_append = submit_module._append
     calls: list[int] = []
 
@@ -122,10 +138,10 @@ def test_the_outermost_batch_commits_in_the_round_trip_of_its_append(users: Any,
 
     with mock.patch.object(submit_module, "_append", taken_first):
         outcomes = services.submit_batch(
-            document_id=document.pk, requests=[services.clean_request(_edit(ed, 3, 3, "c"))]
+            document_id=document.pk, requests=[services.clean_request(_edit(users["ed"], 1, 1, "c"))]
         )
     assert calls == [1, 1]
-    assert [getattr(o, "version", o) for o in outcomes] == [3]
+    assert [getattr(o, "version", o) for o in outcomes] == [1]
     assert Operation.objects.filter(document=document, src="x" * 32).count() == 0
 
 
