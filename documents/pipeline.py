@@ -12,19 +12,22 @@ committed op is acknowledged, never applied twice).
 """
 
 import asyncio
+import contextvars
 import logging
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.db import connection
 
 from . import handoff, metrics, services
 from .errors import CollabError, ServerUnavailable
 from .loops import PerLoop
 from .services.submit import SubmitRequest, SubmitResult
-from .threads import TRANSIENT, in_thread
+from .threads import TRANSIENT
 
 logger = logging.getLogger(__name__)
 
@@ -58,74 +61,146 @@ def _commit(document_id: str, requests: list[SubmitRequest]) -> list[SubmitResul
 
 
 # Commits have threads of their own, so reads (however many a connection asks for) never make a
-# document's commit wait for a free thread. A broken connection fails the batch with a transient
-# error (no retry inside: the pipeline holds the batch and tries again with backoff).
+# document's commit wait for a free thread.
 COMMIT_THREADS = ThreadPoolExecutor(
     max_workers=settings.COLLAB_COMMIT_THREADS, thread_name_prefix="commit", initializer=handoff.hand_off_here
 )
-_commit_in_thread = in_thread(_commit, executor=COMMIT_THREADS, retry=False)
+
+
+class _Line:
+    """How many documents wait for a commit thread. A drain with others waiting behind it goes
+    to the back of the line after its batch, so a few busy documents never hold every thread."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.waiting = 0
+
+    def join(self) -> None:
+        with self.lock:
+            self.waiting += 1
+
+    def leave(self) -> None:
+        with self.lock:
+            self.waiting -= 1
+
+
+_line = _Line()
+
+
+class _Failed(Exception):
+    """A batch the database could not take (a transient error): the loop holds it and retries."""
+
+    def __init__(self, batch: list[_Waiter], error: BaseException) -> None:
+        super().__init__()
+        self.batch, self.error = batch, error
 
 
 class CommitPipeline:
-    def __init__(self) -> None:
+    """Per document, one commit thread at a time takes every op queued so far and commits them
+    as a batch, then takes the next batch itself: going back to the event loop between batches
+    would leave the document idle for two thread hops each time (docs/performance.md)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
         self.queues: dict[str, _Queue] = {}
+        self.lock = threading.Lock()  # the queues, shared by the loop and the commit threads
 
     async def submit(self, document_id: str, request: SubmitRequest) -> SubmitResult:
         """Commit one op with whatever else is queued for the document; raise its error."""
-        loop = asyncio.get_running_loop()
-        waiter = _Waiter(request, loop.create_future())
-        queue = self.queues.setdefault(document_id, _Queue())
-        queue.waiting.append(waiter)
-        if not queue.running:
-            queue.running = True
-            loop.create_task(self._drain(document_id, queue))
+        waiter = _Waiter(request, self.loop.create_future())
+        with self.lock:
+            queue = self.queues.setdefault(document_id, _Queue())
+            queue.waiting.append(waiter)
+            start, queue.running = not queue.running, True
+        if start:
+            self.loop.create_task(self._run(document_id, queue))
         return await asyncio.shield(waiter.future)
 
-    async def _drain(self, document_id: str, queue: _Queue) -> None:
-        try:
-            while queue.waiting:
-                batch, queue.waiting = queue.waiting[:MAX_BATCH], queue.waiting[MAX_BATCH:]
-                try:
-                    outcomes: list[Any] = await self._commit_held(document_id, [w.request for w in batch])
-                    metrics.commit_batch_size.observe(len(batch))
-                    metrics.ops_committed.inc(
-                        sum(isinstance(o, SubmitResult) and not o.duplicate for o in outcomes)
-                    )
-                except Exception as error:  # Unavailable for too long, or a bug: every waiter hears it.
-                    outcomes = [error] * len(batch)
-                for waiter, outcome in zip(batch, outcomes):
-                    if waiter.future.done():
-                        continue
-                    if isinstance(outcome, BaseException):
-                        waiter.future.set_exception(outcome)
-                    else:
-                        waiter.future.set_result(outcome)
-        finally:
-            queue.running = False
-            if not queue.waiting and self.queues.get(document_id) is queue:
-                del self.queues[document_id]
-
-    async def _commit_held(self, document_id: str, requests: list[SubmitRequest]) -> list[Any]:
-        deadline = time.monotonic() + settings.COLLAB_SUBMIT_HOLD_SECONDS
-        delay = 0.1
+    async def _run(self, document_id: str, queue: _Queue) -> None:
+        """Drain the document's queue in a commit thread; hold a batch the database refused."""
+        held: list[_Waiter] = []
+        deadline = delay = 0.0
         while True:
+            context = contextvars.copy_context()
+            _line.join()
             try:
-                return list(await _commit_in_thread(document_id, requests))
-            except TRANSIENT:
-                if time.monotonic() + delay > deadline:
-                    logger.error(
-                        "database unavailable for %ss; asking clients to resend",
-                        settings.COLLAB_SUBMIT_HOLD_SECONDS,
-                    )
-                    raise ServerUnavailable() from None
-                logger.warning(
-                    "database unavailable; holding %d ops for %s", len(requests), document_id, exc_info=True
+                if await self.loop.run_in_executor(
+                    COMMIT_THREADS, context.run, self._drain, document_id, queue, held
+                ):
+                    held = []
+                    continue  # it let another document have the thread; more is queued here
+                return
+            except _Failed as failed:
+                held, error = failed.batch, failed.error
+            if not deadline:
+                deadline, delay = time.monotonic() + settings.COLLAB_SUBMIT_HOLD_SECONDS, 0.1
+            if time.monotonic() + delay > deadline:
+                logger.error(
+                    "database unavailable for %ss; asking clients to resend",
+                    settings.COLLAB_SUBMIT_HOLD_SECONDS,
                 )
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 2.0)
+                self._settle(held, [ServerUnavailable()] * len(held))
+                held, deadline = [], 0.0
+                continue
+            logger.warning(
+                "database unavailable; holding %d ops for %s", len(held), document_id, exc_info=error
+            )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+    def _take(self, document_id: str, queue: _Queue) -> list[_Waiter]:
+        """The next batch, or none: then the queue is idle (the next submit starts it again)."""
+        with self.lock:
+            batch, queue.waiting = queue.waiting[:MAX_BATCH], queue.waiting[MAX_BATCH:]
+            if not batch:
+                queue.running = False
+                if self.queues.get(document_id) is queue:
+                    del self.queues[document_id]
+            return batch
+
+    def _drain(self, document_id: str, queue: _Queue, held: list[_Waiter]) -> bool:
+        """In a commit thread: commit batch after batch until the queue is empty (False), or
+        until another document waits for a thread (True: ops are still queued here)."""
+        _line.leave()
+        batch = held or self._take(document_id, queue)
+        while batch:
+            try:
+                outcomes: list[Any] = _commit(document_id, [w.request for w in batch])
+            except TRANSIENT as error:
+                connection.close()  # broken: the retry opens a fresh one
+                raise _Failed(batch, error) from None
+            except CollabError as error:
+                outcomes = [error] * len(batch)
+            except Exception as error:  # a bug: every waiter of the batch hears it
+                logger.exception("commit of %s failed", document_id)
+                outcomes = [error] * len(batch)
+            else:
+                metrics.commit_batch_size.observe(len(batch))
+                metrics.ops_committed.inc(
+                    sum(isinstance(o, SubmitResult) and not o.duplicate for o in outcomes)
+                )
+            # (After the broadcast's own call_soon_threadsafe: the hub's delivery comes first.)
+            try:
+                self.loop.call_soon_threadsafe(self._settle, batch, outcomes)
+            except RuntimeError:  # the loop is closed: the process is stopping, nobody waits
+                return False
+            if _line.waiting and queue.waiting:  # (only this thread takes from the queue)
+                return True
+            batch = self._take(document_id, queue)
+        return False
+
+    @staticmethod
+    def _settle(batch: list[_Waiter], outcomes: list[Any]) -> None:
+        for waiter, outcome in zip(batch, outcomes):
+            if waiter.future.done():
+                continue
+            if isinstance(outcome, BaseException):
+                waiter.future.set_exception(outcome)
+            else:
+                waiter.future.set_result(outcome)
 
 
-_pipelines: PerLoop[CommitPipeline] = PerLoop(lambda _loop: CommitPipeline())
+_pipelines: PerLoop[CommitPipeline] = PerLoop(CommitPipeline)
 
 
 def get_pipeline() -> CommitPipeline:

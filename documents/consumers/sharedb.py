@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from channels.auth import get_user
+from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
@@ -191,6 +192,16 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
             logger.info("cleanup after disconnect did not finish", exc_info=True)
 
     # --- Frames in --------------------------------------------------------------------------
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Channels' dispatch, without the `close_old_connections` it runs on its sync thread
+        before every message: a thread hop (and a wait for the GIL back) on every frame's path,
+        for a connection that touches the database only from pool threads that look after their
+        own connections (threads.py)."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if not hasattr(self, "src") or self.closing or shutdown.draining():
@@ -508,7 +519,7 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
     async def on_submit(self, message: dict[str, Any]) -> None:
         submit = protocol.parse_submit(message)
         src = submit.src or self.src
-        if not protocol.src_belongs_to(src, self.user.pk):
+        if src != self.src and not protocol.src_belongs_to(src, self.user.pk):
             raise OpRejected("That connection id belongs to someone else.")
         await self._wait(self.op_bucket)
         request = SubmitRequest(self.user, src, submit.seq, submit.version, submit.kind, submit.data)

@@ -155,10 +155,8 @@ async def test_ops_queued_for_one_document_commit_together(
         batches.append(len(requests))
         return real(document_id, requests)
 
-    monkeypatch.setattr(
-        pipeline, "_commit_in_thread", database_sync_to_async(counting, thread_sensitive=False)
-    )
-    line = pipeline.CommitPipeline()
+    monkeypatch.setattr(pipeline, "_commit", counting)
+    line = pipeline.CommitPipeline(asyncio.get_running_loop())
     results = await asyncio.gather(
         *(line.submit(str(document.pk), _edit(users["ed"], seq, 1, str(seq))) for seq in range(1, 21))
     )
@@ -178,7 +176,7 @@ async def test_a_database_blip_holds_ops_instead_of_rejecting_them(
             raise OperationalError("server closed the connection unexpectedly")
         return real(document_id, requests)
 
-    monkeypatch.setattr(pipeline, "_commit_in_thread", database_sync_to_async(flaky, thread_sensitive=False))
+    monkeypatch.setattr(pipeline, "_commit", flaky)
     client = ProtocolClient((await _cookie(users["ed"])))
     await client.handshake()
     await client.subscribe(str(document.pk))
@@ -196,7 +194,7 @@ async def test_a_database_that_stays_away_closes_the_socket_so_the_client_resend
     def down(document_id: str, requests: list[SubmitRequest]) -> Any:
         raise OperationalError("could not connect to server")
 
-    monkeypatch.setattr(pipeline, "_commit_in_thread", database_sync_to_async(down, thread_sensitive=False))
+    monkeypatch.setattr(pipeline, "_commit", down)
     client = ProtocolClient((await _cookie(users["ed"])))
     await client.handshake()
     await client.send(
@@ -348,3 +346,36 @@ def test_catch_up_frames_built_from_stored_text_equal_the_encoded_ones(users: An
             document_id=str(document.pk), version=version, kind=kind, src=src, seq=seq, stored=stored
         )
         assert json.loads(frame) == json.loads(protocol.encode(protocol.op_message(record)))
+
+
+async def test_a_document_that_never_runs_dry_lets_another_have_the_commit_thread(monkeypatch: Any) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    import time as clock
+
+    one_thread = ThreadPoolExecutor(max_workers=1)
+    monkeypatch.setattr(pipeline, "COMMIT_THREADS", one_thread)
+    commits: list[str] = []
+
+    def slow(document_id: str, requests: list[SubmitRequest]) -> Any:
+        commits.append(document_id)
+        clock.sleep(0.01)
+        return [object() for _ in requests]
+
+    monkeypatch.setattr(pipeline, "_commit", slow)
+    line = pipeline.CommitPipeline(asyncio.get_running_loop())
+    busy: list[Any] = []
+
+    async def keep_busy() -> None:
+        for seq in range(40):  # always something queued for "a": its drain would never end
+            busy.append(asyncio.ensure_future(line.submit("a", _edit(None, seq, 1, "x"))))
+            await asyncio.sleep(0.002)
+
+    feeder = asyncio.ensure_future(keep_busy())
+    await asyncio.sleep(0.03)
+    await line.submit("b", _edit(None, 1, 1, "y"))
+    assert not feeder.done()  # committed while "a" still had ops queued
+    await feeder
+    await asyncio.gather(*busy)
+    assert commits.count("b") == 1 and commits[0] == "a"
+    one_thread.shutdown()
