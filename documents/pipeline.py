@@ -3,7 +3,8 @@
 Ops that arrive for one document while a commit is running queue up and are committed together
 by the next one (group commit: `services.submit_batch`, one transaction and one lock for the
 batch), so a busy document costs a few round trips per batch, not per op. Documents commit in
-parallel, each in a thread of the pool, so one busy document never holds back another.
+parallel, each in a thread of the pool, so one busy document never holds back another. The thread
+takes the next batch itself (`CommitPipeline._drain`); the event loop hears the outcomes.
 
 A transient database failure never rejects an op: the batch is held and retried until the
 database answers or `COLLAB_SUBMIT_HOLD_SECONDS` pass; then the waiters get `ServerUnavailable`,
