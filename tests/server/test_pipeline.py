@@ -3,6 +3,8 @@ of a lost last op, and access re-read from the database whatever event was lost.
 
 import asyncio
 import json
+import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -349,17 +351,13 @@ def test_catch_up_frames_built_from_stored_text_equal_the_encoded_ones(users: An
 
 
 async def test_a_document_that_never_runs_dry_lets_another_have_the_commit_thread(monkeypatch: Any) -> None:
-    from concurrent.futures import ThreadPoolExecutor
-
-    import time as clock
-
     one_thread = ThreadPoolExecutor(max_workers=1)
     monkeypatch.setattr(pipeline, "COMMIT_THREADS", one_thread)
     commits: list[str] = []
 
     def slow(document_id: str, requests: list[SubmitRequest]) -> Any:
         commits.append(document_id)
-        clock.sleep(0.01)
+        time.sleep(0.01)
         return [object() for _ in requests]
 
     monkeypatch.setattr(pipeline, "_commit", slow)
