@@ -136,7 +136,10 @@ def test_password_reset_from_the_emailed_link(tab: Any, mail_dir: Path, artifact
     page.fill("#id_login", "olga@example.com")
     page.fill("#id_password", NEW_PASSWORD)
     page.keyboard.press("Enter")
-    page.wait_for_load_state()
+    # Wait for the page the sign-in leads to: the sign-in page itself is already loaded, so
+    # waiting for a load state could return before the navigation and shoot a page mid-swap.
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+    page.locator(".site-user").wait_for()
     page.screenshot(path=str(artifacts_dir / "browser-reset-signed-in.png"), full_page=True)
     assert page.locator(".site-user").inner_text() == "olga"
 
