@@ -12,10 +12,12 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from documents import access_log, collector, metrics, shutdown  # noqa: E402
+from documents.consumers import native  # noqa: E402
 from documents.routing import ExactOriginValidator, websocket_urlpatterns  # noqa: E402
 
 shutdown.install()
 access_log.install()
+native.install()
 metrics.start_publishing()
 
 application = ProtocolTypeRouter(

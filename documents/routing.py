@@ -11,6 +11,10 @@ from .consumers import ShareDBConsumer
 websocket_urlpatterns = [path("ws/", ShareDBConsumer.as_asgi())]
 
 
+def origin_allowed(origin: str | None) -> bool:
+    return origin is not None and origin.rstrip("/") in settings.WS_ALLOWED_ORIGINS
+
+
 class ExactOriginValidator:
     """Refuse a WebSocket whose Origin is not exactly one of WS_ALLOWED_ORIGINS.
 
@@ -29,7 +33,7 @@ class ExactOriginValidator:
                 if name == b"origin":
                     origin = value.decode("latin1")
                     break
-            if origin is None or origin.rstrip("/") not in settings.WS_ALLOWED_ORIGINS:
+            if not origin_allowed(origin):
                 denier = WebsocketDenier()
                 return await denier(scope, receive, send)
         return await self.application(scope, receive, send)

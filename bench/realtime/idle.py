@@ -2,7 +2,7 @@
 (VmRSS) before and after N readers subscribe to one document, under daphne (as the Procfile runs
 it) or under uvicorn (websockets or wsproto) serving the same ASGI application.
 
-    python bench/realtime/idle.py daphne [uvicorn-websockets uvicorn-wsproto ...]
+    python bench/realtime/idle.py daphne [daphne-asgi uvicorn-websockets uvicorn-wsproto ...]
 
 BENCH_IDLE_CLIENTS (1000) readers, on COLLAB_TEST_POSTGRES_URL's server (a database of its own)
 and COLLAB_TEST_REDIS_URL. BENCH_IDLE_TRACE=1 also runs the server under tracemalloc
@@ -41,7 +41,7 @@ PACKAGES = ("twisted", "autobahn", "daphne", "channels", "uvicorn", "websockets"
 
 def server_args(kind: str, port: int) -> list[str]:
     ping, timeout = (str(s) for s in PROCFILE_PING)
-    if kind == "daphne":
+    if kind in ("daphne", "daphne-asgi"):
         return [sys.executable, "-m", "daphne", "--bind", "127.0.0.1", "--port", str(port), "--proxy-headers",
                 "--ping-interval", ping, "--ping-timeout", timeout, "collab.asgi:application"]  # fmt: skip
     ws, _, option = kind.removeprefix("uvicorn-").partition("+")
@@ -99,6 +99,8 @@ def measure(kind: str, cluster: object, env: dict[str, str], cookies: list[str],
     origin = f"http://127.0.0.1:{port}"
     senv = {**os.environ, **env, "WS_ALLOWED_ORIGINS": origin, "CSRF_TRUSTED_ORIGINS": origin}
     senv["PYTHONPATH"] = os.pathsep.join(p for p in [os.environ.get("PYTHONPATH", "")] if p)
+    # "daphne-asgi": every socket an ASGI application of its own, as before native sockets.
+    senv["COLLAB_NATIVE_SOCKETS"] = "0" if kind == "daphne-asgi" else "1"
     probe = OUT / f"idle-{kind}"
     if TRACE:
         senv["PYTHONPATH"] = os.pathsep.join(p for p in [str(HERE / "memprobe"), senv["PYTHONPATH"]] if p)

@@ -113,7 +113,10 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
         self.handled: asyncio.Future[None] | None = None
         # On daphne's socket, queued frames are written by the process's flusher, once per loop
         # iteration for every connection with something queued: no task per connection.
-        self.wire = Wire(self.base_send)
+        # (A native socket, consumers/native.py, is its own send and wire.)
+        self.wire = (
+            self.base_send if getattr(self.base_send, "is_native_wire", False) else Wire(self.base_send)
+        )
         self.flusher = flusher()
         self.flush_marked = False
         self.max_queued = settings.COLLAB_MAX_QUEUED_BYTES
@@ -666,8 +669,7 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
 
     async def _session_valid(self) -> bool:
         # A fresh session object: the scope's one caches what it read at connect.
-        session_key = getattr(self.scope.get("session"), "session_key", None)
-        session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+        session = import_module(settings.SESSION_ENGINE).SessionStore(self.session_key)
         user = await get_user({"session": session})
         return bool(user.is_authenticated and user.pk == self.user.pk and user.is_active)
 
