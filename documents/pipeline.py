@@ -28,7 +28,7 @@ from . import handoff, metrics, services
 from .errors import CollabError, ServerUnavailable
 from .loops import PerLoop
 from .services.submit import SubmitRequest, SubmitResult
-from .threads import TRANSIENT
+from .threads import TRANSIENT, forget_queries
 
 logger = logging.getLogger(__name__)
 
@@ -166,6 +166,7 @@ class CommitPipeline:
         batch = held or self._take(document_id, queue)
         while batch:
             try:
+                forget_queries()
                 outcomes: list[Any] = _commit(document_id, [w.request for w in batch])
             except TRANSIENT as error:
                 connection.close()  # broken: the retry opens a fresh one

@@ -60,6 +60,8 @@ class Listener(Protocol):
 
     def hub_op(self, document_id: str, event: OpEvent) -> None: ...
 
+    def flush_now(self) -> None: ...
+
     def hub_message(self, channel: str, message: dict[str, Any]) -> None: ...
 
     def tick(self) -> None: ...
@@ -246,6 +248,9 @@ class Hub:
                 continue  # Lost access since: never hand it another op.
             try:
                 listener.hub_op(document_id, event)
+                if listener is author:
+                    # Its ack goes now, not behind the hand-over to every other connection.
+                    listener.flush_now()
             except Exception:
                 logger.exception("listener failed on an op of %s", document_id)
 

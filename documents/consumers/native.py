@@ -79,11 +79,13 @@ class Keepalive:
         self.loop = loop
         self.sockets: set[Socket] = set()
         self.handle: asyncio.TimerHandle | None = None
-        self.period = 5.0
+        # Each second (at most): the pings of a thousand sockets that connected together are
+        # spread over the seconds they connected in, not sent in one burst every few seconds.
+        self.period = 1.0
 
     def add(self, sock: "Socket") -> None:
         self.sockets.add(sock)
-        self.period = max(0.5, min(self.period, sock.ping_interval / 3))
+        self.period = max(0.25, min(self.period, sock.ping_interval / 3))
         if self.handle is None:
             self.handle = self.loop.call_later(self.period, self._check)
 
@@ -189,8 +191,7 @@ class Socket(asyncio.Protocol):
             await consumer.websocket_connect({"type": "websocket.connect"})
         except Exception:
             logger.exception("WebSocket connect failed")
-            self._fail(1011)
-            return
+            self._fail(1011)  # (and the disconnect, queued when the transport is gone, cleans up)
         # What connect read from the scope it keeps; the session's decoded data need not stay.
         consumer.scope = {"type": "websocket", "path": "/ws/", "client": self.client}
         self.context = contextvars.copy_context()

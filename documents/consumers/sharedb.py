@@ -309,6 +309,11 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
         if self.closer is not None:
             await asyncio.wait([self.closer])
 
+    def flush_now(self) -> None:
+        """Write what is queued now rather than at the flusher's pass (an author's ack)."""
+        if self.writer is None and self.flush_marked:
+            self.flush()
+
     def flush(self) -> None:
         """Write what is queued, in one write; start the close if one is queued behind it."""
         self.flush_marked = False
