@@ -43,7 +43,7 @@ ACTIVE_MARKUP = """() => {
   const links = [...document.querySelectorAll('body [href], body [src], body [action]')].filter((el) =>
     /^\\s*(javascript|data|vbscript):/i.test(el.getAttribute('href') || el.getAttribute('src') || el.getAttribute('action') || ''));
   // Executable scripts only: JSON data islands (json_script) may quote hostile text, escaped.
-  const runnable = (s) => !s.type || /^(text\/javascript|module|application\/javascript)$/i.test(s.type);
+  const runnable = (s) => !s.type || /^(text\\/javascript|module|application\\/javascript)$/i.test(s.type);
   const scripts = [...document.querySelectorAll('script')].filter((s) => runnable(s) && s.textContent.includes('__xss'));
   return {xss: window.__xss === undefined ? null : window.__xss, handlers: handlers.map((el) => el.outerHTML.slice(0, 120)),
           links: links.map((el) => el.outerHTML.slice(0, 120)), scripts: scripts.length};
