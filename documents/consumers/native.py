@@ -59,7 +59,7 @@ def _close_frame(code: int) -> bytes:
     return _frame(CLOSE, code.to_bytes(2, "big"))
 
 
-def _unmask(payload: bytes, mask: bytes) -> bytes:
+def _unmask(payload: bytes | bytearray, mask: bytes | bytearray) -> bytes:
     n = len(payload)
     if not n:
         return b""
@@ -307,8 +307,7 @@ class Socket(asyncio.Protocol):
                 return
             if end - start < 4 + length:
                 break
-            mask = bytes(buffer[start : start + 4])
-            payload = _unmask(bytes(buffer[start + 4 : start + 4 + length]), mask)
+            payload = _unmask(buffer[start + 4 : start + 4 + length], buffer[start : start + 4])
             position = start + 4 + length
             if not self._frame_received(opcode, bool(fin), payload):
                 return
@@ -450,12 +449,13 @@ def _header(request: Any, name: bytes) -> bytes | None:
 
 
 def _key(request: Any) -> bytes | None:
-    """The handshake's key, if this is an upgrade the native socket takes."""
+    """The handshake's key, if this is an upgrade the native socket takes (asked of every HTTP
+    request, so the path is looked at first)."""
+    if request.path != b"/ws/" or request.method != b"GET" or request.clientproto != b"HTTP/1.1":
+        return None
     from daphne.utils import HEADER_NAME_RE, INVALID_HEADER_VALUE_BYTES
     from twisted.internet import tcp
 
-    if request.method != b"GET" or request.path != b"/ws/" or request.clientproto != b"HTTP/1.1":
-        return None
     if not isinstance(getattr(request.channel, "transport", None), tcp.Server):
         return None  # TLS (a wrapping protocol) or something else: daphne's own way
     upgrade, connection = _header(request, b"upgrade"), _header(request, b"connection")
