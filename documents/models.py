@@ -68,6 +68,9 @@ class Document(models.Model):
     deleted_at = models.DateTimeField(null=True, blank=True)
     # Set by an operator from the live view: until cleared, every member's role reads as viewer.
     editing_closed_at = models.DateTimeField(null=True, blank=True)
+    # Moves in the transaction of every change to who may read it (`services.access`), so each
+    # process's hub re-reads its readers' roles when, and only when, it moved.
+    access_stamp = models.PositiveBigIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["-updated_at"]

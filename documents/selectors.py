@@ -557,18 +557,18 @@ def visitor_ttl() -> float:
     return 3 * float(settings.COLLAB_SYNC_INTERVAL_SECONDS) + 5
 
 
-def heads_and_roles(
-    *, document_ids: list[str], user_ids: list[Any]
-) -> tuple[dict[str, int], dict[str, dict[Any, str]]]:
-    """Each document's version, and the role of each of these users who may still read it.
+def heads_and_stamps(*, document_ids: list[str]) -> dict[str, tuple[int, int]]:
+    """Each document's version and access stamp (`services.access`); a purged one is absent."""
+    rows = Document.objects.filter(pk__in=document_ids).values_list("pk", "version", "access_stamp")
+    return {str(pk): (version, stamp) for pk, version, stamp in rows}
+
+
+def readers_roles(*, document_ids: list[str], user_ids: list[Any]) -> dict[str, dict[Any, str]]:
+    """The role of each of these users who may still read each document.
 
     A deleted document, an inactive user or a removed member has no role.
     """
-    heads = {
-        str(pk): version
-        for pk, version in Document.objects.filter(pk__in=document_ids).values_list("pk", "version")
-    }
-    roles: dict[str, dict[Any, str]] = {document_id: {} for document_id in heads}
+    roles: dict[str, dict[Any, str]] = {str(document_id): {} for document_id in document_ids}
     rows = Membership.objects.filter(
         granting(),
         document_id__in=document_ids,
@@ -578,7 +578,7 @@ def heads_and_roles(
     ).values_list("document_id", "user_id", "role", "document__editing_closed_at")
     for document_id, user_id, role, closed_at in rows:
         roles.setdefault(str(document_id), {})[user_id] = effective_role(role, closed=closed_at is not None)
-    return heads, roles
+    return roles
 
 
 def thread_data(thread: CommentThread) -> dict[str, Any]:

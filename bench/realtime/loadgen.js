@@ -10,10 +10,12 @@
  *          "seconds": 20, "clients": [{"doc": id, "cookie": "sessionid=...", "mode": "inflight" |
  *          "rate" | "idle", "rate": 2}], "fresh_cookie": "sessionid=..."}
  *
- * It connects and subscribes every client, prints "@@ready" and waits for a line on stdin (the
- * caller samples memory and CPU), prints "@@start", runs the window, prints "@@end", waits for
- * every op to be acknowledged, checks that every client of every document converged (with each
- * other and with a fresh client's fetch) within 1 s, and prints "@@result {json}".
+ * It connects and subscribes every client, sends each document's warm-up ops (config.warmup_ops,
+ * default 3: one author's, unmeasured, seen by every client before the next), prints "@@ready"
+ * and waits for a line on stdin (the caller samples memory and CPU), prints "@@start", runs the
+ * window, prints "@@end", waits for every op to be acknowledged, checks that every client of every
+ * document converged (with each other and with a fresh client's fetch) within 1 s, and prints
+ * "@@result {json}" (with per_op: each measured op's broadcast percentiles, when at most 200).
  *
  * Every insert carries a unique token "[client.seq]"; its submit time is kept in one map, so a
  * remote client that applies it yields one broadcast latency sample (submit at the author until
@@ -41,11 +43,13 @@ const TOKEN = /\[([0-9a-z]+\.[0-9a-z]+)\]/g;
 const now = () => performance.now();
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const sentAt = new Map();
+const byOp = new Map();
 const ackSamples = [];
 const broadcastSamples = [];
 const errors = [];
 let windowOpen = false;
 let windowStart = 0;
+let windowEpoch = 0;
 let windowEnd = 0;
 let ackedInWindow = 0;
 let submitted = 0;
@@ -119,7 +123,10 @@ class Client {
         if (typeof component.insert !== 'string') continue;
         for (const match of component.insert.matchAll(TOKEN)) {
           const sent = sentAt.get(match[1]);
-          if (sent !== undefined) broadcastSamples.push(t - sent);
+          if (sent === undefined) continue;
+          broadcastSamples.push(t - sent);
+          if (!byOp.has(match[1])) byOp.set(match[1], []);
+          byOp.get(match[1]).push(t - sent);
         }
       }
     });
@@ -161,6 +168,11 @@ class Client {
     });
   }
 
+  warmUpOp() {
+    // Not measured: no token, so no receiver takes a sample from it.
+    return new Promise((resolve, reject) => this.doc.submitOp([{insert: '~'}], (err) => (err ? reject(err) : resolve())));
+  }
+
   pending() {
     return this.doc.hasWritePending();
   }
@@ -188,6 +200,23 @@ async function startAll(clients) {
     }
   };
   await Promise.all(Array.from({length: parallel}, worker));
+}
+
+async function warmUp(byDoc) {
+  // Every author's first few ops are sent, and seen by every client of its document, before the
+  // window: each system is measured warm (the clients' JIT, the server's caches), not on the one
+  // cold op that would otherwise set a p99 of twenty ops.
+  const rounds = config.warmup_ops ?? 3;
+  for (let round = 0; round < rounds; round++) {
+    const authors = [...byDoc.values()].map((group) => group.find((c) => c.spec.mode !== 'idle')).filter(Boolean);
+    await Promise.all(authors.map((c) => c.warmUpOp()));
+    const limit = now() + 10000;
+    const settled = () => [...byDoc.values()].every((group) => group.every((c) => !c.pending() && c.doc.version === group[0].doc.version));
+    while (!settled()) {
+      if (now() > limit) throw new Error('warm-up ops did not reach every client within 10 s');
+      await sleep(10);
+    }
+  }
 }
 
 function docStates(clients) {
@@ -248,11 +277,13 @@ async function main() {
   const connectStart = now();
   await startAll(clients);
   const connectMs = now() - connectStart;
+  await warmUp(docStates(clients));
   console.log('@@ready');
   const lines = readline.createInterface({input: process.stdin});
   await new Promise((resolve) => lines.once('line', resolve));
   const cpuStart = process.cpuUsage();
   windowStart = now();
+  windowEpoch = Date.now();
   windowEnd = windowStart + WINDOW_MS;
   windowOpen = true;
   console.log('@@start');
@@ -286,6 +317,8 @@ async function main() {
     converge_ms: convergence.ms,
     loadgen_cpu: (cpu.user + cpu.system) / 1000 / WINDOW_MS,
     errors: errors.length,
+    window_epoch_ms: windowEpoch,
+    per_op: byOp.size <= 200 ? [...byOp.entries()].map(([k, v]) => ({at: Math.round(sentAt.get(k) - windowStart), ...percentiles(v)})) : null,
     error_samples: errors.slice(0, 5),
     docs,
   };

@@ -23,6 +23,8 @@ W5_SECONDS = float(os.environ.get("BENCH_W5_SECONDS", "3" if QUICK else "10"))
 W4_SIZES = [100, 200] if QUICK else [1000, 2000]
 W5_STEPS = [5, 10, 20, 40] if QUICK else [2, 5, 10, 20, 40, 80, 160, 320, 640]
 W5_P95_LIMIT_MS = 100.0
+# Unmeasured ops per document before each window (0: measure from the first, cold op).
+WARMUP_OPS = int(os.environ.get("BENCH_WARMUP_OPS", "3"))
 
 
 @dataclass
@@ -78,6 +80,7 @@ def run(
         "clients": specs,
         "create": target.create,
         "initial": INITIAL,
+        "warmup_ops": WARMUP_OPS,
     }
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False, prefix="collab-bench-") as file:
         json.dump(config, file)
@@ -152,6 +155,8 @@ def row(
         "bcast_p50": result["broadcast"]["p50"],
         "bcast_p99": result["broadcast"]["p99"],
         "bcast_samples": result["broadcast"]["n"],
+        "per_op": result.get("per_op"),
+        "window_epoch_ms": result.get("window_epoch_ms"),
         "cpu_us_per_op": cpu / acked * 1e6 if acked else None,
         "server_cpu_pct": cpu / (marks["t1"] - marks["t0"]) * 100,
         "rss_kb_per_idle": (marks["rss"] - rss_before) / idle / 1024 if workload.idle_memory else None,

@@ -4,12 +4,14 @@ Each op event is decoded once and its frames encoded once; every local listener 
 The hub also keeps, per watched document, what cannot be lost with a pub/sub message:
 - the next version it expects, repairing any gap from the op log (an op dropped by pub/sub, or
   every op missed while Redis was away) within `COLLAB_HUB_SWEEP_SECONDS` x 2;
-- who may read it, refreshed from the database on every sweep, so an op is never handed to a
-  removed member, whatever message was lost;
+- who may read it, re-read from the database at the sweep after its access stamp moved (every
+  change to its access moves it, `services.access`) or a new reader arrived, so an op is never
+  handed to a removed member, whatever message was lost;
 - the latest ops, so presence and short catch-ups are transformed without a database read.
 """
 
 import asyncio
+import itertools
 import json
 import logging
 import time
@@ -71,26 +73,29 @@ class Listener(Protocol):
 class DocumentState:
     next_version: int | None = None
     recent: deque[OpEvent] = field(default_factory=lambda: deque(maxlen=RECENT_OPS))
-    # user id -> role, from the last sweep, for the users it asked about (`checked`); anyone else
-    # was checked when they subscribed.
+    # user id -> role, as the sweeps last read it, for the users they asked about (`checked`);
+    # anyone else was checked when they subscribed. `stamp`: the access stamp read before them.
     roles: dict[Any, str] | None = None
     checked: set[Any] = field(default_factory=set)
+    stamp: int | None = None
     repairing: bool = False
     held: list[OpRecord] = field(default_factory=list)
     gap_seen: bool = False
     told_no_access: set[Any] = field(default_factory=set)
-    # user id -> how many local listeners of theirs watch it; the users the last refresh settled.
+    # user id -> how many local listeners of theirs watch it.
     users: Counter[Any] = field(default_factory=Counter)
-    settled: set[Any] = field(default_factory=set)
     # connection id (src) -> its listener: an op's author hears it (its ack) before anyone else.
     by_src: dict[str, Any] = field(default_factory=dict)
 
 
 @in_thread
-def _read_state(
-    document_ids: list[str], user_ids: list[Any]
-) -> tuple[dict[str, int], dict[str, dict[Any, str]]]:
-    return selectors.heads_and_roles(document_ids=document_ids, user_ids=user_ids)
+def _read_heads(document_ids: list[str]) -> dict[str, tuple[int, int]]:
+    return selectors.heads_and_stamps(document_ids=document_ids)
+
+
+@in_thread
+def _read_roles(document_ids: list[str], user_ids: list[Any]) -> dict[str, dict[Any, str]]:
+    return selectors.readers_roles(document_ids=document_ids, user_ids=user_ids)
 
 
 @in_thread
@@ -116,7 +121,10 @@ class Hub:
         self.listeners: dict[str, set[Listener]] = {}
         self.documents: dict[str, DocumentState] = {}
         self.subscriber = transport.Subscriber(self._receive, self._on_reset, loop)
-        self._visits_refreshed = self._sessions_checked = time.monotonic()
+        # Each connection's turn in the sweeps' round of ticks, session checks and visits.
+        self.turns: dict[Listener, int] = {}
+        self._next_turn = itertools.count()
+        self._rounds = 0
         self._sweeper = loop.create_task(self._sweep_forever())
 
     # --- Watching -------------------------------------------------------------------------
@@ -127,6 +135,8 @@ class Hub:
         if listener in listeners:
             return
         listeners.add(listener)
+        if channel.startswith("user:"):
+            self.turns.setdefault(listener, next(self._next_turn))
         if channel.startswith("doc:"):
             state = self.documents.setdefault(channel[4:], DocumentState())
             state.users[listener.user_id] += 1
@@ -143,6 +153,8 @@ class Hub:
         if not listeners or listener not in listeners:
             return
         listeners.discard(listener)
+        if channel.startswith("user:"):  # (a connection watches its own user's channel only)
+            self.turns.pop(listener, None)
         state = self.documents.get(channel[4:]) if channel.startswith("doc:") else None
         if state is not None:
             if state.by_src.get(getattr(listener, "src", None)) is listener:
@@ -225,32 +237,41 @@ class Hub:
         if state.repairing:
             state.held.extend(records)
             return
+        events: list[OpEvent] = []
         for index, record in enumerate(records):
             if state.next_version is not None and record.version < state.next_version:
                 continue
             if state.next_version is not None and record.version > state.next_version:
+                self._dispatch(document_id, state, events)
                 state.held = list(records[index:])
                 self._start_repair(document_id, state, record.version)
                 return
-            self._dispatch(document_id, state, OpEvent.of(record))
+            state.next_version = record.version + 1
+            events.append(OpEvent.of(record))
+        self._dispatch(document_id, state, events)
 
-    def _dispatch(self, document_id: str, state: DocumentState, event: OpEvent) -> None:
-        state.next_version = event.record.version + 1
-        state.recent.append(event)
-        listeners = list(self.listeners.get(document_channel(document_id), ()))
-        # The author first: its ack is the one frame someone is waiting on.
-        author = state.by_src.get(event.record.src)
-        if author is not None and author in self.listeners.get(document_channel(document_id), ()):
-            listeners.remove(author)
-            listeners.insert(0, author)
+    def _dispatch(self, document_id: str, state: DocumentState, events: list[OpEvent]) -> None:
+        """Hand consecutive ops to every local listener that may read them, and have each write
+        them at once, in one write: their authors first (an ack is the frame someone waits on),
+        and the first readers' frames on their way while the hub hands the ops to the rest."""
+        if not events:
+            return
+        state.next_version = events[-1].record.version + 1
+        state.recent.extend(events)
+        current = self.listeners.get(document_channel(document_id), ())
+        listeners = list(current)
+        for event in reversed(events):
+            author = state.by_src.get(event.record.src)
+            if author is not None and author in current:
+                listeners.remove(author)
+                listeners.insert(0, author)
         for listener in listeners:
             if not self.may_read(document_id, listener.user_id):
                 continue  # Lost access since: never hand it another op.
             try:
-                listener.hub_op(document_id, event)
-                if listener is author:
-                    # Its ack goes now, not behind the hand-over to every other connection.
-                    listener.flush_now()
+                for event in events:
+                    listener.hub_op(document_id, event)
+                listener.flush_now()
             except Exception:
                 logger.exception("listener failed on an op of %s", document_id)
 
@@ -263,9 +284,9 @@ class Hub:
         start = state.next_version
         try:
             if start is not None and end > start:
-                for record in await _read_ops(document_id, start, end):
-                    if self.documents.get(document_id) is state:
-                        self._dispatch(document_id, state, OpEvent.of(record))
+                records = await _read_ops(document_id, start, end)
+                if self.documents.get(document_id) is state:
+                    self._dispatch(document_id, state, [OpEvent.of(record) for record in records])
                 metrics.gaps_repaired.inc()
         except CollabError:
             # Kept no longer (or the document is gone): each connection resyncs on its own.
@@ -300,31 +321,26 @@ class Hub:
                 logger.warning("hub sweep failed", exc_info=True)
 
     async def sweep(self) -> None:
-        """Compare each watched document with the database: repair gaps, refresh who may read,
-        and (every sync interval) tell the database every local connection is still here and
-        check every local connection's session."""
-        if time.monotonic() - self._sessions_checked > settings.COLLAB_SYNC_INTERVAL_SECONDS:
-            self._sessions_checked = time.monotonic()
-            self._tick_connections()
-            await self.check_sessions()
+        """Compare each watched document with the database: repair gaps and refresh who may
+        read. And take the connections whose turn it is (each one's comes once per sync
+        interval, a slice of the process at each sweep rather than all of them together, so no
+        sweep holds up a broadcast): tick them, check their sessions, and tell the database they
+        are still here."""
+        due = self._due()
+        if due:
+            self._tick_connections(due)
+            await self.check_sessions(due)
         if not self.documents:
             return
         document_ids = list(self.documents)
-        user_ids: set[Any] = set().union(*(state.users.keys() for state in self.documents.values()))
         started = time.monotonic()
-        heads, roles = await _read_state(document_ids, list(user_ids))
+        heads = await _read_heads(document_ids)
+        await self._refresh_access(document_ids, heads)
         for document_id in document_ids:
             state = self.documents.get(document_id)
-            if state is not None:
-                state.checked = user_ids
-        for document_id in document_ids:
-            state = self.documents.get(document_id)
-            if state is None:
+            if state is None or document_id not in heads:
                 continue
-            self._refresh_roles(document_id, state, roles.get(document_id, {}), user_ids)
-            head = heads.get(document_id)
-            if head is None:
-                continue
+            head = heads[document_id][0]
             if state.next_version is None:
                 state.next_version = head
             elif head > state.next_version and not state.repairing:
@@ -340,54 +356,78 @@ class Hub:
             "hub sweep of %d documents in %.1f ms", len(document_ids), (time.monotonic() - started) * 1e3
         )
         # Last, so a failure here never holds back repairs and access.
-        if time.monotonic() - self._visits_refreshed > settings.COLLAB_SYNC_INTERVAL_SECONDS:
-            self._visits_refreshed = time.monotonic()
-            names = {
-                listener.channel_name
-                for document_id in self.documents
-                for listener in self.listeners.get(document_channel(document_id), ())
-            }
-            await _refresh_visits(sorted(names))
+        if due:
+            await _refresh_visits(sorted({listener.channel_name for listener in due}))
 
-    def _tick_connections(self) -> None:
-        for listener in self.connections():
+    def _due(self) -> list[Listener]:
+        """The connections whose turn is this sweep's."""
+        self._rounds += 1
+        turns = max(1, round(settings.COLLAB_SYNC_INTERVAL_SECONDS / settings.COLLAB_HUB_SWEEP_SECONDS))
+        now = self._rounds % turns
+        return [listener for listener, turn in self.turns.items() if turn % turns == now]
+
+    def _tick_connections(self, due: list[Listener]) -> None:
+        for listener in due:
             try:
                 listener.tick()
             except Exception:
                 logger.exception("a connection's tick failed")
 
-    async def check_sessions(self) -> None:
+    async def check_sessions(self, due: list[Listener]) -> None:
         """End the connections whose session ended (expired, signed out, password changed, user
-        deactivated) even if the event saying so was lost: one check for the whole process."""
+        deactivated) even if the event saying so was lost: one check for these connections."""
         if settings.SESSION_ENGINE != "django.contrib.sessions.backends.db":
             return  # Each connection checks its own session on its tick.
         by_key: dict[str, list[tuple[str, Listener]]] = {}
         sessions: dict[str, Any] = {}
-        for channel, listeners in self.listeners.items():
-            if channel.startswith("user:"):
-                for listener in listeners:
-                    key = getattr(listener, "session_key", None)
-                    if key:
-                        sessions[key] = listener.user_id
-                        by_key.setdefault(key, []).append((channel, listener))
+        for listener in due:
+            key = getattr(listener, "session_key", None)
+            if key:
+                sessions[key] = listener.user_id
+                by_key.setdefault(key, []).append((user_channel(listener.user_id), listener))
         valid = await _signed_in(sessions)
         for key, entries in by_key.items():
             if key not in valid:
                 for channel, listener in entries:
                     listener.hub_message(channel, {"k": "end"})
 
+    async def _refresh_access(self, document_ids: list[str], heads: dict[str, tuple[int, int]]) -> None:
+        """Re-read roles where they may have changed: on documents whose access stamp moved (all
+        their readers) and for readers no sweep has asked about yet. A purged document (absent
+        from `heads`) is asked about for everyone: it grants no one anything."""
+        asked: dict[str, tuple[set[Any], int | None]] = {}
+        for document_id in document_ids:
+            state = self.documents.get(document_id)
+            if state is None:
+                continue
+            stamp = heads[document_id][1] if document_id in heads else None
+            users = set(state.users)
+            if stamp is None or stamp != state.stamp:
+                asked[document_id] = (users, stamp)
+            elif not users <= state.checked:
+                asked[document_id] = (users - state.checked, stamp)
+        if not asked:
+            return
+        user_ids: set[Any] = set().union(*(users for users, _ in asked.values()))
+        roles = await _read_roles(list(asked), list(user_ids))
+        for document_id, (users, stamp) in asked.items():
+            state = self.documents.get(document_id)
+            if state is not None:
+                found = roles.get(document_id, {})
+                self._refresh_roles(document_id, state, {u: r for u, r in found.items() if u in users}, users)
+                state.stamp = stamp
+
     def _refresh_roles(
         self, document_id: str, state: DocumentState, roles: dict[Any, str], asked: set[Any]
     ) -> None:
-        """Tell each listener whose role changed (or who has none) to re-check, once per change.
-        Only users the sweep asked about: one who arrived during its read was checked on arrival."""
-        previous, state.roles = state.roles or {}, roles
-        users = state.users.keys() & asked
-        if roles == previous and users <= state.settled:
-            return  # Nothing anyone here could be told.
-        state.settled = users
+        """Keep the roles just read for `asked`, and tell each listener whose role changed (or
+        who has none) to re-check, once per change. Someone who arrived during the read was
+        checked on arrival, and the next sweep asks about them."""
+        previous = state.roles or {}
+        state.roles = {u: r for u, r in previous.items() if u not in asked} | roles
+        state.checked = (state.checked & state.users.keys()) | asked
         changed = set()
-        for user_id in users:
+        for user_id in state.users.keys() & asked:
             role = roles.get(user_id)
             if role is None and user_id not in state.told_no_access:
                 state.told_no_access.add(user_id)
@@ -405,12 +445,7 @@ class Hub:
 
     def connections(self) -> set[Listener]:
         """Every local connection (each one watches its user's channel)."""
-        return {
-            listener
-            for channel, listeners in self.listeners.items()
-            if channel.startswith("user:")
-            for listener in listeners
-        }
+        return set(self.turns)
 
     def close(self) -> None:
         self._sweeper.cancel()

@@ -310,7 +310,8 @@ class ShareDBConsumer(PresenceMixin, AsyncWebsocketConsumer):
             await asyncio.wait([self.closer])
 
     def flush_now(self) -> None:
-        """Write what is queued now rather than at the flusher's pass (an author's ack)."""
+        """Write what is queued now rather than at the flusher's pass (the hub, once it has
+        handed this connection a batch of ops)."""
         if self.writer is None and self.flush_marked:
             self.flush()
 

@@ -144,6 +144,8 @@ class Flusher:
     def _flush(self) -> None:
         marked, self.marked = self.marked, []
         for connection in marked:
+            if not connection.flush_marked:
+                continue  # written since it was marked (the hub's hand-over, an author's ack)
             try:
                 connection.flush()
             except Exception:  # One broken socket must not keep the others' frames back.

@@ -17,7 +17,7 @@ from django.utils import timezone
 from .. import broadcast
 from ..errors import DocumentNotFound, ValidationFailed
 from ..models import AuditAction, Document, Profile
-from . import audit
+from . import access, audit
 from .documents import purge_document
 
 logger = logging.getLogger(__name__)
@@ -64,6 +64,7 @@ def save_user(*, user: Any, by_operator: bool = False) -> Any:
         if by_operator:
             _vouch_for_email(user)
         if was_active and not user.is_active:
+            access.user_changed(user_id=user.pk)
             broadcast.publish_session_end_on_commit(user_id=user.pk)
     return user
 
@@ -75,6 +76,7 @@ def set_active(*, user_id: Any, active: bool) -> bool:
             get_user_model().objects.filter(pk=user_id).exclude(is_active=active).update(is_active=active)
         )
         if changed and not active:
+            access.user_changed(user_id=user_id)
             broadcast.publish_session_end_on_commit(user_id=user_id)
     return bool(changed)
 
@@ -164,5 +166,6 @@ def delete_user(*, operator: Any, user_id: Any) -> None:
             return
         for document_id in Document.objects.filter(owner=user).values_list("pk", flat=True):
             purge_document(operator=operator, document_id=document_id)
+        access.user_changed(user_id=user.pk)
         broadcast.publish_session_end_on_commit(user_id=user.pk)
         user.delete()

@@ -20,7 +20,7 @@ from ..ot import CONTENT_SCHEMA, rich_text
 from ..records import SnapshotData
 from ..selectors import access_document, snapshot_at
 from ..images import CheckedImage
-from . import audit
+from . import access, audit
 from .images import delete_files, replace_placeholders, store_imported_images
 from .search import index_document, index_title
 from .snapshots import take_snapshot
@@ -107,6 +107,7 @@ def delete_document(*, user: Any, document_id: Any) -> None:
     with transaction.atomic():
         server_submit(user=user, document_id=document.pk, kind=OperationKind.DELETE)
         audit.record(actor=user, action=AuditAction.DOCUMENT_DELETED, document=document)
+        access.stamp(document_ids=[document.pk])
         broadcast.publish_trash_on_commit(
             document_id=document.pk, user_ids=_member_ids(document), trashed=True
         )
@@ -153,6 +154,7 @@ def _restore_from_trash(*, document: Document, actor: Any) -> SubmitResult:
         audit.record(
             actor=actor, action=AuditAction.DOCUMENT_RESTORED, document=document, version=deleted_at_version
         )
+        access.stamp(document_ids=[document.pk])
         broadcast.publish_trash_on_commit(
             document_id=document.pk, user_ids=_member_ids(document), trashed=False
         )
@@ -260,7 +262,7 @@ def _purge(*, document: Document, actor: Any) -> None:
             kind=OperationKind.DELETE,
             check_access=False,
         )
-    broadcast.publish_document_access_changed_on_commit(document_id=document.pk)
+    access.document_changed(document_id=document.pk)
     files = list(document.images.values_list("file", flat=True))
     Document.objects.filter(pk=document.pk).delete()
     transaction.on_commit(lambda: delete_files(files), robust=True)

@@ -15,11 +15,10 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from .. import broadcast
 from ..errors import DocumentNotFound, PermissionDenied
 from ..models import AuditAction, Document, Guest, GuestLink, Membership, Role
 from ..selectors import access_document, live_guest_link
-from . import audit
+from . import access, audit
 from .members import _clean_role
 
 logger = logging.getLogger(__name__)
@@ -78,7 +77,7 @@ def set_guest_link(*, actor: Any, document_id: Any, role: Any) -> GuestLink | No
 def _tell(document: Document, user_ids: list[Any]) -> None:
     """Their role changed or ended: their open sockets re-check it once this commits."""
     for user_id in user_ids:
-        broadcast.publish_access_changed_on_commit(document_id=document.pk, user_id=user_id)
+        access.member_changed(document_id=document.pk, user_id=user_id)
 
 
 def _lock_live_link(link: GuestLink) -> GuestLink:

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from .. import broadcast, text
+from .. import text
 from ..errors import (
     DocumentNotFound,
     PermissionDenied,
@@ -17,7 +17,7 @@ from ..errors import (
 )
 from ..models import GRANTABLE_ROLES, AuditAction, Document, Invite, Membership, Role
 from ..selectors import access_document, live_invite, operator_document, role_allows
-from . import audit
+from . import access, audit
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ def _grant(*, actor: Any, document: Document, user: Any, role: str) -> Membershi
         membership.role, membership.via_link = role, False
         membership.save(update_fields=["role", "via_link"])
     if changed:
-        broadcast.publish_access_changed_on_commit(document_id=document.pk, user_id=user.pk)
+        access.member_changed(document_id=document.pk, user_id=user.pk)
         action = AuditAction.MEMBER_ADDED if created else AuditAction.ROLE_CHANGED
         audit.record(actor=actor, action=action, document=document, subject=user, role=role)
     return membership
@@ -83,7 +83,7 @@ def _revoke(*, actor: Any, document: Document, membership: Membership) -> None:
         raise PermissionDenied("The owner cannot be removed.")
     audit.record(actor=actor, action=AuditAction.MEMBER_REMOVED, document=document, subject=membership.user)
     membership.delete()
-    broadcast.publish_access_changed_on_commit(document_id=document.pk, user_id=membership.user_id)
+    access.member_changed(document_id=document.pk, user_id=membership.user_id)
 
 
 def add_member(*, actor: Any, document_id: Any, identifier: Any, role: Any) -> Membership | None:
@@ -154,7 +154,7 @@ def transfer_ownership(*, operator: Any, document_id: Any, new_owner_id: Any) ->
         document.save(update_fields=["owner", "updated_at"])
         Membership.objects.filter(document=document, user_id=previous_id).update(role=Role.EDITOR)
         Membership.objects.update_or_create(document=document, user=new_owner, defaults={"role": Role.OWNER})
-        broadcast.publish_document_access_changed_on_commit(document_id=document.pk)
+        access.document_changed(document_id=document.pk)
         audit.record(
             actor=operator,
             action=AuditAction.ROLE_CHANGED,
@@ -215,7 +215,7 @@ def join(*, document: Document, user: Any, role: str, action: AuditAction, **det
         # An invitation outlasts the guest link someone may have come through first.
         if not role_allows(membership.role, role):
             membership.role = role
-            broadcast.publish_access_changed_on_commit(document_id=document.pk, user_id=user.pk)
+            access.member_changed(document_id=document.pk, user_id=user.pk)
         membership.via_link = False
         membership.save(update_fields=["role", "via_link"])
     audit.record(actor=user, action=action, document=document, role=membership.role, **details)

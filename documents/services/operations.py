@@ -9,7 +9,7 @@ from django.utils import timezone
 from .. import broadcast
 from ..errors import DocumentNotFound, PermissionDenied
 from ..models import AuditAction, Document
-from . import audit
+from . import access, audit
 
 
 def disconnect_user(*, operator: Any, user_id: Any) -> None:
@@ -38,5 +38,5 @@ def set_editing_closed(*, operator: Any, document_id: Any, closed: bool) -> Docu
             document.save(update_fields=["editing_closed_at"])
             action = AuditAction.EDITING_CLOSED if closed else AuditAction.EDITING_REOPENED
             audit.record(actor=operator, action=action, document=document)
-            broadcast.publish_document_access_changed_on_commit(document_id=document.pk)
+            access.document_changed(document_id=document.pk)
     return document

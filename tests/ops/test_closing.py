@@ -33,7 +33,7 @@ def test_closed_document_refuses_edits_and_reopens() -> None:
 
     services.set_editing_closed(operator=root, document_id=document.pk, closed=True)
     assert selectors.access_document(user=olga, document_id=document.pk)[1] == "viewer"
-    assert selectors.heads_and_roles(document_ids=[str(document.pk)], user_ids=[olga.pk])[1] == {
+    assert selectors.readers_roles(document_ids=[str(document.pk)], user_ids=[olga.pk]) == {
         str(document.pk): {olga.pk: "viewer"}
     }
     assert isinstance(edit(olga, document, 1), OpRejected)  # even from a client that ignores x-access

@@ -7,6 +7,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import pytest
 from channels.db import database_sync_to_async
 from unittest import mock
 
@@ -219,24 +220,49 @@ async def test_a_lost_last_op_reaches_subscribers_within_a_second(
     await olga.disconnect()
 
 
-async def test_a_removed_member_gets_no_op_even_when_the_removal_event_is_lost(
-    cookies: dict[str, str], document: Any, users: Any, monkeypatch: Any
+def _remove_vera(users: Any, doc_id: str) -> None:
+    services.remove_member(actor=users["olga"], document_id=doc_id, username="vera")
+
+
+def _deactivate_vera(users: Any, doc_id: str) -> None:
+    services.set_active(user_id=users["vera"].pk, active=False)
+
+
+@pytest.mark.parametrize(
+    "change, lost, told",
+    [
+        # The removal's access event is lost: the sweep still re-reads (the access stamp moved).
+        (_remove_vera, ["publish_access_changed_on_commit"], True),
+        # The session-end event is lost too: her socket ends at the session check, and meanwhile
+        # the stamp alone keeps every op from her.
+        (_deactivate_vera, ["publish_access_changed_on_commit", "publish_session_end_on_commit"], False),
+    ],
+    ids=["removed", "deactivated"],
+)
+async def test_a_reader_who_lost_access_gets_no_op_even_when_the_events_saying_so_are_lost(
+    cookies: dict[str, str],
+    document: Any,
+    users: Any,
+    monkeypatch: Any,
+    change: Any,
+    lost: list[str],
+    told: bool,
 ) -> None:
     doc_id = str(document.pk)
     [vera] = await connected(cookies, "vera")
     await vera.subscribe(doc_id)
     await asyncio.sleep(0.7)  # the hub has read vera's role once
-    monkeypatch.setattr(broadcast, "publish_access_changed_on_commit", lambda **kwargs: None)
-    await database_sync_to_async(services.remove_member)(
-        actor=users["olga"], document_id=doc_id, username="vera"
-    )
+    for name in lost:
+        monkeypatch.setattr(broadcast, name, lambda **kwargs: None)
+    await database_sync_to_async(change)(users, doc_id)
     await asyncio.sleep(2.0)
     await _ed_types(users, doc_id, "secret")
     seen = []
     while not await vera.nothing_more(1.0):
         seen.append(await vera.recv())
-    assert {"a": "x-access", "c": "documents", "d": doc_id, "role": None} in seen
     assert not [m for m in seen if m.get("a") == "op"]
+    if told:
+        assert {"a": "x-access", "c": "documents", "d": doc_id, "role": None} in seen
     await vera.disconnect()
 
 
@@ -266,6 +292,34 @@ async def test_the_sync_tick_survives_a_failed_round(
     # The tick still notices a deactivated account.
     await database_sync_to_async(type(users["ed"]).objects.filter(pk=users["ed"].pk).update)(is_active=False)
     assert await ed.close_code(timeout=3) == 4401
+
+
+async def test_each_connection_comes_round_once_per_sync_interval_a_slice_per_sweep(
+    cookies: dict[str, str], document: Any, monkeypatch: Any, settings: Any
+) -> None:
+    """Ticks, session checks and visits go a slice of the process's connections at each sweep,
+    not all of them in one sweep that would hold up the broadcasts behind it."""
+    from documents.consumers import ShareDBConsumer
+
+    settings.COLLAB_SYNC_INTERVAL_SECONDS = 2.0  # four sweeps of 0.5 s
+    ticks: list[tuple[int, int]] = []
+    real = ShareDBConsumer.tick
+
+    def recorded(self: Any) -> None:
+        ticks.append((self.hub._rounds, id(self)))
+        real(self)
+
+    monkeypatch.setattr(ShareDBConsumer, "tick", recorded)
+    clients = await connected(cookies, "olga", "ed", "vera", "olga", "ed", "vera", "olga", "ed")
+    ticks.clear()
+    await asyncio.sleep(2.1)
+    by_round: dict[int, set[int]] = {}
+    for round_, consumer in ticks:
+        by_round.setdefault(round_, set()).add(consumer)
+    assert len(set().union(*by_round.values())) == 8  # every connection came round
+    assert max(len(connections) for connections in by_round.values()) <= 3  # about 8 / 4 at a time
+    for client in clients:
+        await client.disconnect()
 
 
 async def _ed_types(users: Any, doc_id: str, text: str) -> None:
