@@ -229,7 +229,7 @@ class CollabEditor {
       onTextChange: () => this.review.queueRender(),
       onRemoteChange: (op) => this.review.remoteChange(op),
       onRefused: (refusal) => this.refused(refusal),
-      onOpsNotFound: (lostOps) => this.reloadAfterLoss({ lostOps }),
+      onOpsNotFound: (lostOps, forgotten) => this.reloadAfterLoss({ lostOps, forgotten }),
       onProblem: () => this.reloadAfterLoss({
         reason: 'This document received a change this editor cannot show.',
         ending: 'This document contains content this editor cannot show. Reload the page to try again.',
@@ -531,6 +531,7 @@ class CollabEditor {
    */
   reloadAfterLoss({
     lostOps = null,
+    forgotten = null,
     reason = 'The document changed too much while you were away.',
     ending = 'The document could not be reloaded. Reload the page to keep editing.',
   } = {}) {
@@ -562,7 +563,8 @@ class CollabEditor {
     this.reloading = true;
     this.quill.disable();
     this.notice.show(`${reason} Loading it afresh from the server…`, { tone: 'warn', sticky: true });
-    window.location.reload();
+    // Not before the stored edits are gone: the new page would restore and resend them.
+    Promise.resolve(forgotten).then(() => window.location.reload());
   }
 
   /** After such a reload: show what could not be applied, once. */

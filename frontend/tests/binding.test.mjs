@@ -7,7 +7,7 @@ import { test } from 'node:test';
 
 import Delta from 'quill-delta';
 
-import { DocBinding, LOCAL_SOURCE } from '../src/lib/binding/index.mjs';
+import { DocBinding, LOCAL_SOURCE, OPS_NOT_FOUND } from '../src/lib/binding/index.mjs';
 
 const require = createRequire(import.meta.url);
 const ShareDB = require('sharedb');
@@ -374,4 +374,39 @@ test('what is forgotten stays forgotten, even when the tab closes with edits uns
   await new Promise((resolve) => setTimeout(resolve, 300));
   assert.equal(store.state, null, 'nothing is stored again for a page that forgot');
   assert.equal(page.binding.unsent(), 1);
+});
+
+test('ops the server can no longer take are handed over with the promise of their removal from the store', async () => {
+  const store = memoryStore();
+  let release;
+  const { backend } = await setup('Hello\n');
+  const page = await reopen(backend, store);
+  page.connection.close();
+  page.quill.type([{ retain: 5 }, { insert: ' lost' }]);
+  await page.binding.persist();
+  // The store is slow to forget (IndexedDB under load): the reload must wait for it.
+  store.save = function (next) {
+    return new Promise((resolve) => {
+      release = () => {
+        this.state = next;
+        resolve();
+      };
+    });
+  };
+  let handed = null;
+  page.binding.options.onOpsNotFound = (lostOps, forgotten) => {
+    handed = { lostOps, forgotten };
+  };
+  page.binding.onDocError({ code: OPS_NOT_FOUND });
+  assert.deepEqual(handed.lostOps, [{ op: [{ retain: 5 }, { insert: ' lost' }] }]);
+  let done = false;
+  handed.forgotten.then(() => {
+    done = true;
+  });
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.equal(done, false, 'not resolved while the store still holds the ops');
+  assert.equal(store.state.pending.length, 1);
+  release();
+  await handed.forgotten;
+  assert.equal(store.state, null);
 });

@@ -40,7 +40,7 @@ export class DocBinding {
    * presenceId, self ({userId, name}), maxMessageBytes (the server's limit), store (keeps
    * unsent ops across reloads: load() -> state or null, save(state or null)), canEdit(), ownChange(delta, oldContents) -> ops, and the
    * hooks onStatus(), onLoad(), onRemoteChange(op), onRefused({rejection, lostOps}),
-   * onOpsNotFound(lostOps), onProblem(problem), onDeleted(), onError(err), onPeople(people),
+   * onOpsNotFound(lostOps, forgotten), onProblem(problem), onDeleted(), onError(err), onPeople(people),
    * onTextChange(). timers and frame (requestAnimationFrame) can be replaced in tests.
    */
   constructor(doc, quill, presence = null, options = {}) {
@@ -248,7 +248,7 @@ export class DocBinding {
 
   /** Drop what is stored (the document is gone, or its text is shown for copying instead). */
   forgetSaved() {
-    if (this.saved) this.saved.forget();
+    return this.saved ? this.saved.forget() : Promise.resolve();
   }
 
   onSubscribed(err) {
@@ -299,9 +299,10 @@ export class DocBinding {
     if (LOAD_AFRESH_ERRORS.has(code)) {
       const lostOps = this.lostOps || unsentOps(this.doc);
       this.lostOps = null;
-      // The page keeps their text for the reload; the stored ops can never be applied.
-      this.forgetSaved();
-      this.hook('onOpsNotFound')(lostOps);
+      // The page keeps their text for the reload; the stored ops can never be applied. The
+      // hook gets the promise of their removal: a reload before it would restore them.
+      const forgotten = this.forgetSaved();
+      this.hook('onOpsNotFound')(lostOps, forgotten);
     } else if (!ROLLBACK_ERRORS.has(code)) {
       this.hook('onError')(err);
     }

@@ -90,13 +90,16 @@ export class SavedEdits {
     return this.persist();
   }
 
-  /** Remove the stored state, for good: nothing is stored again (not even when the tab closes). */
+  /**
+   * Remove the stored state, for good: nothing is stored again (not even when the tab closes).
+   * Resolves once the store no longer holds it, so a page reloaded after that cannot restore it.
+   */
   forget() {
     this.timers.clearTimeout(this.timer);
     this.timer = null;
     this.storedUnsent = false;
     this.destroyed = true;
-    this.store.save(null).catch(() => {});
+    return this.store.save(null).catch(() => {});
   }
 
   destroy() {
