@@ -23,8 +23,15 @@ def stamp(*, document_ids: list[Any]) -> None:
 
 def member_changed(*, document_id: Any, user_id: Any) -> None:
     """The user's role on the document changed or ended."""
-    stamp(document_ids=[document_id])
-    broadcast.publish_access_changed_on_commit(document_id=document_id, user_id=user_id)
+    members_changed(document_id=document_id, user_ids=[user_id])
+
+
+def members_changed(*, document_id: Any, user_ids: list[Any]) -> None:
+    """These users' roles on the document changed or ended: one stamp move for all of them."""
+    if user_ids:
+        stamp(document_ids=[document_id])
+    for user_id in user_ids:
+        broadcast.publish_access_changed_on_commit(document_id=document_id, user_id=user_id)
 
 
 def document_changed(*, document_id: Any) -> None:

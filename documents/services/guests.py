@@ -76,8 +76,7 @@ def set_guest_link(*, actor: Any, document_id: Any, role: Any) -> GuestLink | No
 
 def _tell(document: Document, user_ids: list[Any]) -> None:
     """Their role changed or ended: their open sockets re-check it once this commits."""
-    for user_id in user_ids:
-        access.member_changed(document_id=document.pk, user_id=user_id)
+    access.members_changed(document_id=document.pk, user_ids=user_ids)
 
 
 def _lock_live_link(link: GuestLink) -> GuestLink:
