@@ -48,7 +48,7 @@ bench: setup
 	$(BIN)/python bench/ot_bench.py
 
 # collab against ShareDB with real sharedb clients (docs/performance.md); needs PostgreSQL's and
-# Redis's server binaries and HAProxy, starts its own instances, ~20 minutes (BENCH_QUICK=1: ~4).
+# Redis's server binaries and HAProxy, starts its own instances, ~25 minutes (BENCH_QUICK=1: ~4).
 bench-realtime: setup $(STAMPS)/bench
 	$(BIN)/python bench/realtime/bench.py
 

@@ -2,7 +2,7 @@
 round-robin and by document) against ShareDB 7 (in memory,
 and on sharedb-postgres + sharedb-redis-pubsub), real sharedb clients, the same run, alternating.
 
-    make bench-realtime                          # the default run, ~20 minutes on 2 cores
+    make bench-realtime                          # the default run, ~25 minutes on 2 cores
     BENCH_QUICK=1 make bench-realtime            # a smoke run: short windows, fewer subscribers
     BENCH_SYSTEMS=collab-1p,sharedb-mem BENCH_WORKLOADS=W1,W5 make bench-realtime
 
@@ -10,7 +10,8 @@ Environment: BENCH_SECONDS (window, default 20), BENCH_W5_SECONDS (each W5 step,
 BENCH_OUT (directory for the JSON and Markdown table, default artifacts/), BENCH_LABEL (file name
 part, default "run"), BENCH_PROFILE=0 (skip the py-spy profile of collab), BENCH_PROFILE_WORKLOAD
 (the workload profiled on collab-1p, default W1; e.g. W4-1000), BENCH_PROFILE_GIL=1 (sample only
-the thread holding the GIL).
+the thread holding the GIL), BENCH_W5_STEPS (W5's author counts, comma-separated), BENCH_PG_OPTS
+(extra settings of the private PostgreSQL, space-separated, e.g. "log_min_duration_statement=0").
 See docs/performance.md for what each workload and column means.
 """
 

@@ -138,6 +138,7 @@ class PrivatePostgres:
                 "listen_addresses=127.0.0.1",
                 "-c",
                 "max_connections=300",
+                *[a for o in os.environ.get("BENCH_PG_OPTS", "").split() for a in ("-c", o)],
             ],
             log_dir=log_dir,
             user="postgres",

@@ -113,7 +113,17 @@ def ratios(rows: list[dict[str, Any]], w4_sizes: list[int]) -> list[dict[str, An
                 lower = mine_up or theirs_down  # the ratio is at least this
                 upper = mine_down or theirs_up  # the ratio is at most this
                 kind = "?" if lower and upper else "≥" if lower else "≤" if upper else ""
+                # Each true crossing lies between a system's last step below and its first above:
+                # the ratio is at least collab's last below over ShareDB's first above, and a
+                # ">=" target is met only if that least ratio meets it.
+                mine_least = mine_entry.get("last_below") if mine_entry.get("authors") else mine
+                theirs_most = theirs_entry.get("authors")
+                least = mine_least / theirs_most if mine_least and theirs_most else None
+                theirs_least = theirs_entry.get("last_below")
+                most = mine / theirs_least if mine_entry.get("authors") and theirs_least else None
+                span = (least, most)
             else:
+                span = None
                 a, b = by.get((workload, collab)), by.get((workload, ref))
                 mine = a.get(metric) if a and not a.get("fatal") else None
                 theirs = b.get(metric) if b and not b.get("fatal") else None
@@ -122,6 +132,8 @@ def ratios(rows: list[dict[str, Any]], w4_sizes: list[int]) -> list[dict[str, An
                 continue
             ratio = mine / theirs
             met = ratio >= bound if op == ">=" else ratio <= bound
+            if span is not None:
+                met = span[0] is not None and span[0] >= bound
             if kind in ("≤", "?"):
                 met = False  # only an upper bound on collab's ratio: cannot claim a ">=" target
             out.append(
@@ -129,6 +141,7 @@ def ratios(rows: list[dict[str, Any]], w4_sizes: list[int]) -> list[dict[str, An
                     "collab": collab,
                     "target": label,
                     "ratio": ratio,
+                    "span": span,
                     "bound": kind,
                     "met": met,
                     "collab_value": mine,
@@ -157,6 +170,9 @@ def ratio_lines(items: list[dict[str, Any]]) -> list[list[str]]:
             if item["ratio"] is not None
             else item.get("detail", "n/a")
         )
+        span = item.get("span")
+        if item["ratio"] is not None and span and span[0] is not None:
+            value += f" (at least {span[0]:.2f}×" + (f", at most {span[1]:.2f}×)" if span[1] else ")")
         body.append([item["collab"], item["target"], value, "met" if item["met"] else "NOT MET"])
     return body
 
