@@ -67,8 +67,10 @@ def access_document(*, user: Any, document_id: Any, min_role: str = Role.VIEWER)
     doc_uuid = parse_document_id(document_id)
     if not getattr(user, "is_authenticated", False):
         raise DocumentNotFound()
+    # An account deactivated since this user object was loaded (a socket's, at connect) grants
+    # nothing either: the row is read, not the object.
     memberships = Membership.objects.select_related("document").filter(
-        granting(), document_id=doc_uuid, user=user, document__deleted_at__isnull=True
+        granting(), document_id=doc_uuid, user=user, user__is_active=True, document__deleted_at__isnull=True
     )
     membership = memberships.first()
     if membership is None:

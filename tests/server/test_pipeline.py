@@ -236,8 +236,11 @@ def _deactivate_vera(users: Any, doc_id: str) -> None:
         # The session-end event is lost too: her socket ends at the session check, and meanwhile
         # the stamp alone keeps every op from her.
         (_deactivate_vera, ["publish_access_changed_on_commit", "publish_session_end_on_commit"], False),
+        # Only the session-end event is lost: the access event's re-check reads the account, not
+        # the socket's copy of it, and tells her she has lost the document.
+        (_deactivate_vera, ["publish_session_end_on_commit"], True),
     ],
-    ids=["removed", "deactivated"],
+    ids=["removed", "deactivated", "deactivated-told"],
 )
 async def test_a_reader_who_lost_access_gets_no_op_even_when_the_events_saying_so_are_lost(
     cookies: dict[str, str],
