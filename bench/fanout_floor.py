@@ -31,7 +31,6 @@ ROOT = Path(__file__).resolve().parent.parent
 SOCKETS = int(os.environ.get("FLOOR_SOCKETS", "2000"))
 ROUNDS = int(os.environ.get("FLOOR_ROUNDS", "9"))
 PAYLOAD = int(os.environ.get("FLOOR_PAYLOAD", "200"))
-FRAME = bytes((0x81, 126)) + PAYLOAD.to_bytes(2, "big") + b"x" * PAYLOAD
 
 
 def reader(listener: socket.socket, expected: int) -> None:
@@ -69,18 +68,18 @@ def connect(port: int) -> list[socket.socket]:
     return sockets
 
 
-def raw_rounds(sockets: list[socket.socket]) -> list[float]:
+def raw_rounds(sockets: list[socket.socket], frame: bytes) -> list[float]:
     out = []
     for _ in range(ROUNDS):
         start = time.perf_counter()
         for sock in sockets:
-            sock.send(FRAME)
+            sock.send(frame)
         out.append((time.perf_counter() - start) / len(sockets) * 1e6)
         time.sleep(0.2)
     return out
 
 
-async def transport_rounds(sockets: list[socket.socket], *, whole_send: bool) -> list[float]:
+async def transport_rounds(sockets: list[socket.socket], frame: bytes, *, whole_send: bool) -> list[float]:
     """asyncio transports over the same sockets; with `whole_send`, collab's native Socket.send."""
     from documents.broadcast.hub import OpEvent
     from documents.consumers.native import Socket
@@ -116,7 +115,7 @@ async def transport_rounds(sockets: list[socket.socket], *, whole_send: bool) ->
                 native.send([event])
         else:
             for transport in transports:
-                transport.write(FRAME)
+                transport.write(frame)
         out.append((time.perf_counter() - start) / len(sockets) * 1e6)
         await asyncio.sleep(0.2)
     assert all(t.get_write_buffer_size() == 0 for t in transports), "the reader fell behind"
@@ -133,6 +132,9 @@ def main() -> None:
     import django
 
     django.setup()
+    from documents.consumers.native import TEXT, _frame
+
+    frame = _frame(TEXT, b"x" * PAYLOAD)  # as the native sockets frame a text message
     results: dict[str, list[float]] = {}
     for name in ("raw", "asyncio", "collab", "node"):
         listener = socket.socket()
@@ -161,9 +163,9 @@ def main() -> None:
         else:
             sockets = connect(port)
             if name == "raw":
-                results[name] = raw_rounds(sockets)
+                results[name] = raw_rounds(sockets, frame)
             else:
-                results[name] = asyncio.run(transport_rounds(sockets, whole_send=name == "collab"))
+                results[name] = asyncio.run(transport_rounds(sockets, frame, whole_send=name == "collab"))
             for sock in sockets:
                 sock.close()
         os.waitpid(pid, 0)

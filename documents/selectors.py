@@ -67,10 +67,8 @@ def access_document(*, user: Any, document_id: Any, min_role: str = Role.VIEWER)
     doc_uuid = parse_document_id(document_id)
     if not getattr(user, "is_authenticated", False):
         raise DocumentNotFound()
-    # An account deactivated since this user object was loaded (a socket's, at connect) grants
-    # nothing either: the row is read, not the object.
     memberships = Membership.objects.select_related("document").filter(
-        granting(), document_id=doc_uuid, user=user, user__is_active=True, document__deleted_at__isnull=True
+        granting(), document_id=doc_uuid, user=user, document__deleted_at__isnull=True
     )
     membership = memberships.first()
     if membership is None:
@@ -84,9 +82,11 @@ def access_document(*, user: Any, document_id: Any, min_role: str = Role.VIEWER)
 
 
 def granting() -> Q:
-    """The memberships that grant access now: with guest links switched off site-wide
-    (COLLAB_GUEST_LINKS), those that came through one grant nothing."""
-    return Q() if settings.COLLAB_GUEST_LINKS else Q(via_link=False)
+    """The memberships that grant access now: an inactive account's grant nothing (the row is
+    read, not a user object loaded earlier, such as a socket's at connect), and with guest links
+    switched off site-wide (COLLAB_GUEST_LINKS) neither do those that came through one."""
+    active = Q(user__is_active=True)
+    return active if settings.COLLAB_GUEST_LINKS else active & Q(via_link=False)
 
 
 def live_guest_link(*, token: Any) -> GuestLink | None:
@@ -575,7 +575,6 @@ def readers_roles(*, document_ids: list[str], user_ids: list[Any]) -> dict[str, 
         granting(),
         document_id__in=document_ids,
         user_id__in=user_ids,
-        user__is_active=True,
         document__deleted_at__isnull=True,
     ).values_list("document_id", "user_id", "role", "document__editing_closed_at")
     for document_id, user_id, role, closed_at in rows:

@@ -132,10 +132,8 @@ def ratios(rows: list[dict[str, Any]], w4_sizes: list[int]) -> list[dict[str, An
                 continue
             ratio = mine / theirs
             met = ratio >= bound if op == ">=" else ratio <= bound
-            if span is not None:
+            if span is not None:  # (no least ratio when only a bound is known: "≤" or "?")
                 met = span[0] is not None and span[0] >= bound
-            if kind in ("≤", "?"):
-                met = False  # only an upper bound on collab's ratio: cannot claim a ">=" target
             out.append(
                 {
                     "collab": collab,
